@@ -1,0 +1,100 @@
+// Package backends holds what the simulator and the load generator share
+// about the services they call: the outcome record both write, and (in
+// subpackages) provider clients, deployment behaviour models, routing
+// policies and fake servers.
+package backends
+
+// Status is how an attempt or a request ended.
+type Status uint8
+
+// Outcome statuses. The zero value is OK so a fresh record reads as success.
+const (
+	// StatusOK: the response completed.
+	StatusOK Status = iota
+	// StatusThrottled: rejected by a quota (HTTP 429).
+	StatusThrottled
+	// StatusRejected: rejected for lack of capacity (queue full, loss system).
+	StatusRejected
+	// StatusFailed: the deployment failed (outage, 5xx, connection reset).
+	StatusFailed
+	// StatusTimedOut: the client gave up waiting.
+	StatusTimedOut
+	// StatusClientError: the request itself was wrong (4xx other than 429).
+	StatusClientError
+)
+
+var statusNames = [...]string{"ok", "throttled", "rejected", "failed", "timed_out", "client_error"}
+
+// String returns the status as written in records ("ok", "throttled", …).
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "unknown"
+}
+
+// ParseStatus is the inverse of Status.String.
+func ParseStatus(s string) (Status, bool) {
+	for i, n := range statusNames {
+		if n == s {
+			return Status(i), true
+		}
+	}
+	return 0, false
+}
+
+// Kind says whether a record is one attempt or one whole user-visible request.
+type Kind uint8
+
+// Record kinds.
+const (
+	// KindAttempt is one call to one deployment.
+	KindAttempt Kind = iota
+	// KindRequest is the user-visible request, retries and failover included.
+	KindRequest
+)
+
+// String returns "attempt" or "request".
+func (k Kind) String() string {
+	if k == KindRequest {
+		return "request"
+	}
+	return "attempt"
+}
+
+// Outcome is the record written for every attempt and every request, by the
+// simulator and by the load generator alike; reports never ask which wrote it.
+// Times are nanoseconds from the start of the run; a zero FirstToken or Done
+// on a failed record means the event never happened.
+type Outcome struct {
+	Kind        Kind   `json:"kind"`
+	Replication int32  `json:"replication"`
+	RequestID   uint64 `json:"request_id"`
+	Attempt     int32  `json:"attempt"` // 1-based; on a request record, the number of attempts made
+	Class       string `json:"class"`
+	Strategy    string `json:"strategy"`
+	Provider    string `json:"provider"`
+	Region      string `json:"region"`
+	Deployment  string `json:"deployment"`
+	// Intended is when the request (or attempt) was due to be sent.
+	Intended int64 `json:"intended_ns"`
+	// Sent is when it was actually sent.
+	Sent int64 `json:"sent_ns"`
+	// FirstByte is when the response headers arrived.
+	FirstByte int64 `json:"first_byte_ns"`
+	// FirstToken is when the first content token arrived.
+	FirstToken int64 `json:"first_token_ns"`
+	// Done is when the response (or the error) was complete.
+	Done int64 `json:"done_ns"`
+	// Queued is the time spent waiting for a slot at the deployment (simulator only).
+	Queued       int64  `json:"queued_ns"`
+	InputTokens  int32  `json:"input_tokens"`
+	OutputTokens int32  `json:"output_tokens"`
+	Status       Status `json:"status"`
+	// ErrorClass names the error more precisely than Status ("outage", "quota_tokens", "queue_full").
+	ErrorClass string `json:"error_class,omitempty"`
+	// CrossCloudBytes is the payload that crossed between providers.
+	CrossCloudBytes int64 `json:"cross_cloud_bytes"`
+	// CostUSD is the attempt's (or request's) price.
+	CostUSD float64 `json:"cost_usd"`
+}
