@@ -1,0 +1,606 @@
+package sim
+
+import (
+	"context"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/behavior"
+	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/scenarios"
+)
+
+// Request states.
+const (
+	stFree    uint8 = iota
+	stNet           // travelling to the deployment
+	stQueued        // waiting for a slot
+	stService       // being served
+	stBack          // response travelling back to the client
+	stBackoff       // waiting to retry
+)
+
+// Error classes recorded with failed attempts.
+const (
+	errNone uint8 = iota
+	errOutage
+	errQueueFull
+	errQuotaTokens
+	errQuotaRequests
+	errTimeout
+)
+
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout"}
+
+// reqState is one request in flight. Slots are reused through a free list, so
+// memory is bounded by the most requests in flight, not by the run length.
+type reqState struct {
+	r          scenarios.Request
+	sent       int64 // current attempt's send time
+	enq        int64 // when the current attempt joined the queue
+	wait       int64 // total time queued, all attempts
+	qAtt       int64 // time queued in the current attempt
+	firstTok   int64 // current attempt's first token at the deployment
+	netBack    int64 // current attempt's return latency
+	retryAfter int64
+	reserved   float64
+	gen        uint32 // bumped on every state change that must void pending events
+	attempt    int32
+	pick       int32 // candidate index of the current attempt
+	dep        int32 // deployment of the current attempt
+	prev, next int32 // links in the deployment's in-service list
+	state      uint8
+	status     backends.Status
+	errClass   uint8
+	measured   bool
+	waited     bool
+}
+
+// queueEntry is a waiting attempt; gen detects entries voided by a timeout.
+type queueEntry struct {
+	slot int32
+	gen  uint32
+}
+
+// ring is a growable FIFO of queue entries.
+type ring struct {
+	buf        []queueEntry
+	head, size int
+}
+
+func (q *ring) push(e queueEntry) {
+	if q.size == len(q.buf) {
+		n := max(16, 2*len(q.buf))
+		nb := make([]queueEntry, n)
+		for i := 0; i < q.size; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = e
+	q.size++
+}
+
+func (q *ring) pop() queueEntry {
+	e := q.buf[q.head]
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	return e
+}
+
+type depState struct {
+	busy      int
+	queued    int // live entries in queue (voided ones excluded)
+	queue     ring
+	inService int32 // head of the in-service list, -1 if empty
+	quota     behavior.Quota
+	down      int     // open outage windows
+	slow      float64 // product of open brownout factors
+	quotaF    float64 // product of open throttle factors
+	busyArea  float64 // slot-nanoseconds busy
+	lastT     int64
+	attempts, completed, throttled, rejected, failed, timedOut int64
+}
+
+func (d *depState) touch(now int64) {
+	d.busyArea += float64(d.busy) * float64(now-d.lastT)
+	d.lastT = now
+}
+
+// engine runs one replication of one strategy.
+type engine struct {
+	m        *model
+	rep      int
+	now      int64
+	seq      uint64
+	h        eventHeap
+	stream   *scenarios.Stream
+	pending  scenarios.Request
+	more     bool
+	reqs     []reqState
+	free     []int32
+	deps     []depState
+	policies []routing.Policy
+	keySvc   uint64
+	keyNet   uint64
+	keyRoute uint64
+	inflight int64
+
+	// Little's law over the whole run.
+	area       float64
+	lastChange int64
+	arrivals   int64
+	sumSojourn float64
+
+	// Measured (post-warm-up) statistics.
+	st         RepStats
+	firstMeas  int64
+	lastArr    int64
+	sumWait    float64
+	sumTTFT    float64
+	sumE2E     float64
+	hWait      *hdrhistogram.Histogram
+	hTTFT      *hdrhistogram.Histogram
+	hE2E       *hdrhistogram.Histogram
+	progress   func(int64)
+	sinceProg  int64
+	sink       RecordSink
+	rec        backends.Outcome
+	sinkErr    error
+	cancelled  bool
+	eventCount int64
+}
+
+// Histogram range: 1 µs to 10 days at 3 significant digits.
+const (
+	histMin = 1
+	histMax = 10 * 24 * 3600 * 1e6
+)
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, 3) }
+
+func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
+	pol, err := m.newPolicies()
+	if err != nil {
+		return nil, err
+	}
+	s := m.s
+	e := &engine{
+		m: m, rep: rep, stream: stream, policies: pol,
+		keySvc:   scenarios.StreamKey(s.Seed, rep, "service", ""),
+		keyNet:   scenarios.StreamKey(s.Seed, rep, "network", ""),
+		keyRoute: scenarios.StreamKey(s.Seed, rep, "routing", m.strategy.Name),
+		hWait:    newHist(), hTTFT: newHist(), hE2E: newHist(),
+		firstMeas: -1,
+	}
+	e.deps = make([]depState, len(m.deps))
+	for i := range e.deps {
+		e.deps[i] = depState{inService: -1, slow: 1, quotaF: 1, quota: behavior.NewQuota(m.deps[i].quota, m.deps[i].providerKind)}
+	}
+	for i, f := range m.faults {
+		e.schedule(f.start, evFaultStart, int32(i), 0)
+		e.schedule(f.end, evFaultEnd, int32(i), 0)
+	}
+	return e, nil
+}
+
+func (e *engine) schedule(at int64, k evKind, ref int32, gen uint32) {
+	e.seq++
+	e.h.push(event{at: at, seq: e.seq, ref: ref, gen: gen, kind: k})
+}
+
+// run simulates until the stream is exhausted and every request has ended,
+// or ctx is cancelled; the statistics then cover what finished.
+func (e *engine) run(ctx context.Context) {
+	e.more = e.stream.Next(&e.pending)
+	if e.more {
+		e.schedule(e.pending.At, evArrival, 0, 0)
+	}
+	for e.h.len() > 0 {
+		if !e.more && e.inflight == 0 {
+			break
+		}
+		ev := e.h.pop()
+		e.now = ev.at
+		e.eventCount++
+		if e.eventCount&0xffff == 0 && ctx.Err() != nil {
+			e.cancelled = true
+			break
+		}
+		switch ev.kind {
+		case evArrival:
+			e.arrive()
+		case evFaultStart:
+			e.faultStart(&e.m.faults[ev.ref])
+		case evFaultEnd:
+			e.faultEnd(&e.m.faults[ev.ref])
+		default:
+			rs := &e.reqs[ev.ref]
+			if rs.gen != ev.gen {
+				continue // voided by a timeout, an outage or a newer attempt
+			}
+			switch ev.kind {
+			case evAtDeployment:
+				e.atDeployment(ev.ref)
+			case evServiceDone:
+				e.serviceDone(ev.ref)
+			case evClientRecv:
+				e.clientRecv(ev.ref)
+			case evTimeout:
+				e.timeout(ev.ref)
+			case evRetry:
+				e.startAttempt(ev.ref)
+			}
+		}
+	}
+	if e.progress != nil && e.sinceProg > 0 {
+		e.progress(e.sinceProg)
+		e.sinceProg = 0
+	}
+}
+
+func (e *engine) alloc() int32 {
+	if n := len(e.free); n > 0 {
+		s := e.free[n-1]
+		e.free = e.free[:n-1]
+		return s
+	}
+	e.reqs = append(e.reqs, reqState{})
+	return int32(len(e.reqs) - 1)
+}
+
+func (e *engine) arrive() {
+	slot := e.alloc()
+	rs := &e.reqs[slot]
+	gen := rs.gen + 1
+	r := e.pending
+	*rs = reqState{r: r, gen: gen, pick: -1, prev: -1, next: -1}
+	rs.measured = r.ID >= e.m.warmID && r.At >= e.m.warmAt
+	e.changeN(+1)
+	e.arrivals++
+	e.lastArr = r.At
+	if rs.measured && e.firstMeas < 0 {
+		e.firstMeas = r.At
+	}
+	e.startAttempt(slot)
+	if e.more = e.stream.Next(&e.pending); e.more {
+		e.schedule(max(e.pending.At, e.now), evArrival, 0, 0)
+	}
+}
+
+func (e *engine) changeN(d int64) {
+	e.area += float64(e.inflight) * float64(e.now-e.lastChange)
+	e.lastChange = e.now
+	e.inflight += d
+}
+
+func (e *engine) netDelay(from, to int, id uint64, counter uint64) int64 {
+	if from < 0 {
+		return 0
+	}
+	d := e.m.links[from][to]
+	if d == nil {
+		return 0
+	}
+	return int64(d.Quantile(scenarios.Draw(e.keyNet, id, counter)) * 1e9)
+}
+
+func (e *engine) startAttempt(slot int32) {
+	rs := &e.reqs[slot]
+	rs.attempt++
+	rs.gen++
+	cls := &e.m.classes[rs.r.Class]
+	g := &e.m.groups[cls.group]
+	pick := e.policies[cls.group].Pick(e.now, int(rs.attempt), int(rs.pick), scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)))
+	rs.pick = int32(pick)
+	rs.dep = g.candidates[pick]
+	rs.sent = e.now
+	rs.status, rs.errClass, rs.retryAfter, rs.reserved, rs.qAtt = backends.StatusOK, errNone, 0, 0, 0
+	dm := &e.m.deps[rs.dep]
+	c := uint64(rs.attempt) * 2
+	out := e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c)
+	rs.netBack = e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c+1)
+	if e.m.timeout > 0 {
+		e.schedule(e.now+e.m.timeout, evTimeout, slot, rs.gen)
+	}
+	if out > 0 {
+		rs.state = stNet
+		e.schedule(e.now+out, evAtDeployment, slot, rs.gen)
+		return
+	}
+	e.atDeployment(slot)
+}
+
+func (e *engine) atDeployment(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	dm := &e.m.deps[rs.dep]
+	d.attempts++
+	if d.down > 0 {
+		e.respond(slot, backends.StatusFailed, errOutage)
+		return
+	}
+	if d.quota.Limited() {
+		reserved, why, ra := d.quota.Admit(e.now, rs.r.InputTokens, rs.r.MaxTokens)
+		if why != behavior.Admitted {
+			rs.retryAfter = ra
+			cls := errQuotaTokens
+			if why == behavior.OverRequests {
+				cls = errQuotaRequests
+			}
+			e.respond(slot, backends.StatusThrottled, cls)
+			return
+		}
+		rs.reserved = reserved
+	}
+	switch {
+	case d.busy < dm.concurrency:
+		e.startService(slot)
+	case dm.queueLimit < 0 || d.queued < dm.queueLimit:
+		rs.state = stQueued
+		rs.enq = e.now
+		rs.waited = true
+		d.queued++
+		d.queue.push(queueEntry{slot: slot, gen: rs.gen})
+	default:
+		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
+		e.respond(slot, backends.StatusRejected, errQueueFull)
+	}
+}
+
+func (e *engine) startService(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	dm := &e.m.deps[rs.dep]
+	d.touch(e.now)
+	d.busy++
+	rs.state = stService
+	c := uint64(rs.attempt) * 2
+	ttft, total := dm.latency.Service(
+		scenarios.Draw(e.keySvc, rs.r.ID, c), scenarios.Draw(e.keySvc, rs.r.ID, c+1),
+		rs.r.InputTokens, rs.r.OutputTokens, d.busy, dm.concurrency, d.slow)
+	rs.firstTok = e.now + ttft
+	// Link into the in-service list so an outage can fail it.
+	rs.prev, rs.next = -1, d.inService
+	if d.inService >= 0 {
+		e.reqs[d.inService].prev = slot
+	}
+	d.inService = slot
+	e.schedule(e.now+total, evServiceDone, slot, rs.gen)
+}
+
+// leaveService frees the slot an attempt held and starts the next waiting one.
+func (e *engine) leaveService(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	if rs.prev >= 0 {
+		e.reqs[rs.prev].next = rs.next
+	} else {
+		d.inService = rs.next
+	}
+	if rs.next >= 0 {
+		e.reqs[rs.next].prev = rs.prev
+	}
+	rs.prev, rs.next = -1, -1
+	d.touch(e.now)
+	d.busy--
+	e.startNext(rs.dep)
+}
+
+func (e *engine) startNext(dep int32) {
+	d := &e.deps[dep]
+	for d.queued > 0 && d.busy < e.m.deps[dep].concurrency {
+		q := d.queue.pop()
+		w := &e.reqs[q.slot]
+		if w.gen != q.gen || w.state != stQueued {
+			continue // voided by a timeout
+		}
+		d.queued--
+		w.wait += e.now - w.enq
+		w.qAtt += e.now - w.enq
+		e.startService(q.slot)
+	}
+}
+
+func (e *engine) serviceDone(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, rs.r.OutputTokens)
+	e.leaveService(slot)
+	e.respond(slot, backends.StatusOK, errNone)
+}
+
+// respond sends the deployment's answer back to the client.
+func (e *engine) respond(slot int32, status backends.Status, cls uint8) {
+	rs := &e.reqs[slot]
+	rs.status, rs.errClass = status, cls
+	if rs.netBack > 0 {
+		rs.state = stBack
+		e.schedule(e.now+rs.netBack, evClientRecv, slot, rs.gen)
+		return
+	}
+	e.clientRecv(slot)
+}
+
+func (e *engine) clientRecv(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, int(rs.pick), rs.status, e.now-rs.sent)
+	switch rs.status {
+	case backends.StatusOK:
+		d.completed++
+	case backends.StatusThrottled:
+		d.throttled++
+	case backends.StatusRejected:
+		d.rejected++
+	default:
+		d.failed++
+	}
+	e.attemptEnded(slot)
+}
+
+func (e *engine) timeout(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	switch rs.state {
+	case stQueued:
+		d.queued--
+		rs.wait += e.now - rs.enq
+		rs.qAtt += e.now - rs.enq
+		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
+	case stService:
+		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
+		e.leaveService(slot)
+	}
+	rs.gen++ // void the pending service, network or queue entry
+	rs.status, rs.errClass = backends.StatusTimedOut, errTimeout
+	d.timedOut++
+	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, int(rs.pick), rs.status, e.now-rs.sent)
+	e.attemptEnded(slot)
+}
+
+// attemptEnded records the attempt and either retries or ends the request.
+func (e *engine) attemptEnded(slot int32) {
+	rs := &e.reqs[slot]
+	if e.sink != nil {
+		e.writeAttempt(rs)
+	}
+	if rs.status == backends.StatusOK {
+		e.finish(slot)
+		return
+	}
+	if rs.attempt >= e.m.maxAttempts {
+		e.finish(slot)
+		return
+	}
+	delay := e.m.backoff << (rs.attempt - 1)
+	if rs.status == backends.StatusThrottled && rs.retryAfter > delay {
+		delay = rs.retryAfter
+	}
+	if delay > 0 {
+		rs.state = stBackoff
+		rs.gen++
+		e.schedule(e.now+delay, evRetry, slot, rs.gen)
+		return
+	}
+	e.startAttempt(slot)
+}
+
+func (e *engine) finish(slot int32) {
+	rs := &e.reqs[slot]
+	sojourn := e.now - rs.r.At
+	e.sumSojourn += float64(sojourn)
+	e.changeN(-1)
+	if rs.measured {
+		st := &e.st
+		st.Requests++
+		st.Attempts += int64(rs.attempt)
+		if rs.waited {
+			st.Waited++
+		}
+		switch rs.status {
+		case backends.StatusOK:
+			st.Completed++
+			ttft := rs.firstTok + rs.netBack - rs.r.At
+			e.sumWait += float64(rs.wait)
+			e.sumTTFT += float64(ttft)
+			e.sumE2E += float64(sojourn)
+			recordNs(e.hWait, rs.wait)
+			recordNs(e.hTTFT, ttft)
+			recordNs(e.hE2E, sojourn)
+		case backends.StatusThrottled, backends.StatusRejected:
+			st.Rejected++
+		case backends.StatusTimedOut:
+			st.TimedOut++
+		default:
+			st.Failed++
+		}
+	}
+	if e.sink != nil {
+		e.writeRequest(rs)
+	}
+	rs.state = stFree
+	rs.gen++
+	e.free = append(e.free, slot)
+	if e.progress != nil {
+		if e.sinceProg++; e.sinceProg >= 1<<14 {
+			e.progress(e.sinceProg)
+			e.sinceProg = 0
+		}
+	}
+}
+
+// recordNs records a duration in the microsecond histogram, clamped to its range.
+func recordNs(h *hdrhistogram.Histogram, ns int64) {
+	us := (ns + 500) / 1000
+	us = max(us, histMin)
+	us = min(us, int64(histMax))
+	_ = h.RecordValue(us)
+}
+
+func (e *engine) faultStart(f *faultModel) {
+	for _, di := range f.deps {
+		d := &e.deps[di]
+		switch f.kind {
+		case scenarios.FaultOutage:
+			d.down++
+			e.failAll(di)
+		case scenarios.FaultBrownout:
+			d.slow *= f.factor
+		case scenarios.FaultThrottle:
+			d.quotaF *= f.factor
+			d.quota.Scale(e.now, d.quotaF)
+		}
+	}
+}
+
+func (e *engine) faultEnd(f *faultModel) {
+	for _, di := range f.deps {
+		d := &e.deps[di]
+		switch f.kind {
+		case scenarios.FaultOutage:
+			d.down--
+		case scenarios.FaultBrownout:
+			d.slow /= f.factor
+		case scenarios.FaultThrottle:
+			if f.factor != 0 {
+				d.quotaF /= f.factor
+			} else {
+				d.quotaF = 1 // a zero factor cannot be divided out; assume no overlap
+			}
+			d.quota.Scale(e.now, d.quotaF)
+		}
+	}
+}
+
+// failAll fails every attempt queued at or served by a deployment that just
+// went down: clients see their connections reset.
+func (e *engine) failAll(di int32) {
+	d := &e.deps[di]
+	for d.inService >= 0 {
+		slot := d.inService
+		rs := &e.reqs[slot]
+		d.inService = rs.next
+		if rs.next >= 0 {
+			e.reqs[rs.next].prev = -1
+		}
+		rs.prev, rs.next = -1, -1
+		d.touch(e.now)
+		d.busy--
+		rs.gen++
+		e.respond(slot, backends.StatusFailed, errOutage)
+	}
+	for d.queue.size > 0 {
+		q := d.queue.pop()
+		rs := &e.reqs[q.slot]
+		if rs.gen != q.gen || rs.state != stQueued {
+			continue
+		}
+		d.queued--
+		rs.wait += e.now - rs.enq
+		rs.qAtt += e.now - rs.enq
+		rs.gen++
+		e.respond(q.slot, backends.StatusFailed, errOutage)
+	}
+}

@@ -1,0 +1,25 @@
+package sim
+
+import "github.com/mcbench/mcbench/backends"
+
+// Options control a simulation run. The scenario itself (seed, replications,
+// request count, horizon) is set on the Scenario before calling Run.
+type Options struct {
+	// Strategies restricts the run to these strategy names; empty means all.
+	Strategies []string
+	// Workers is the number of replications simulated at once; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called from worker goroutines with the number of
+	// requests finished since the last call. It must be safe for concurrent use.
+	Progress func(requests int64)
+	// Records, if set, is asked for a sink for each (strategy, replication) and
+	// receives one record per attempt and one per request, in completion order.
+	Records func(strategy string, replication int) (RecordSink, error)
+}
+
+// RecordSink receives outcome records. The simulator reuses the record it
+// passes: copy what must outlive the call.
+type RecordSink interface {
+	Write(o *backends.Outcome) error
+	Close() error
+}

@@ -1,0 +1,292 @@
+// Package sim is mcbench's discrete-event simulator: an allocation-free event
+// loop on a typed 4-ary heap with an int64-nanosecond clock, replications run
+// in parallel across cores, and confidence intervals across replications.
+// It reads the request stream from package scenarios and uses the deployment
+// behaviour and routing policies of package backends, the same ones the load
+// generator uses.
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/mcbench/mcbench/scenarios"
+)
+
+// repResult is what one replication of one strategy leaves behind.
+type repResult struct {
+	stats                RepStats
+	hWait, hTTFT, hE2E   *hdrhistogram.Histogram
+	sumWait, sumTTFT     float64
+	sumE2E               float64
+	deps                 []depState
+	events               int64
+	interrupted, started bool
+	err                  error
+}
+
+// Run simulates every selected strategy of s for s.Replications
+// replications. Replications of all strategies share a worker pool; strategy
+// k's replication r sees the same request stream as every other strategy's
+// replication r (common random numbers). If ctx is cancelled, Run returns
+// what was measured so far with Summary.Interrupted set.
+func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, error) {
+	strats, err := selectStrategies(s, opt.Strategies)
+	if err != nil {
+		return nil, err
+	}
+	models := make([]*model, len(strats))
+	for i, st := range strats {
+		if models[i], err = compile(s, st); err != nil {
+			return nil, err
+		}
+	}
+	reps := max(s.Replications, 1)
+	results := make([][]repResult, len(strats))
+	for i := range results {
+		results[i] = make([]repResult, reps)
+	}
+	type job struct{ strat, rep int }
+	jobs := make(chan job)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				results[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
+			}
+		}()
+	}
+feed:
+	for si := range strats {
+		for r := range reps {
+			select {
+			case jobs <- job{si, r}:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+
+	sum := &Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: Hash(s)}
+	for si, st := range strats {
+		res, interrupted, err := aggregate(models[si], st.Name, results[si])
+		if err != nil {
+			return nil, err
+		}
+		sum.Interrupted = sum.Interrupted || interrupted
+		sum.Results = append(sum.Results, res)
+	}
+	if ctx.Err() != nil {
+		sum.Interrupted = true
+	}
+	return sum, nil
+}
+
+// Hash returns the SHA-256 of the resolved scenario, defaults applied.
+func Hash(s *scenarios.Scenario) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return ""
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func selectStrategies(s *scenarios.Scenario, names []string) ([]*scenarios.Strategy, error) {
+	if len(names) == 0 {
+		out := make([]*scenarios.Strategy, len(s.Strategies))
+		for i := range s.Strategies {
+			out[i] = &s.Strategies[i]
+		}
+		return out, nil
+	}
+	var out []*scenarios.Strategy
+	for _, n := range names {
+		i := slices.IndexFunc(s.Strategies, func(st scenarios.Strategy) bool { return st.Name == n })
+		if i < 0 {
+			have := make([]string, len(s.Strategies))
+			for j := range s.Strategies {
+				have[j] = s.Strategies[j].Name
+			}
+			return nil, fmt.Errorf("scenario %q has no strategy %q (it has: %v)", s.Name, n, have)
+		}
+		out = append(out, &s.Strategies[i])
+	}
+	return out, nil
+}
+
+func runReplication(ctx context.Context, m *model, rep int, opt Options) repResult {
+	if ctx.Err() != nil {
+		return repResult{interrupted: true}
+	}
+	stream, err := scenarios.NewStream(m.s, rep)
+	if err != nil {
+		return repResult{err: err}
+	}
+	defer stream.Close()
+	e, err := newEngine(m, rep, stream)
+	if err != nil {
+		return repResult{err: err}
+	}
+	e.progress = opt.Progress
+	if opt.Records != nil {
+		if e.sink, err = opt.Records(m.strategy.Name, rep); err != nil {
+			return repResult{err: err}
+		}
+	}
+	e.run(ctx)
+	if e.sink != nil {
+		if cerr := e.sink.Close(); e.sinkErr == nil {
+			e.sinkErr = cerr
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return repResult{err: err}
+	}
+	if e.sinkErr != nil {
+		return repResult{err: fmt.Errorf("writing records: %w", e.sinkErr)}
+	}
+	return e.result()
+}
+
+// result turns the engine's counters into a replication's statistics.
+func (e *engine) result() repResult {
+	st := e.st
+	if e.firstMeas >= 0 && e.lastArr > e.firstMeas {
+		st.MeasuredSeconds = float64(e.lastArr-e.firstMeas) / 1e9
+		st.Throughput = float64(st.Completed) / st.MeasuredSeconds
+	}
+	if st.Requests > 0 {
+		st.PWait = float64(st.Waited) / float64(st.Requests)
+	}
+	if st.Completed > 0 {
+		n := float64(st.Completed) * 1e9
+		st.MeanWait, st.MeanTTFT, st.MeanE2E = e.sumWait/n, e.sumTTFT/n, e.sumE2E/n
+		st.P50Wait, st.P99Wait = quantile(e.hWait, 50), quantile(e.hWait, 99)
+		st.P50TTFT, st.P99TTFT = quantile(e.hTTFT, 50), quantile(e.hTTFT, 99)
+		st.P50E2E, st.P99E2E = quantile(e.hE2E, 50), quantile(e.hE2E, 99)
+	}
+	st.Arrivals = e.arrivals
+	if e.now > 0 {
+		st.LittleL = e.area / float64(e.now)
+		st.LittleLambdaW = e.sumSojourn / float64(e.now)
+	}
+	for i := range e.deps {
+		e.deps[i].touch(e.now)
+	}
+	return repResult{
+		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
+		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
+		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
+	}
+}
+
+// quantile returns the q-th percentile of a microsecond histogram in seconds.
+func quantile(h *hdrhistogram.Histogram, q float64) float64 {
+	return float64(h.ValueAtQuantile(q)) / 1e6
+}
+
+func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
+	res := Result{Strategy: name}
+	var errs []error
+	interrupted := false
+	hWait, hTTFT, hE2E := newHist(), newHist(), newHist()
+	var sumWait, sumTTFT, sumE2E float64
+	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw []float64
+	util := make([]float64, len(m.deps))
+	res.Deployments = make([]DeploymentResult, len(m.deps))
+	for i := range m.deps {
+		res.Deployments[i].Name = m.deps[i].name
+	}
+	for _, r := range reps {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		interrupted = interrupted || r.interrupted
+		if !r.started {
+			continue
+		}
+		st := r.stats
+		res.Replications++
+		res.PerReplication = append(res.PerReplication, st)
+		res.Requests += st.Requests
+		res.Completed += st.Completed
+		res.Rejected += st.Rejected
+		res.Failed += st.Failed
+		res.TimedOut += st.TimedOut
+		res.Attempts += st.Attempts
+		hWait.Merge(r.hWait)
+		hTTFT.Merge(r.hTTFT)
+		hE2E.Merge(r.hE2E)
+		sumWait, sumTTFT, sumE2E = sumWait+r.sumWait, sumTTFT+r.sumTTFT, sumE2E+r.sumE2E
+		thr = append(thr, st.Throughput)
+		pw = append(pw, st.PWait)
+		ll, lw = append(ll, st.LittleL), append(lw, st.LittleLambdaW)
+		if st.Completed > 0 {
+			mw, mt, me = append(mw, st.MeanWait), append(mt, st.MeanTTFT), append(me, st.MeanE2E)
+			pw99, pt99, pe99 = append(pw99, st.P99Wait), append(pt99, st.P99TTFT), append(pe99, st.P99E2E)
+		}
+		for i := range r.deps {
+			d := &r.deps[i]
+			dr := &res.Deployments[i]
+			dr.Attempts += d.attempts
+			dr.Completed += d.completed
+			dr.Throttled += d.throttled
+			dr.Rejected += d.rejected
+			dr.Failed += d.failed
+			dr.TimedOut += d.timedOut
+			if d.lastT > 0 && m.deps[i].concurrency > 0 {
+				util[i] += d.busyArea / (float64(d.lastT) * float64(m.deps[i].concurrency))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return res, interrupted, errors.Join(errs...)
+	}
+	if res.Replications > 0 {
+		for i := range util {
+			res.Deployments[i].Utilization = util[i] / float64(res.Replications)
+		}
+	}
+	res.ThroughputRPS, res.ThroughputRPSCI95 = CI95(thr)
+	res.PWait, res.PWaitCI95 = CI95(pw)
+	res.Little.L, _ = CI95(ll)
+	res.Little.LambdaW, _ = CI95(lw)
+	n := float64(res.Completed) * 1e9
+	res.WaitSeconds = latency(hWait, sumWait/n, mw, pw99)
+	res.TTFTSeconds = latency(hTTFT, sumTTFT/n, mt, pt99)
+	res.E2ESeconds = latency(hE2E, sumE2E/n, me, pe99)
+	return res, interrupted, nil
+}
+
+func latency(h *hdrhistogram.Histogram, mean float64, means, p99s []float64) Latency {
+	l := Latency{}
+	if h.TotalCount() == 0 {
+		l.MeanCI95, l.P99CI95 = CI{nan, nan}, CI{nan, nan}
+		return l
+	}
+	l.Mean = mean
+	l.P50, l.P90, l.P99 = quantile(h, 50), quantile(h, 90), quantile(h, 99)
+	l.Max = float64(h.Max()) / 1e6
+	_, l.MeanCI95 = CI95(means)
+	_, l.P99CI95 = CI95(p99s)
+	return l
+}
