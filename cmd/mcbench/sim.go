@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/sim"
+)
+
+type simFlags struct {
+	strategies   []string
+	seed         uint64
+	replications int
+	requests     string
+	horizon      string
+	out          string
+	jsonOut      bool
+	records      bool
+	workers      int
+	noProgress   bool
+}
+
+func init() {
+	var f simFlags
+	cmd := &cobra.Command{
+		Use:   "sim SCENARIO",
+		Short: "Simulate a scenario's strategies and compare them with confidence intervals",
+		Long: `Simulate every strategy of a scenario (a YAML file, or the name of an embedded
+scenario such as "demo") in a discrete-event simulator. Each strategy runs the
+same replications of the same seeded request stream, so differences between
+strategies come from the strategies, not from luck.`,
+		Example: `  mcbench sim demo
+  mcbench sim demo --strategy azure-failover --replications 20
+  mcbench sim testdata/textbook/mm10-rho0.9.yaml --requests 1M --json
+  mcbench sim my.yaml --out out/run1 --records`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runSim(cmd, args[0], &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.strategies, "strategy", nil, "strategy to simulate (repeatable; default: all)")
+	fl.Uint64Var(&f.seed, "seed", 0, "master seed (default: the scenario's)")
+	fl.IntVar(&f.replications, "replications", 0, "replications per strategy (default: the scenario's)")
+	fl.StringVar(&f.requests, "requests", "", "requests per replication, e.g. 200k or 1M (default: the scenario's)")
+	fl.StringVar(&f.horizon, "horizon", "", "simulated time after which arrivals stop, e.g. 10m (default: the scenario's)")
+	fl.StringVar(&f.out, "out", "", "directory for summary.json (and outcomes.csv with --records)")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout instead of a table")
+	fl.BoolVar(&f.records, "records", false, "with --out, also write one outcome record per attempt and per request")
+	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once (default: number of CPUs)")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show a progress bar")
+	rootCmd.AddCommand(cmd)
+}
+
+func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
+	s, err := scenarios.Open(arg)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := applySimOverrides(cmd, s, f); err != nil {
+		return usageError{err}
+	}
+	if f.records && f.out == "" {
+		return usageError{errors.New("--records needs --out DIR")}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opt := sim.Options{Strategies: f.strategies, Workers: f.workers}
+	var recs *recordFiles
+	if f.records {
+		if recs, err = newRecordFiles(f.out); err != nil {
+			return err
+		}
+		opt.Records = recs.open
+	}
+	nStrat := len(f.strategies)
+	if nStrat == 0 {
+		nStrat = len(s.Strategies)
+	}
+	total := int64(-1)
+	if s.Run.Requests > 0 {
+		total = int64(s.Run.Requests) * int64(s.Replications) * int64(nStrat)
+	}
+	bar := newProgress(cmd.ErrOrStderr(), total, "simulating", f.noProgress)
+	opt.Progress = bar.add
+	start := time.Now()
+	sum, err := sim.Run(ctx, s, opt)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	sum.Version = versionString()
+	if recs != nil {
+		if err := recs.merge(); err != nil {
+			return err
+		}
+	}
+	if f.out != "" {
+		if err := writeJSONFile(filepath.Join(f.out, "summary.json"), sum); err != nil {
+			return err
+		}
+	}
+	w := cmd.OutOrStdout()
+	if f.jsonOut {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		printSimTable(w, s, sum, time.Since(start))
+		if f.out != "" {
+			fmt.Fprintf(w, "\nwrote %s\n", f.out)
+		}
+	}
+	if sum.Interrupted {
+		return errors.New("interrupted: the results above cover what was simulated before the stop")
+	}
+	return nil
+}
+
+func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) error {
+	fl := cmd.Flags()
+	if fl.Changed("seed") {
+		s.Seed = f.seed
+	}
+	if fl.Changed("replications") {
+		if f.replications < 1 || f.replications > 10000 {
+			return fmt.Errorf("--replications: must be between 1 and 10000, got %d", f.replications)
+		}
+		s.Replications = f.replications
+	}
+	if fl.Changed("requests") {
+		n, err := scenarios.ParseCount(f.requests)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--requests: %q is not a positive count (examples: 200000, 200k, 1M)", f.requests)
+		}
+		s.Run.Requests = n
+		if !fl.Changed("horizon") {
+			s.Run.Horizon = 0
+		}
+	}
+	if fl.Changed("horizon") {
+		d, err := scenarios.ParseDuration(f.horizon)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--horizon: %q is not a positive duration (examples: 10m, 1h)", f.horizon)
+		}
+		s.Run.Horizon = d
+		if !fl.Changed("requests") {
+			s.Run.Requests = 0
+		}
+	}
+	if s.Run.Warmup.Duration > 0 && s.Run.Horizon > 0 && s.Run.Warmup.Duration >= s.Run.Horizon {
+		return fmt.Errorf("warm-up %s is not shorter than the horizon %s", s.Run.Warmup.Duration, s.Run.Horizon)
+	}
+	return nil
+}
+
+func writeJSONFile(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// printSimTable prints one row per strategy: counts, throughput and latency
+// with the 95% interval of the mean across replications.
+func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took time.Duration) {
+	r0 := sum.Results
+	reps := 0
+	if len(r0) > 0 {
+		reps = r0[0].Replications
+	}
+	fmt.Fprintf(w, "scenario %s  seed %d  replications %d  (simulated in %.2fs)\n\n", sum.Scenario, sum.Seed, reps, took.Seconds())
+	tw := newTable(w)
+	tw.row("strategy", "requests", "ok", "rejected", "failed", "timed out", "thr/s", "P(wait)", "TTFT p50", "TTFT p99", "E2E mean ±95%", "E2E p99")
+	for _, r := range sum.Results {
+		tw.row(r.Strategy,
+			fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests), pct(r.TimedOut, r.Requests),
+			fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.3f", r.PWait),
+			secs(r.TTFTSeconds.P50), secs(r.TTFTSeconds.P99),
+			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99))
+	}
+	tw.flush()
+	if len(s.Faults) > 0 {
+		fmt.Fprintln(w)
+		for _, f := range s.Faults {
+			fmt.Fprintf(w, "fault: %s of %s from %s for %s\n", f.Kind, f.Target, f.Start, f.Duration)
+		}
+	}
+}
