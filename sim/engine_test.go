@@ -2,9 +2,15 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // TestMMcSanity is a quick guard on the engine with a scenario built in code;
@@ -22,3 +28,166 @@ func TestMMcSanity(t *testing.T) {
 	require.InDelta(t, r.Little.L, r.Little.LambdaW, 1e-6*r.Little.L)
 	require.Equal(t, r.Requests, r.Completed)
 }
+
+func runJSON(t *testing.T, s *scenarios.Scenario, opt Options) []byte {
+	t.Helper()
+	sum, err := Run(context.Background(), s, opt)
+	require.NoError(t, err)
+	b, err := json.Marshal(sum)
+	require.NoError(t, err)
+	return b
+}
+
+// twoDeployments is a scenario with a primary and a secondary deployment, a
+// quota on the primary, network links and two strategies.
+func twoDeployments() *scenarios.Scenario {
+	s := mmc(4, 3, 20_000)
+	s.Replications = 4
+	s.Providers = append(s.Providers, scenarios.Provider{Name: "q", Kind: scenarios.KindBedrock, Regions: []scenarios.Region{{Name: "r2"}}})
+	s.Deployments[0].Capacity.Quota = scenarios.Quota{Requests: 2.5, RequestWindow: scenarios.Duration(time.Second)}
+	s.Deployments = append(s.Deployments, scenarios.Deployment{
+		Name: "d2", Provider: "q", Region: "r2", Layer: scenarios.LayerModel,
+		Capacity: scenarios.Capacity{Concurrency: 4},
+		Latency:  scenarios.Latency{TTFT: scenarios.TimeDist{Dist: scenarios.Dist{Kind: scenarios.Exponential, A: 0.8}}, LoadFactor: 1},
+	})
+	s.Workloads[0].Origin = "r"
+	s.Links = []scenarios.Link{{From: "r", To: "r2", Latency: scenarios.TimeDist{Dist: scenarios.Dist{Kind: scenarios.Exponential, A: 0.01}}}}
+	s.Strategies = []scenarios.Strategy{
+		{Name: "primary", Placement: map[string][]string{scenarios.LayerModel: {"d", "d2"}}, Routing: scenarios.Routing{Policy: scenarios.PolicyFailover, MaxAttempts: 2}},
+		{Name: "split", Placement: map[string][]string{scenarios.LayerModel: {"d", "d2"}}, Routing: scenarios.Routing{Policy: scenarios.PolicyWeighted, Weights: map[string]float64{"d": 1, "d2": 1}, MaxAttempts: 2}},
+	}
+	return s
+}
+
+func TestDeterministicJSON(t *testing.T) {
+	a := runJSON(t, twoDeployments(), Options{Workers: 3})
+	b := runJSON(t, twoDeployments(), Options{Workers: 1})
+	require.Equal(t, string(a), string(b), "same scenario and seed give byte-identical summaries, whatever the parallelism")
+	s := twoDeployments()
+	s.Seed = 2
+	c := runJSON(t, s, Options{})
+	require.NotEqual(t, string(a), string(c), "another seed gives other numbers")
+}
+
+// TestCommonRandomNumbers: a strategy's results do not depend on which other
+// strategies run beside it, because it sees the same request stream and the
+// same per-request draws.
+func TestCommonRandomNumbers(t *testing.T) {
+	alone, err := Run(context.Background(), twoDeployments(), Options{Strategies: []string{"primary"}})
+	require.NoError(t, err)
+	both, err := Run(context.Background(), twoDeployments(), Options{})
+	require.NoError(t, err)
+	require.Equal(t, alone.Results[0].PerReplication, both.Results[0].PerReplication)
+
+	// Adding a deployment to the scenario (placed by no strategy) changes nothing either.
+	s := twoDeployments()
+	s.Deployments = append(s.Deployments, s.Deployments[1])
+	s.Deployments[2].Name = "d3"
+	more, err := Run(context.Background(), s, Options{Strategies: []string{"primary"}})
+	require.NoError(t, err)
+	require.Equal(t, alone.Results[0].PerReplication, more.Results[0].PerReplication)
+}
+
+func TestRetriesAndFailover(t *testing.T) {
+	sum, err := Run(context.Background(), twoDeployments(), Options{})
+	require.NoError(t, err)
+	p := sum.Results[0]
+	// The primary admits 2.5 req/s of 3 offered: the rest is throttled and fails over.
+	require.Positive(t, p.Deployments[0].Throttled)
+	require.Greater(t, p.Attempts, p.Requests, "throttled attempts were retried")
+	require.Positive(t, p.Deployments[1].Completed, "the secondary served the overflow")
+	require.Equal(t, p.Requests, p.Completed+p.Rejected+p.Failed+p.TimedOut, "every request ends exactly once")
+	// Attempts seen by deployments add up to attempts made for all requests (warm-up included).
+	var att int64
+	for _, d := range p.Deployments {
+		att += d.Attempts
+		require.Equal(t, d.Attempts, d.Completed+d.Throttled+d.Rejected+d.Failed+d.TimedOut)
+	}
+	require.GreaterOrEqual(t, att, p.Attempts)
+	require.InDelta(t, p.Little.L, p.Little.LambdaW, 1e-6*p.Little.L)
+}
+
+func TestOutageFailsAndRecovers(t *testing.T) {
+	s := mmc(10, 5, 0)
+	s.Run.Horizon = scenarios.Duration(600 * time.Second)
+	s.Replications = 2
+	s.Faults = []scenarios.Fault{{Kind: scenarios.FaultOutage, Target: "d", Start: scenarios.Duration(100 * time.Second), Duration: scenarios.Duration(50 * time.Second)}}
+	var mu sync.Mutex
+	var recs []backends.Outcome
+	sum, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
+		return sinkFunc(func(o *backends.Outcome) error { mu.Lock(); recs = append(recs, *o); mu.Unlock(); return nil }), nil
+	}})
+	require.NoError(t, err)
+	r := sum.Results[0]
+	// About 50 s × 5/s × 2 replications arrive during the outage, plus those in flight at its start.
+	require.InDelta(t, 500, r.Failed, 120)
+	for _, o := range recs {
+		if o.Kind != backends.KindRequest {
+			continue
+		}
+		inOutage := o.Intended >= 100e9 && o.Intended < 150e9
+		if inOutage {
+			require.Equal(t, backends.StatusFailed, o.Status, "request %d arrived during the outage", o.RequestID)
+			require.Equal(t, "outage", o.ErrorClass)
+		}
+		if o.Intended >= 150e9 {
+			require.Equal(t, backends.StatusOK, o.Status, "request %d arrived after recovery", o.RequestID)
+		}
+	}
+}
+
+func TestTimeoutVoidsQueuedAttempt(t *testing.T) {
+	// One slot, deterministic 1 s service, arrivals 4/s: the queue grows
+	// without bound, so most requests time out at 2 s.
+	s := mmc(1, 4, 2000)
+	s.Deployments[0].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(1)}
+	s.Strategies[0].Routing.Timeout = scenarios.Duration(2 * time.Second)
+	s.Replications = 1
+	sum, err := Run(context.Background(), s, Options{})
+	require.NoError(t, err)
+	r := sum.Results[0]
+	require.Positive(t, r.TimedOut)
+	require.Equal(t, r.Requests, r.Completed+r.TimedOut)
+	require.LessOrEqual(t, r.E2ESeconds.Max, 2.0+1e-6, "nothing completes after its timeout")
+	// FIFO under overload with client timeouts is the textbook goodput
+	// collapse: the head of the queue has nearly used up its patience, so the
+	// slot is always busy yet few requests finish in time.
+	require.Greater(t, r.Deployments[0].Utilization, 0.95)
+	require.Less(t, r.ThroughputRPS, 0.5)
+
+	// Below saturation nothing times out.
+	s = mmc(1, 0.3, 2000)
+	s.Deployments[0].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.1)}
+	s.Strategies[0].Routing.Timeout = scenarios.Duration(2 * time.Second)
+	sum, err = Run(context.Background(), s, Options{})
+	require.NoError(t, err)
+	require.Zero(t, sum.Results[0].TimedOut)
+}
+
+// TestMemoryFlat: request state lives in reused slots, so the simulator's
+// memory is bounded by requests in flight, not by the length of the run.
+func TestMemoryFlat(t *testing.T) {
+	slots := func(n int) (int, int) {
+		s := mmc(10, 9, n)
+		m, err := compile(s, &s.Strategies[0])
+		require.NoError(t, err)
+		st, err := scenarios.NewStream(s, 0)
+		require.NoError(t, err)
+		e, err := newEngine(m, 0, st)
+		require.NoError(t, err)
+		e.run(context.Background())
+		require.Equal(t, int64(n), e.st.Requests)
+		return len(e.reqs), cap(e.h.ev)
+	}
+	small, smallHeap := slots(100_000)
+	large, largeHeap := slots(2_000_000)
+	require.Less(t, large, 400, "slots ever allocated for 2M requests")
+	require.Less(t, large, 2*small+100)
+	require.Less(t, largeHeap, 64)
+	require.LessOrEqual(t, smallHeap, largeHeap)
+}
+
+type sinkFunc func(*backends.Outcome) error
+
+func (f sinkFunc) Write(o *backends.Outcome) error { return f(o) }
+func (f sinkFunc) Close() error                    { return nil }
