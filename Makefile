@@ -17,6 +17,8 @@ test:
 # allocations per event. Numbers depend on the machine; nothing fails on them.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@echo "--- 10M requests in one run: request-slots and heap-capacity stay flat"
+	$(GO) test -run '^$$' -bench 'MMc10$$' -benchtime 10000000x -benchmem ./sim/
 
 lint:
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && exit 1)

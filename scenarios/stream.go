@@ -136,6 +136,7 @@ type source struct {
 	tokens  Rand
 	t       float64 // seconds: time of the last arrival (or thinning candidate)
 	state   int     // MMPP state
+	n       int64   // arrivals generated (constant process)
 	at      int64   // next arrival, ns
 	req     Request // next request, ID unset
 	done    bool
@@ -162,7 +163,9 @@ func (s *source) advance() {
 	case ProcPoisson:
 		s.t += s.arrival.ExpFloat64() / a.Rate.PerSecond()
 	case ProcConstant:
-		s.t += 1 / a.Rate.PerSecond()
+		// n/rate rather than a running sum, so arrivals do not drift.
+		s.n++
+		s.t = float64(s.n) / a.Rate.PerSecond()
 	case ProcMMPP:
 		for {
 			lam := a.Rates[s.state].PerSecond()

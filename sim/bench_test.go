@@ -54,6 +54,10 @@ func BenchmarkMMc10(b *testing.B) {
 	b.ReportMetric(float64(e.st.Requests)/sec, "requests/s")
 	b.ReportMetric(float64(e.eventCount)/sec, "events/s")
 	b.ReportMetric(float64(e.eventCount)/float64(b.N), "events/request")
+	// Memory is flat in the run length: request slots are reused, so this
+	// stays near the most requests ever in flight, whatever b.N is.
+	b.ReportMetric(float64(len(e.reqs)), "request-slots")
+	b.ReportMetric(float64(cap(e.h.ev)), "heap-capacity")
 }
 
 // BenchmarkHeapHold is the classic hold benchmark on the event heap: pop the

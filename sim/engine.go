@@ -152,7 +152,8 @@ type engine struct {
 	eventCount int64
 }
 
-// Histogram range: 1 µs to 10 days at 3 significant digits.
+// Histogram range: 1 µs resolution up to 10 days at 3 significant digits
+// (zero is recordable too).
 const (
 	histMin = 1
 	histMax = 10 * 24 * 3600 * 1e6
@@ -534,7 +535,7 @@ func (e *engine) finish(slot int32) {
 // recordNs records a duration in the microsecond histogram, clamped to its range.
 func recordNs(h *hdrhistogram.Histogram, ns int64) {
 	us := (ns + 500) / 1000
-	us = max(us, histMin)
+	us = max(us, 0) // zero waits are common and must read as zero
 	us = min(us, int64(histMax))
 	_ = h.RecordValue(us)
 }

@@ -330,3 +330,12 @@ func TestMeanCI(t *testing.T) {
 	assert.True(t, math.IsNaN(CI95(nil).Mean))
 	assert.Contains(t, iv.String(), "n=10")
 }
+
+func TestFamilyLevel(t *testing.T) {
+	assert.InDelta(t, 0.95, FamilyLevel(0.95, 1), 1e-15)
+	assert.InDelta(t, 0.99875, FamilyLevel(0.95, 40), 1e-15)
+	assert.InDelta(t, 0.95, FamilyLevel(0.95, 0), 1e-15)
+	// A wider level widens the interval around the same mean.
+	xs := []float64{1, 2, 3, 4, 5}
+	assert.Greater(t, MeanCI(xs, FamilyLevel(0.95, 40)).HalfWidth, CI95(xs).HalfWidth)
+}
