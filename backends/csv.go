@@ -21,7 +21,6 @@ type CSVWriter struct {
 	bw  *bufio.Writer
 	w   *csv.Writer
 	row []string
-	buf []byte
 }
 
 // NewCSVWriter returns a writer that writes the header first when header is true.

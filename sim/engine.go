@@ -90,16 +90,16 @@ func (q *ring) pop() queueEntry {
 }
 
 type depState struct {
-	busy      int
-	queued    int // live entries in queue (voided ones excluded)
-	queue     ring
-	inService int32 // head of the in-service list, -1 if empty
-	quota     behavior.Quota
-	down      int     // open outage windows
-	slow      float64 // product of open brownout factors
-	quotaF    float64 // product of open throttle factors
-	busyArea  float64 // slot-nanoseconds busy
-	lastT     int64
+	busy                                                       int
+	queued                                                     int // live entries in queue (voided ones excluded)
+	queue                                                      ring
+	inService                                                  int32 // head of the in-service list, -1 if empty
+	quota                                                      behavior.Quota
+	down                                                       int     // open outage windows
+	slow                                                       float64 // product of open brownout factors
+	quotaF                                                     float64 // product of open throttle factors
+	busyArea                                                   float64 // slot-nanoseconds busy
+	lastT                                                      int64
 	attempts, completed, throttled, rejected, failed, timedOut int64
 }
 

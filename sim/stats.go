@@ -41,4 +41,5 @@ func CI95(xs []float64) (mean float64, ci CI) {
 	h := t * sd / math.Sqrt(float64(n))
 	return mean, CI{mean - h, mean + h}
 }
+
 var nan = math.NaN()

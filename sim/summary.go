@@ -39,11 +39,11 @@ type Result struct {
 	// Attempts is the number of attempts made for measured requests (retries included).
 	Attempts int64 `json:"attempts"`
 	// ThroughputRPS is completed requests per second of measured time, mean over replications.
-	ThroughputRPS     float64    `json:"throughput_rps"`
-	ThroughputRPSCI95 CI `json:"throughput_rps_ci95"`
+	ThroughputRPS     float64 `json:"throughput_rps"`
+	ThroughputRPSCI95 CI      `json:"throughput_rps_ci95"`
 	// PWait is the fraction of measured requests that waited for a slot.
-	PWait     float64    `json:"p_wait"`
-	PWaitCI95 CI `json:"p_wait_ci95"`
+	PWait     float64 `json:"p_wait"`
+	PWaitCI95 CI      `json:"p_wait_ci95"`
 	// WaitSeconds is the time completed requests spent queued at deployments.
 	WaitSeconds Latency `json:"wait_seconds"`
 	// TTFTSeconds is the time from arrival to the first token of completed requests.
@@ -63,13 +63,13 @@ type Result struct {
 // the histogram merged over replications; mean_ci95 and p99_ci95 are 95%
 // Student-t intervals over the per-replication values.
 type Latency struct {
-	Mean     float64    `json:"mean"`
-	P50      float64    `json:"p50"`
-	P90      float64    `json:"p90"`
-	P99      float64    `json:"p99"`
-	Max      float64    `json:"max"`
-	MeanCI95 CI `json:"mean_ci95"`
-	P99CI95  CI `json:"p99_ci95"`
+	Mean     float64 `json:"mean"`
+	P50      float64 `json:"p50"`
+	P90      float64 `json:"p90"`
+	P99      float64 `json:"p99"`
+	Max      float64 `json:"max"`
+	MeanCI95 CI      `json:"mean_ci95"`
+	P99CI95  CI      `json:"p99_ci95"`
 }
 
 // LittleCheck compares L with λW. Both are over all requests of the run,
