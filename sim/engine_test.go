@@ -191,3 +191,23 @@ type sinkFunc func(*backends.Outcome) error
 
 func (f sinkFunc) Write(o *backends.Outcome) error { return f(o) }
 func (f sinkFunc) Close() error                    { return nil }
+
+// TestInterruptKeepsWhatWasMeasured: cancelling a run mid-way returns the
+// statistics of what was simulated, flagged as interrupted.
+func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
+	s := mmc(10, 9, 5_000_000)
+	s.Replications = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	sum, err := Run(ctx, s, Options{Workers: 1, Progress: func(int64) { once.Do(cancel) }})
+	require.NoError(t, err)
+	require.True(t, sum.Interrupted)
+	r := sum.Results[0]
+	require.Positive(t, r.Requests, "requests finished before the stop are kept")
+	require.Less(t, r.Requests, int64(5_000_000))
+	require.Equal(t, r.Requests, r.Completed)
+	b, err := json.Marshal(sum)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"interrupted":true`)
+}
