@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +46,7 @@ strategies come from the strategies, not from luck.`,
   mcbench sim demo --strategy azure-failover --replications 20
   mcbench sim testdata/textbook/mm10-rho0.9.yaml --requests 1M --json
   mcbench sim my.yaml --out out/run1 --records`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSim(cmd, args[0], &f) },
 	}
 	fl := cmd.Flags()
@@ -68,6 +70,15 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	}
 	if err := applySimOverrides(cmd, s, f); err != nil {
 		return usageError{err}
+	}
+	for _, name := range f.strategies {
+		if !slices.ContainsFunc(s.Strategies, func(st scenarios.Strategy) bool { return st.Name == name }) {
+			names := make([]string, len(s.Strategies))
+			for i := range s.Strategies {
+				names[i] = s.Strategies[i].Name
+			}
+			return usageError{fmt.Errorf("--strategy: scenario %q has no strategy %q (it has: %s)", s.Name, name, strings.Join(names, ", "))}
+		}
 	}
 	if f.records && f.out == "" {
 		return usageError{errors.New("--records needs --out DIR")}
