@@ -179,7 +179,7 @@ func decodeDist(n *yaml.Node, d *Dist, parse func(string) (float64, error)) erro
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if k.Value != "dist" && !slices.Contains(allowed, k.Value) {
-			return nodeError(k, fmt.Sprintf("field %q is not allowed in a %s distribution (allowed: %s)", k.Value, kindNode.Value, strings.Join(allowed, ", ")))
+			return nodeError(k, fmt.Sprintf("field %q is not allowed in %s distribution (allowed: %s)", k.Value, article(kindNode.Value), strings.Join(allowed, ", ")))
 		}
 	}
 	num := func(key string) (float64, bool, error) {
@@ -207,7 +207,7 @@ func decodeDist(n *yaml.Node, d *Dist, parse func(string) (float64, error)) erro
 	need := func(key string) (float64, error) {
 		f, ok, err := num(key)
 		if err == nil && !ok {
-			err = nodeError(n, fmt.Sprintf("a %s distribution needs %q", kindNode.Value, key))
+			err = nodeError(n, fmt.Sprintf("%s distribution needs %q", article(kindNode.Value), key))
 		}
 		return f, err
 	}
@@ -256,6 +256,14 @@ func decodeDist(n *yaml.Node, d *Dist, parse func(string) (float64, error)) erro
 		slices.Sort(d.Values)
 	}
 	return err
+}
+
+// article prefixes a distribution name with "a" or "an".
+func article(name string) string {
+	if strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 func decodeLogNormal(n *yaml.Node, d *Dist, num func(string) (float64, bool, error)) error {
