@@ -4,8 +4,7 @@ import (
 	"encoding/json"
 	"math"
 
-	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
+	"github.com/mcbench/mcbench/sim/queueing"
 )
 
 // CI is a confidence interval [low, high]. It encodes as JSON null when it is
@@ -26,20 +25,14 @@ func (c CI) Contains(x float64) bool { return c[0] <= x && x <= c[1] }
 // HalfWidth returns half the interval's width.
 func (c CI) HalfWidth() float64 { return (c[1] - c[0]) / 2 }
 
+var nan = math.NaN()
+
 // CI95 returns the mean of xs and its 95% Student-t confidence interval,
 // treating each x as one independent replication's statistic.
 func CI95(xs []float64) (mean float64, ci CI) {
-	n := len(xs)
-	if n == 0 {
-		return math.NaN(), CI{math.NaN(), math.NaN()}
+	iv := queueing.CI95(xs)
+	if iv.N < 2 {
+		return iv.Mean, CI{nan, nan}
 	}
-	mean, sd := stat.MeanStdDev(xs, nil)
-	if n < 2 {
-		return mean, CI{math.NaN(), math.NaN()}
-	}
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	h := t * sd / math.Sqrt(float64(n))
-	return mean, CI{mean - h, mean + h}
+	return iv.Mean, CI{iv.Lo, iv.Hi}
 }
-
-var nan = math.NaN()
