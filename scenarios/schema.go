@@ -86,7 +86,7 @@ func JSONSchema() ([]byte, error) {
 		{"Arrival", []string{"process"}, map[string][]any{"process": {ProcPoisson, ProcConstant, ProcMMPP, ProcDiurnal, ProcRamp, ProcTrace}}},
 		{"Strategy", []string{"name", "placement"}, nil},
 		{"Routing", nil, map[string][]any{"policy": {PolicyFailover, PolicyWeighted}}},
-		{"Fault", []string{"kind", "target", "duration"}, map[string][]any{"kind": {FaultOutage, FaultBrownout, FaultThrottle}}},
+		{"Fault", []string{"kind", "target", "duration"}, map[string][]any{"kind": {FaultOutage, FaultBrownout, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed}}},
 	} {
 		if err := refine(e.def, e.required, e.enums); err != nil {
 			return nil, err

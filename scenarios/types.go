@@ -262,8 +262,11 @@ const (
 
 // Fault is a window in which the targeted deployments misbehave.
 type Fault struct {
-	// Kind is outage (every attempt fails), brownout (latency × LatencyFactor)
-	// or throttle (quota × QuotaFactor).
+	// Kind is outage (every attempt fails with a 503, and attempts in flight
+	// at the start are cut), brownout (latency × LatencyFactor), throttle
+	// (quota × QuotaFactor), reset (new connections are reset), silent (the
+	// deployment accepts requests and never answers), stream_cut (responses
+	// stop half-way) or malformed (the first streamed frame is corrupt).
 	Kind string `yaml:"kind" json:"kind"`
 	// Target is a deployment, region or provider name.
 	Target string `yaml:"target" json:"target"`
@@ -282,6 +285,15 @@ const (
 	FaultOutage   = "outage"
 	FaultBrownout = "brownout"
 	FaultThrottle = "throttle"
+	// FaultReset: the connection is reset before any response.
+	FaultReset = "reset"
+	// FaultSilent: the request is accepted and never answered; the client's
+	// timeout (or the end of the window) ends it.
+	FaultSilent = "silent"
+	// FaultStreamCut: the response stops after half its output tokens.
+	FaultStreamCut = "stream_cut"
+	// FaultMalformed: the response's first frame is corrupt.
+	FaultMalformed = "malformed"
 )
 
 // Warmup is the part of a run deleted from statistics: either a fraction of

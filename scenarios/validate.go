@@ -502,7 +502,7 @@ func (v *validator) faults(regions map[string]string) {
 	}
 	for i, f := range v.s.Faults {
 		path := indexPath("faults", i)
-		v.oneOf(path+".kind", f.Kind, FaultOutage, FaultBrownout, FaultThrottle)
+		v.oneOf(path+".kind", f.Kind, FaultOutage, FaultBrownout, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed)
 		switch {
 		case f.Target == "":
 			v.addf(path+".target", "is required: name a deployment, region or provider")

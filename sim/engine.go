@@ -19,6 +19,7 @@ const (
 	stService       // being served
 	stBack          // response travelling back to the client
 	stBackoff       // waiting to retry
+	stHeld          // accepted by a silent deployment that will never answer
 )
 
 // Error classes recorded with failed attempts.
@@ -29,9 +30,13 @@ const (
 	errQuotaTokens
 	errQuotaRequests
 	errTimeout
+	errReset
+	errSilent
+	errStreamCut
+	errMalformed
 )
 
-var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout"}
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed"}
 
 // reqState is one request in flight. Slots are reused through a free list, so
 // memory is bounded by the most requests in flight, not by the run length.
@@ -90,16 +95,22 @@ func (q *ring) pop() queueEntry {
 }
 
 type depState struct {
-	busy                                                       int
-	queued                                                     int // live entries in queue (voided ones excluded)
-	queue                                                      ring
-	inService                                                  int32 // head of the in-service list, -1 if empty
-	quota                                                      behavior.Quota
-	down                                                       int     // open outage windows
-	slow                                                       float64 // product of open brownout factors
-	quotaF                                                     float64 // product of open throttle factors
-	busyArea                                                   float64 // slot-nanoseconds busy
-	lastT                                                      int64
+	busy      int
+	queued    int // live entries in queue (voided ones excluded)
+	queue     ring
+	inService int32 // head of the in-service list, -1 if empty
+	quota     behavior.Quota
+	down      int     // open outage windows
+	reset     int     // open reset windows
+	silent    int     // open silent windows
+	cut       int     // open stream-cut windows
+	malformed int     // open malformed-frame windows
+	held      ring    // attempts swallowed by a silent window
+	slow      float64 // product of open brownout factors
+	quotaF    float64 // product of open throttle factors
+	busyArea  float64 // slot-nanoseconds busy
+	lastT     int64
+
 	attempts, completed, throttled, rejected, failed, timedOut int64
 }
 
@@ -318,8 +329,16 @@ func (e *engine) atDeployment(slot int32) {
 	d := &e.deps[rs.dep]
 	dm := &e.m.deps[rs.dep]
 	d.attempts++
-	if d.down > 0 {
+	switch {
+	case d.down > 0:
 		e.respond(slot, backends.StatusFailed, errOutage)
+		return
+	case d.reset > 0:
+		e.respond(slot, backends.StatusFailed, errReset)
+		return
+	case d.silent > 0:
+		rs.state = stHeld
+		d.held.push(queueEntry{slot: slot, gen: rs.gen})
 		return
 	}
 	if d.quota.Limited() {
@@ -362,6 +381,13 @@ func (e *engine) startService(slot int32) {
 		scenarios.Draw(e.keySvc, rs.r.ID, c), scenarios.Draw(e.keySvc, rs.r.ID, c+1),
 		rs.r.InputTokens, rs.r.OutputTokens, d.busy, dm.concurrency, d.slow)
 	rs.firstTok = e.now + ttft
+	rs.errClass = errNone
+	switch {
+	case d.malformed > 0:
+		total, rs.errClass = ttft, errMalformed
+	case d.cut > 0:
+		total, rs.errClass = ttft+(total-ttft)/2, errStreamCut
+	}
 	// Link into the in-service list so an outage can fail it.
 	rs.prev, rs.next = -1, d.inService
 	if d.inService >= 0 {
@@ -409,6 +435,10 @@ func (e *engine) serviceDone(slot int32) {
 	d := &e.deps[rs.dep]
 	d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, rs.r.OutputTokens)
 	e.leaveService(slot)
+	if rs.errClass != errNone { // the stream was cut or malformed
+		e.respond(slot, backends.StatusFailed, rs.errClass)
+		return
+	}
 	e.respond(slot, backends.StatusOK, errNone)
 }
 
@@ -552,6 +582,14 @@ func (e *engine) faultStart(f *faultModel) {
 		case scenarios.FaultThrottle:
 			d.quotaF *= f.factor
 			d.quota.Scale(e.now, d.quotaF)
+		case scenarios.FaultReset:
+			d.reset++
+		case scenarios.FaultSilent:
+			d.silent++
+		case scenarios.FaultStreamCut:
+			d.cut++
+		case scenarios.FaultMalformed:
+			d.malformed++
 		}
 	}
 }
@@ -571,7 +609,32 @@ func (e *engine) faultEnd(f *faultModel) {
 				d.quotaF = 1 // a zero factor cannot be divided out; assume no overlap
 			}
 			d.quota.Scale(e.now, d.quotaF)
+		case scenarios.FaultReset:
+			d.reset--
+		case scenarios.FaultSilent:
+			if d.silent--; d.silent == 0 {
+				e.releaseHeld(di)
+			}
+		case scenarios.FaultStreamCut:
+			d.cut--
+		case scenarios.FaultMalformed:
+			d.malformed--
 		}
+	}
+}
+
+// releaseHeld fails the attempts a silent window swallowed, when it closes:
+// a client without a timeout learns of the failure only then, when the
+// connection finally drops.
+func (e *engine) releaseHeld(di int32) {
+	d := &e.deps[di]
+	for d.held.size > 0 {
+		q := d.held.pop()
+		rs := &e.reqs[q.slot]
+		if rs.gen != q.gen || rs.state != stHeld {
+			continue // the client timed out first
+		}
+		e.respond(q.slot, backends.StatusFailed, errSilent)
 	}
 }
 

@@ -211,3 +211,73 @@ func TestInterruptKeepsWhatWasMeasured(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"interrupted":true`)
 }
+
+// TestFaultKinds checks what each fault does to the requests arriving inside
+// its window, from the outcome records.
+func TestFaultKinds(t *testing.T) {
+	cases := []struct {
+		kind    string
+		timeout time.Duration
+		status  backends.Status
+		class   string
+		// latency of a request arriving at 100 s, as a function of its service time
+		check func(t *testing.T, o backends.Outcome)
+	}{
+		{scenarios.FaultReset, 0, backends.StatusFailed, "reset", func(t *testing.T, o backends.Outcome) {
+			require.Equal(t, o.Intended, o.Done, "a reset fails at once")
+		}},
+		{scenarios.FaultSilent, 5 * time.Second, backends.StatusTimedOut, "timeout", func(t *testing.T, o backends.Outcome) {
+			require.Equal(t, int64(5e9), o.Done-o.Intended, "the client's timeout ends a silent attempt")
+		}},
+		// (requests in the last 5 s of the window are released by its end first; see below)
+		{scenarios.FaultSilent, 0, backends.StatusFailed, "silent", func(t *testing.T, o backends.Outcome) {
+			require.Equal(t, int64(150e9), o.Done, "without a timeout the attempt fails when the window closes")
+		}},
+		{scenarios.FaultStreamCut, 0, backends.StatusFailed, "stream_cut", func(t *testing.T, o backends.Outcome) {
+			require.Equal(t, int64(0.1e9+0.5e9), o.Done-o.Intended, "cut after half the output")
+		}},
+		{scenarios.FaultMalformed, 0, backends.StatusFailed, "malformed", func(t *testing.T, o backends.Outcome) {
+			require.Equal(t, int64(0.1e9), o.Done-o.Intended, "fails at the first frame")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.kind, func(t *testing.T) {
+			s := mmc(100, 1, 0)
+			s.Run.Horizon = scenarios.Duration(300 * time.Second)
+			s.Workloads[0].Arrival.Process = scenarios.ProcConstant
+			s.Workloads[0].OutputTokens = scenarios.CountDist{Dist: scenarios.ConstDist(100)}
+			s.Deployments[0].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.1)}
+			s.Deployments[0].Latency.TPOT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.01)}
+			s.Strategies[0].Routing.Timeout = scenarios.Duration(c.timeout)
+			s.Faults = []scenarios.Fault{{Kind: c.kind, Target: "d", Start: scenarios.Duration(100 * time.Second), Duration: scenarios.Duration(50 * time.Second)}}
+			var recs []backends.Outcome
+			_, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
+				return sinkFunc(func(o *backends.Outcome) error {
+					if o.Kind == backends.KindRequest {
+						recs = append(recs, *o)
+					}
+					return nil
+				}), nil
+			}})
+			require.NoError(t, err)
+			require.Len(t, recs, 300)
+			inside := 0
+			for _, o := range recs {
+				if o.Intended >= 100e9 && o.Intended < 150e9 {
+					inside++
+					if c.timeout > 0 && o.Intended+int64(c.timeout) >= 150e9 {
+						require.Equal(t, backends.StatusFailed, o.Status, "the window closed before the timeout")
+						require.Equal(t, int64(150e9), o.Done)
+						continue
+					}
+					require.Equal(t, c.status, o.Status, "request at %v", o.Intended)
+					require.Equal(t, c.class, o.ErrorClass)
+					c.check(t, o)
+				} else if o.Intended >= 150e9 || o.Intended+1.1e9 < 100e9 {
+					require.Equal(t, backends.StatusOK, o.Status, "request at %v is outside the window", o.Intended)
+				}
+			}
+			require.Equal(t, 50, inside)
+		})
+	}
+}
