@@ -1,0 +1,6 @@
+package fake
+
+import "net/http"
+
+// registerAzure adds the Azure OpenAI routes. (Placeholder: being written.)
+func (s *Server) registerAzure(mux *http.ServeMux) {}
