@@ -69,8 +69,7 @@ type progress struct {
 
 func newProgress(w io.Writer, total int64, what string, disabled bool) *progress {
 	p := &progress{}
-	f, ok := w.(*os.File)
-	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+	if disabled || !isTerminal(w) {
 		return p
 	}
 	p.bar = progressbar.NewOptions64(total,
@@ -109,4 +108,10 @@ func (p *progress) finish() {
 	close(p.stop)
 	<-p.done
 	_ = p.bar.Finish()
+}
+
+// isTerminal reports whether w is a terminal (for progress output).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
