@@ -267,7 +267,8 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 		}
 	}
 	res.ThroughputRPS, res.ThroughputRPSCI95 = CI95(thr)
-	res.PWait, res.PWaitCI95 = CI95(pw)
+	pwMean, pwCI := CI95(pw)
+	res.PWait, res.PWaitCI95 = Num(pwMean), pwCI
 	res.Little.L, _ = CI95(ll)
 	res.Little.LambdaW, _ = CI95(lw)
 	n := float64(res.Completed) * 1e9

@@ -36,3 +36,29 @@ func CI95(xs []float64) (mean float64, ci CI) {
 	}
 	return iv.Mean, CI{iv.Lo, iv.Hi}
 }
+
+// Num is a number that encodes as JSON null when it is NaN: a quantity that
+// could not be measured, rather than a made-up zero.
+type Num float64
+
+// MarshalJSON implements json.Marshaler.
+func (n Num) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(n)) || math.IsInf(float64(n), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(n))
+}
+
+// UnmarshalJSON implements json.Unmarshaler; null reads as NaN.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Num(f)
+	return nil
+}

@@ -41,9 +41,10 @@ type Result struct {
 	// ThroughputRPS is completed requests per second of measured time, mean over replications.
 	ThroughputRPS     float64 `json:"throughput_rps"`
 	ThroughputRPSCI95 CI      `json:"throughput_rps_ci95"`
-	// PWait is the fraction of measured requests that waited for a slot.
-	PWait     float64 `json:"p_wait"`
-	PWaitCI95 CI      `json:"p_wait_ci95"`
+	// PWait is the fraction of measured requests that waited for a slot
+	// (null where it cannot be observed, as in a load test).
+	PWait     Num `json:"p_wait"`
+	PWaitCI95 CI  `json:"p_wait_ci95"`
 	// WaitSeconds is the time completed requests spent queued at deployments.
 	WaitSeconds Latency `json:"wait_seconds"`
 	// TTFTSeconds is the time from arrival to the first token of completed requests.

@@ -1,0 +1,365 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/azure"
+	"github.com/mcbench/mcbench/backends/bedrock"
+	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/scenarios"
+)
+
+// Route is one deployment the load generator can call, with what it takes
+// to reach it. Credentials stay in memory: they are never written to a
+// record, a summary or a log.
+type Route struct {
+	// Name is the scenario deployment's name.
+	Name string
+	// Provider and Region are the scenario's.
+	Provider, Region string
+	// Kind is scenarios.KindAzure or scenarios.KindBedrock: the protocol.
+	Kind string
+	// Endpoint is the base URL.
+	Endpoint string
+	// Deployment is the Azure deployment name; ModelID the Bedrock model id.
+	Deployment, ModelID string
+	// APIKey authenticates Azure calls unless Token is set.
+	APIKey string
+	// Token returns an Entra ID bearer token for Azure (live runs).
+	Token func(ctx context.Context) (string, error)
+	// Signer signs Bedrock calls.
+	Signer *bedrock.Signer
+}
+
+// Client runs user-visible requests through a strategy: the routing policy
+// picks a deployment per attempt, failed attempts are retried (honouring
+// retry-after) or failed over as the strategy says, and every attempt and
+// every request is timed and recorded.
+type Client struct {
+	http        *http.Client
+	routes      []Route
+	groups      []*routeGroup
+	classGroup  []int
+	classNames  []string
+	strategy    string
+	maxAttempts int
+	backoff     time.Duration
+	timeout     time.Duration
+	keyRoute    uint64
+	start       time.Time
+	sendOutput  bool
+	stream      bool
+	sink        func(*Outcome)
+}
+
+// routeGroup is a layer's candidates and the policy choosing among them.
+// Policies are written for one goroutine (the simulator's), so calls are
+// serialised here.
+type routeGroup struct {
+	mu     sync.Mutex
+	policy routing.Policy
+	cands  []int
+}
+
+// Outcome is what the client reports for one user-visible request: its
+// record, its attempts' records and the timing of its last attempt.
+type Outcome struct {
+	Request  backends.Outcome
+	Attempts []backends.Outcome
+	// Timing is the last attempt's stream timing (the successful one when
+	// the request completed).
+	Timing backends.StreamTiming
+	// Intended is when the request was due, from the start of the run.
+	Intended time.Duration
+}
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// HTTP is the client used for attempts (its Timeout should be zero: the
+	// strategy's per-attempt timeout applies).
+	HTTP *http.Client
+	// Start is the run's time origin.
+	Start time.Time
+	// SendOutputTokens asks the fakes for the stream's output length.
+	SendOutputTokens bool
+	// NoStream uses the non-streaming operations.
+	NoStream bool
+	// Sink receives each finished request; called concurrently.
+	Sink func(*Outcome)
+}
+
+// NewClient builds a client for one strategy of the scenario over routes
+// (by deployment name).
+func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]Route, opt ClientOptions) (*Client, error) {
+	c := &Client{
+		http: opt.HTTP, strategy: st.Name, start: opt.Start, sendOutput: opt.SendOutputTokens, stream: !opt.NoStream, sink: opt.Sink,
+		maxAttempts: max(st.Routing.MaxAttempts, 1), backoff: st.Routing.Backoff.Std(), timeout: st.Routing.Timeout.Std(),
+		keyRoute: scenarios.StreamKey(s.Seed, 0, "routing", st.Name),
+	}
+	if c.http == nil {
+		c.http = &http.Client{}
+	}
+	index := map[string]int{}
+	groupOf := map[string]int{}
+	for _, w := range s.Workloads {
+		layer := w.Layer
+		if layer == "" {
+			layer = scenarios.LayerModel
+		}
+		g, ok := groupOf[layer]
+		if !ok {
+			names := st.Placement[layer]
+			if len(names) == 0 {
+				return nil, fmt.Errorf("strategy %q places no deployment for layer %q", st.Name, layer)
+			}
+			grp := &routeGroup{}
+			for _, n := range names {
+				i, seen := index[n]
+				if !seen {
+					r, ok := routes[n]
+					if !ok {
+						return nil, fmt.Errorf("strategy %q: no endpoint for deployment %q", st.Name, n)
+					}
+					i = len(c.routes)
+					index[n] = i
+					c.routes = append(c.routes, r)
+				}
+				grp.cands = append(grp.cands, i)
+			}
+			p, err := routing.New(&st.Routing, names)
+			if err != nil {
+				return nil, err
+			}
+			grp.policy = p
+			g = len(c.groups)
+			groupOf[layer] = g
+			c.groups = append(c.groups, grp)
+		}
+		c.classGroup = append(c.classGroup, g)
+		c.classNames = append(c.classNames, w.Name)
+	}
+	return c, nil
+}
+
+// Do runs request r (stream position id), due at intended, to its end.
+// sent is when the first attempt was actually sent.
+func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intended time.Duration) *Outcome {
+	g := c.groups[c.classGroup[r.Class]]
+	out := &Outcome{Intended: intended}
+	prev := -1
+	var firstSent time.Duration
+	for attempt := 1; ; attempt++ {
+		now := time.Since(c.start)
+		g.mu.Lock()
+		pick := g.policy.Pick(int64(now), attempt, prev, scenarios.Draw(c.keyRoute, id, uint64(attempt)))
+		g.mu.Unlock()
+		route := &c.routes[g.cands[pick]]
+		rec, retryAfter := c.attempt(ctx, route, id, attempt, r, &out.Timing)
+		if attempt == 1 {
+			firstSent = time.Duration(rec.Sent)
+		}
+		rec.Intended = int64(now)
+		if attempt == 1 {
+			rec.Intended = int64(intended)
+		}
+		out.Attempts = append(out.Attempts, rec)
+		g.mu.Lock()
+		g.policy.Observe(rec.Done, pick, rec.Status, rec.Done-rec.Sent)
+		g.mu.Unlock()
+		if rec.Status == backends.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == backends.StatusClientError {
+			out.Request = rec
+			out.Request.Kind = backends.KindRequest
+			out.Request.Attempt = int32(attempt)
+			out.Request.Intended = int64(intended)
+			out.Request.Sent = int64(firstSent)
+			break
+		}
+		delay := c.backoff << (attempt - 1)
+		if rec.Status == backends.StatusThrottled && retryAfter > delay {
+			delay = retryAfter
+		}
+		if !sleepCtx(ctx, delay) {
+			out.Request = rec
+			out.Request.Kind = backends.KindRequest
+			out.Request.Attempt = int32(attempt)
+			out.Request.Intended = int64(intended)
+			out.Request.Sent = int64(firstSent)
+			break
+		}
+		prev = pick
+	}
+	for i := range out.Attempts {
+		out.Attempts[i].Attempt = int32(i + 1)
+	}
+	if c.sink != nil {
+		c.sink(out)
+	}
+	return out
+}
+
+// attempt sends one call and reads its response to the end.
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming) (backends.Outcome, time.Duration) {
+	rec := backends.Outcome{
+		Kind: backends.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
+		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
+		InputTokens: r.InputTokens,
+	}
+	*t = backends.StreamTiming{}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	want := int32(-1)
+	if c.sendOutput {
+		want = r.OutputTokens
+	}
+	req, err := c.build(ctx, route, r, want)
+	if err != nil {
+		rec.Status, rec.ErrorClass = backends.StatusClientError, "build"
+		now := time.Since(c.start)
+		rec.Sent, rec.Done = int64(now), int64(now)
+		return rec, 0
+	}
+	begin := time.Now()
+	rec.Sent = int64(begin.Sub(c.start))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		rec.Done = int64(time.Since(c.start))
+		rec.Status, rec.ErrorClass = transportStatus(ctx, err)
+		return rec, 0
+	}
+	t.Headers = time.Since(begin)
+	rec.FirstByte = rec.Sent + int64(t.Headers)
+	dec := newDecoder(route.Kind, c.stream && resp.StatusCode == http.StatusOK, t)
+	body := backends.NewTimedBody(resp.Body, begin, t, dec)
+	buf := bufPool.Get().(*[]byte)
+	_, rerr := io.CopyBuffer(io.Discard, body, *buf)
+	bufPool.Put(buf)
+	body.Close()
+	rec.Done = rec.Sent + int64(t.Done)
+	retryAfter := retryAfterOf(resp.Header)
+	rec.InputTokens = r.InputTokens
+	if t.Usage {
+		rec.InputTokens = int32(t.InputTokens)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		rec.Status, rec.ErrorClass = backends.StatusThrottled, "throttled"
+	case resp.StatusCode == http.StatusRequestTimeout:
+		rec.Status, rec.ErrorClass = backends.StatusTimedOut, "http_408"
+	case resp.StatusCode >= 500:
+		rec.Status, rec.ErrorClass = backends.StatusFailed, "http_"+strconv.Itoa(resp.StatusCode)
+	case resp.StatusCode >= 400:
+		rec.Status, rec.ErrorClass = backends.StatusClientError, "http_"+strconv.Itoa(resp.StatusCode)
+	case rerr != nil:
+		rec.Status, rec.ErrorClass = transportStatus(ctx, rerr)
+	case t.Err != nil:
+		rec.Status, rec.ErrorClass = backends.StatusFailed, backends.ErrorClass(t.Err)
+		if errors.Is(t.Err, backends.ErrBodyClosed) && ctx.Err() != nil {
+			rec.Status, rec.ErrorClass = backends.StatusTimedOut, "timeout"
+		}
+	default:
+		rec.Status = backends.StatusOK
+		rec.OutputTokens = int32(t.Output())
+		if t.Chunks > 0 {
+			rec.FirstToken = rec.Sent + int64(t.FirstToken)
+		} else {
+			rec.FirstToken = rec.Done // a non-streamed answer's first token is its end
+		}
+	}
+	return rec, retryAfter
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, want int32) (*http.Request, error) {
+	switch route.Kind {
+	case scenarios.KindBedrock:
+		req, hash, err := bedrock.NewConverseRequest(bedrock.ConverseRequest{
+			Endpoint: route.Endpoint, Region: route.Region, ModelID: route.ModelID,
+			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, WantOutput: want, Stream: c.stream,
+		})
+		if err != nil {
+			return nil, err
+		}
+		req = req.WithContext(ctx)
+		if route.Signer != nil {
+			if err := route.Signer.Sign(ctx, req, hash, route.Region, time.Now()); err != nil {
+				return nil, err
+			}
+		}
+		return req, nil
+	default:
+		cr := azure.ChatRequest{
+			Endpoint: route.Endpoint, Deployment: route.Deployment, InputTokens: r.InputTokens, MaxTokens: r.MaxTokens,
+			WantOutput: want, Stream: c.stream, APIKey: route.APIKey,
+		}
+		if route.Token != nil {
+			tok, err := route.Token(ctx)
+			if err != nil {
+				return nil, err
+			}
+			cr.BearerToken = tok
+		}
+		req, err := azure.NewChatRequest(cr)
+		if err != nil {
+			return nil, err
+		}
+		return req.WithContext(ctx), nil
+	}
+}
+
+// transportStatus classifies an error from the HTTP client.
+func transportStatus(ctx context.Context, err error) (backends.Status, string) {
+	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
+		return backends.StatusTimedOut, "timeout"
+	}
+	if errors.Is(err, context.Canceled) {
+		return backends.StatusFailed, "cancelled"
+	}
+	return backends.StatusFailed, "connection"
+}
+
+// retryAfterOf reads the delay a throttled response asks for: Azure's
+// retry-after-ms or retry-after (seconds), or AWS's x-amz-retry-after (ms).
+func retryAfterOf(h http.Header) time.Duration {
+	if v := h.Get("retry-after-ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+			return time.Duration(ms * 1e6)
+		}
+	}
+	if v := h.Get("x-amz-retry-after"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
+			return time.Duration(ms * 1e6)
+		}
+	}
+	if v := h.Get("retry-after"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			return time.Duration(s * 1e9)
+		}
+	}
+	return 0
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
