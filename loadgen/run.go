@@ -1,0 +1,404 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/tsenart/vegeta/v12/lib/prom"
+
+	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/sim"
+)
+
+// Options configure a load test.
+type Options struct {
+	// Strategy is the strategy whose placement and routing the test drives.
+	Strategy string
+	// Pacer is constant, poisson, ramp, sine, steps or replay.
+	Pacer string
+	// Rate is the (mean, or final) rate in requests per second; ignored by replay.
+	Rate float64
+	// Duration bounds the attack; zero means until the schedule ends.
+	Duration time.Duration
+	// Out is the directory for results.vegeta, outcomes.csv, latency.hlog
+	// and summary.json; empty writes nothing.
+	Out string
+	// Progress, if set, receives a status line every second.
+	Progress io.Writer
+	// PrometheusAddr, if set, serves metrics there while the test runs.
+	PrometheusAddr string
+	// SendOutputTokens asks fakes for the stream's output lengths.
+	SendOutputTokens bool
+	// NoStream uses the non-streaming operations.
+	NoStream bool
+	// Workers is vegeta's initial worker count (it grows as needed: open loop).
+	Workers uint64
+	// Grace bounds how long in-flight requests may run after a stop.
+	Grace time.Duration
+	// HTTPClient carries the attempts (default: a tuned keep-alive client).
+	HTTPClient *http.Client
+}
+
+// Summary is a load test's summary: the simulator's schema plus the load
+// test's own measurements.
+type Summary struct {
+	sim.Summary
+	// Load holds the measurements only a load test makes.
+	Load LoadExtras `json:"load"`
+	// Pacer, Rate and DurationSeconds describe the offered load.
+	Pacer           string  `json:"pacer"`
+	Rate            float64 `json:"rate"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+// Run attacks the strategy's deployments (reached through routes) with the
+// scenario's workload until the schedule or duration ends or ctx is done.
+// On cancellation it stops sending, lets in-flight requests finish (up to
+// the grace period), flushes every file and returns the summary of what was
+// measured, with Interrupted set.
+func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, opt Options) (*Summary, error) {
+	var st *scenarios.Strategy
+	for i := range s.Strategies {
+		if s.Strategies[i].Name == opt.Strategy {
+			st = &s.Strategies[i]
+		}
+	}
+	if st == nil {
+		return nil, fmt.Errorf("scenario %q has no strategy %q", s.Name, opt.Strategy)
+	}
+	feed, err := NewRequestFeed(s, opt.Pacer != "replay")
+	if err != nil {
+		return nil, err
+	}
+	defer feed.Close()
+	sched, err := ParsePacer(opt.Pacer, opt.Rate, s.Seed, feed, opt.Duration)
+	if err != nil {
+		return nil, err
+	}
+	pacer := NewPacer(sched, opt.Duration)
+
+	files, err := openOutputs(opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	defer files.close()
+
+	start := time.Now() // reset just before the attack starts
+	warm := s.Run.Warmup.Duration.Std()
+	col, err := newCollector(files.records, files.hlog, warm, start)
+	if err != nil {
+		return nil, err
+	}
+	httpc := opt.HTTPClient
+	if httpc == nil {
+		httpc = &http.Client{Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        0,
+			MaxIdleConnsPerHost: 10000,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}}
+	}
+	client, err := NewClient(s, st, routes, ClientOptions{
+		HTTP: httpc, Start: start, SendOutputTokens: opt.SendOutputTokens, NoStream: opt.NoStream, Sink: col.add,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Requests in flight run on their own context: a stop ends the attack
+	// at once but gives them the grace period to finish.
+	grace := opt.Grace
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	reqCtx, cancelReqs := context.WithCancel(context.Background())
+	defer cancelReqs()
+	var inFlight atomic.Int64
+	tr := &hitTransport{client: client, feed: feed, pacer: pacer, ctx: reqCtx, inFlight: &inFlight}
+
+	var metrics *prom.Metrics
+	if opt.PrometheusAddr != "" {
+		stopProm, m, err := servePrometheus(opt.PrometheusAddr, start)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProm()
+		metrics = m
+	}
+
+	workers := opt.Workers
+	if workers == 0 {
+		workers = 64
+	}
+	atk := vegeta.NewAttacker(
+		vegeta.Client(&http.Client{Transport: tr}),
+		vegeta.Workers(workers),
+		vegeta.MaxBody(0),
+	)
+	target := vegeta.Target{Method: http.MethodPost, URL: "http://mcbench.invalid/" + st.Name}
+	// One time origin for the pacer (vegeta's), the client and the collector.
+	start = time.Now()
+	client.start, col.start = start, start
+	results := atk.Attack(vegeta.NewStaticTargeter(target), pacer, opt.Duration, "mcbench-"+st.Name)
+
+	var stopped atomic.Bool
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopped.Store(true)
+			atk.Stop()
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelReqs()
+			case <-reqCtx.Done():
+			}
+		case <-reqCtx.Done():
+		}
+	}()
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var encErr error
+	enc := files.encoder()
+	for done := false; !done; {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				done = true
+				break
+			}
+			fromIntended(res, start)
+			if enc != nil && encErr == nil {
+				encErr = enc.Encode(res)
+			}
+			if metrics != nil {
+				metrics.Observe(res)
+			}
+		case <-tick.C:
+			if opt.Progress != nil {
+				fmt.Fprintf(opt.Progress, "\r%s", col.progressLine(time.Since(start), inFlight.Load()))
+			}
+			if err := files.flush(); err != nil && encErr == nil {
+				encErr = err
+			}
+			if err := col.flushInterval(); err != nil && encErr == nil {
+				encErr = err
+			}
+		}
+	}
+	cancelReqs()
+	if opt.Progress != nil {
+		fmt.Fprintf(opt.Progress, "\r%s\n", col.progressLine(time.Since(start), 0))
+	}
+	if err := col.flushInterval(); err != nil && encErr == nil {
+		encErr = err
+	}
+	if err := feed.Err(); err != nil {
+		return nil, err
+	}
+	res, extras := col.result(st.Name)
+	sum := &Summary{
+		Summary: sim.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: sim.Hash(s),
+			Interrupted: stopped.Load(), Results: []sim.Result{res}},
+		Load: extras, Pacer: opt.Pacer, Rate: opt.Rate, DurationSeconds: time.Since(start).Seconds(),
+	}
+	if err := errors.Join(encErr, col.recErr, files.close()); err != nil {
+		return sum, fmt.Errorf("writing results: %w", err)
+	}
+	return sum, nil
+}
+
+// hitTransport is the RoundTripper vegeta's attacker calls for each hit: it
+// runs the hit's request through the strategy client (all attempts, fully
+// read and timed) and answers vegeta with a small synthetic response whose
+// status and headers describe the user-visible outcome.
+type hitTransport struct {
+	client   *Client
+	feed     *RequestFeed
+	pacer    *Pacer
+	ctx      context.Context
+	inFlight *atomic.Int64
+}
+
+// Headers the synthetic response carries into vegeta's results file.
+const (
+	HeaderAttempts   = "X-Mcbench-Attempts"
+	HeaderDeployment = "X-Mcbench-Deployment"
+	HeaderTTFT       = "X-Mcbench-Ttft-Ns"
+	HeaderIntended   = "X-Mcbench-Intended-Ns"
+	HeaderStatus     = "X-Mcbench-Status"
+	HeaderOutput     = "X-Mcbench-Output-Tokens"
+)
+
+func (h *hitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	seq, err := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("mcbench: hit without a sequence number")
+	}
+	r, ok := h.feed.Request(seq)
+	if !ok {
+		return nil, fmt.Errorf("mcbench: request stream ended before hit %d", seq)
+	}
+	h.inFlight.Add(1)
+	out := h.client.Do(h.ctx, seq, r, h.pacer.Intended(seq))
+	h.inFlight.Add(-1)
+	rec := &out.Request
+	code := http.StatusOK
+	switch rec.Status.String() {
+	case "throttled":
+		code = http.StatusTooManyRequests
+	case "rejected", "failed":
+		code = http.StatusServiceUnavailable
+	case "timed_out":
+		code = http.StatusGatewayTimeout
+	case "client_error":
+		code = http.StatusBadRequest
+	}
+	hdr := http.Header{}
+	hdr.Set(HeaderAttempts, strconv.Itoa(int(rec.Attempt)))
+	hdr.Set(HeaderDeployment, rec.Deployment)
+	hdr.Set(HeaderStatus, rec.Status.String())
+	hdr.Set(HeaderIntended, strconv.FormatInt(rec.Intended, 10))
+	if rec.FirstToken > 0 {
+		hdr.Set(HeaderTTFT, strconv.FormatInt(rec.FirstToken-rec.Intended, 10))
+		hdr.Set(HeaderOutput, strconv.Itoa(int(rec.OutputTokens)))
+	}
+	return &http.Response{
+		StatusCode: code, Status: strconv.Itoa(code) + " " + http.StatusText(code),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr,
+		Body: http.NoBody, ContentLength: 0, Request: req,
+	}, nil
+}
+
+// fromIntended moves a vegeta result's timestamp to the hit's intended send
+// time, so vegeta's own reports of the results file measure latency the way
+// mcbench does: coordinated omission stays out of them too.
+func fromIntended(res *vegeta.Result, start time.Time) {
+	v := res.Headers.Get(HeaderIntended)
+	if v == "" {
+		return
+	}
+	ns, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return
+	}
+	end := res.End()
+	res.Timestamp = start.Add(time.Duration(ns))
+	res.Latency = end.Sub(res.Timestamp)
+}
+
+// outputs are the run directory's files, written as the run goes so a crash
+// leaves everything up to the last flush readable.
+type outputs struct {
+	mu                 sync.Mutex
+	results, recs, log *os.File
+	resultsBuf         *bufio.Writer
+	records, hlog      io.Writer
+	recBuf, logBuf     *bufio.Writer
+	closed             bool
+}
+
+func openOutputs(dir string) (*outputs, error) {
+	o := &outputs{}
+	if dir == "" {
+		return o, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	open := func(name string) (*os.File, error) {
+		return os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o644)
+	}
+	var err error
+	if o.results, err = open("results.vegeta"); err != nil {
+		return nil, err
+	}
+	if o.recs, err = open("outcomes.csv"); err != nil {
+		return nil, err
+	}
+	if o.log, err = open("latency.hlog"); err != nil {
+		return nil, err
+	}
+	o.resultsBuf = bufio.NewWriterSize(o.results, 64<<10)
+	o.recBuf = bufio.NewWriterSize(o.recs, 64<<10)
+	o.logBuf = bufio.NewWriterSize(o.log, 16<<10)
+	o.records, o.hlog = &lockedWriter{w: o.recBuf, mu: &o.mu}, &lockedWriter{w: o.logBuf, mu: &o.mu}
+	return o, nil
+}
+
+// lockedWriter serialises writes with the periodic flush.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (o *outputs) encoder() vegeta.Encoder {
+	if o.resultsBuf == nil {
+		return nil
+	}
+	return vegeta.NewEncoder(&lockedWriter{w: o.resultsBuf, mu: &o.mu})
+}
+
+// flush pushes buffered records to the files (once a second).
+func (o *outputs) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.resultsBuf == nil || o.closed {
+		return nil
+	}
+	return errors.Join(o.resultsBuf.Flush(), o.recBuf.Flush(), o.logBuf.Flush())
+}
+
+func (o *outputs) close() error {
+	err := o.flush()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed || o.results == nil {
+		o.closed = true
+		return err
+	}
+	o.closed = true
+	return errors.Join(err, o.results.Close(), o.recs.Close(), o.log.Close())
+}
+
+// servePrometheus serves vegeta's request metrics on addr.
+func servePrometheus(addr string, start time.Time) (stop func(), m *prom.Metrics, err error) {
+	reg := prometheus.NewRegistry()
+	m = prom.NewMetrics()
+	if err := m.Register(reg); err != nil {
+		return nil, nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--prometheus-addr: %w", err)
+	}
+	srv := &http.Server{Handler: prom.NewHandler(reg, start), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, m, nil
+}
