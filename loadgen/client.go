@@ -222,7 +222,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	if c.sendOutput {
 		want = r.OutputTokens
 	}
-	req, err := c.build(ctx, route, r, want)
+	req, err := c.build(ctx, route, r, want, id, attempt)
 	if err != nil {
 		rec.Status, rec.ErrorClass = backends.StatusClientError, "build"
 		now := time.Since(c.start)
@@ -239,7 +239,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
-	dec := newDecoder(route.Kind, c.stream && resp.StatusCode == http.StatusOK, t)
+	dec := newDecoder(route.Kind, resp, t)
 	body := backends.NewTimedBody(resp.Body, begin, t, dec)
 	buf := bufPool.Get().(*[]byte)
 	_, rerr := io.CopyBuffer(io.Discard, body, *buf)
@@ -281,7 +281,12 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, want int32) (*http.Request, error) {
+// RequestHeader carries "ID.ATTEMPT" on every attempt, so a server log or a
+// test can tie an HTTP call to its record.
+const RequestHeader = "X-Mcbench-Request"
+
+func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, want int32, id uint64, attempt int) (*http.Request, error) {
+	tag := strconv.FormatUint(id, 10) + "." + strconv.Itoa(attempt)
 	switch route.Kind {
 	case scenarios.KindBedrock:
 		req, hash, err := bedrock.NewConverseRequest(bedrock.ConverseRequest{
@@ -292,6 +297,7 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 			return nil, err
 		}
 		req = req.WithContext(ctx)
+		req.Header.Set(RequestHeader, tag)
 		if route.Signer != nil {
 			if err := route.Signer.Sign(ctx, req, hash, route.Region, time.Now()); err != nil {
 				return nil, err
@@ -314,6 +320,7 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 		if err != nil {
 			return nil, err
 		}
+		req.Header.Set(RequestHeader, tag)
 		return req.WithContext(ctx), nil
 	}
 }

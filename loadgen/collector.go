@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -122,6 +124,20 @@ func (c *collector) add(o *Outcome) {
 		c.failed++
 		c.errors++
 	}
+}
+
+// flush pushes buffered records (and the log's buffer, if any) to their files.
+func (c *collector) flush(hlog *bufio.Writer) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var err error
+	if c.records != nil {
+		err = c.records.Flush()
+	}
+	if hlog != nil {
+		err = errors.Join(err, hlog.Flush())
+	}
+	return err
 }
 
 // flushInterval writes the interval histograms to the log and resets them.

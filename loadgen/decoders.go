@@ -1,13 +1,19 @@
 package loadgen
 
 import (
-	"time"
+	"net/http"
 
 	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/azure"
+	"github.com/mcbench/mcbench/backends/bedrock"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
-// newDecoder returns the body decoder for a provider's response.
-// TODO(lead): wire the SSE and event-stream decoders once they land.
-func newDecoder(kind string, stream bool, t *backends.StreamTiming) backends.BodyDecoder {
-	return &backends.BufferedDecoder{Limit: 64 << 10, Parse: func(time.Duration, []byte, bool, error) {}}
+// newDecoder returns the body decoder for a provider's response: SSE for
+// Azure streams, event-stream frames for Bedrock streams, JSON otherwise.
+func newDecoder(kind string, resp *http.Response, t *backends.StreamTiming) backends.BodyDecoder {
+	if kind == scenarios.KindBedrock {
+		return bedrock.NewBodyDecoder(resp, t)
+	}
+	return azure.NewBodyDecoder(resp, t)
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -201,6 +200,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 			if err := col.flushInterval(); err != nil && encErr == nil {
 				encErr = err
 			}
+			if err := col.flush(files.hlogBuf); err != nil && encErr == nil {
+				encErr = err
+			}
 		}
 	}
 	cancelReqs()
@@ -208,6 +210,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 		fmt.Fprintf(opt.Progress, "\r%s\n", col.progressLine(time.Since(start), 0))
 	}
 	if err := col.flushInterval(); err != nil && encErr == nil {
+		encErr = err
+	}
+	if err := col.flush(files.hlogBuf); err != nil && encErr == nil {
 		encErr = err
 	}
 	if err := feed.Err(); err != nil {
@@ -308,13 +313,14 @@ func fromIntended(res *vegeta.Result, start time.Time) {
 }
 
 // outputs are the run directory's files, written as the run goes so a crash
-// leaves everything up to the last flush readable.
+// leaves everything up to the last flush (once a second) readable. The
+// collector owns outcomes.csv and latency.hlog; the attack loop owns
+// results.vegeta.
 type outputs struct {
-	mu                 sync.Mutex
 	results, recs, log *os.File
 	resultsBuf         *bufio.Writer
+	hlogBuf            *bufio.Writer
 	records, hlog      io.Writer
-	recBuf, logBuf     *bufio.Writer
 	closed             bool
 }
 
@@ -340,49 +346,32 @@ func openOutputs(dir string) (*outputs, error) {
 		return nil, err
 	}
 	o.resultsBuf = bufio.NewWriterSize(o.results, 64<<10)
-	o.recBuf = bufio.NewWriterSize(o.recs, 64<<10)
-	o.logBuf = bufio.NewWriterSize(o.log, 16<<10)
-	o.records, o.hlog = &lockedWriter{w: o.recBuf, mu: &o.mu}, &lockedWriter{w: o.logBuf, mu: &o.mu}
+	o.hlogBuf = bufio.NewWriterSize(o.log, 16<<10)
+	o.records, o.hlog = o.recs, o.hlogBuf
 	return o, nil
-}
-
-// lockedWriter serialises writes with the periodic flush.
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (o *outputs) encoder() vegeta.Encoder {
 	if o.resultsBuf == nil {
 		return nil
 	}
-	return vegeta.NewEncoder(&lockedWriter{w: o.resultsBuf, mu: &o.mu})
+	return vegeta.NewEncoder(o.resultsBuf)
 }
 
-// flush pushes buffered records to the files (once a second).
+// flush pushes buffered results to the file (the attack loop's own writer).
 func (o *outputs) flush() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.resultsBuf == nil || o.closed {
 		return nil
 	}
-	return errors.Join(o.resultsBuf.Flush(), o.recBuf.Flush(), o.logBuf.Flush())
+	return o.resultsBuf.Flush()
 }
 
 func (o *outputs) close() error {
-	err := o.flush()
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.closed || o.results == nil {
 		o.closed = true
-		return err
+		return nil
 	}
+	err := errors.Join(o.resultsBuf.Flush(), o.hlogBuf.Flush())
 	o.closed = true
 	return errors.Join(err, o.results.Close(), o.recs.Close(), o.log.Close())
 }

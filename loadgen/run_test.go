@@ -1,0 +1,261 @@
+package loadgen
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/scenarios"
+)
+
+// startFake serves the scenario's fakes on loopback, optionally behind a
+// middleware, and returns the routes to them.
+func startFake(t *testing.T, s *scenarios.Scenario, wrap func(http.Handler) http.Handler) map[string]Route {
+	t.Helper()
+	srv, err := fake.New(s, fake.Options{})
+	require.NoError(t, err)
+	l, err := fake.Listen("127.0.0.1:0", false)
+	require.NoError(t, err)
+	h := srv.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(l) }()
+	t.Cleanup(func() { hs.Close() })
+	return FakeRoutes(srv, "http://"+l.Addr().String())
+}
+
+func load(t *testing.T, path string) *scenarios.Scenario {
+	t.Helper()
+	s, err := scenarios.Load(path)
+	require.NoError(t, err)
+	return s
+}
+
+// records runs a load test and returns its summary and outcome records.
+func records(t *testing.T, s *scenarios.Scenario, routes map[string]Route, opt Options) (*Summary, []backends.Outcome) {
+	t.Helper()
+	opt.Out = t.TempDir()
+	opt.SendOutputTokens = true
+	sum, err := Run(context.Background(), s, routes, opt)
+	require.NoError(t, err)
+	f, err := os.Open(filepath.Join(opt.Out, "outcomes.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	var recs []backends.Outcome
+	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error { recs = append(recs, *o); return nil }))
+	return sum, recs
+}
+
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
+}
+
+// TestMeasuredLatencyMatchesInjected: against fakes with constant TTFT 100 ms
+// and 10 ms per token, the measured median TTFT (from the attempt's send to
+// the first content chunk) and the median inter-token gap are within 1 ms + 2%
+// of the injected values, for Azure SSE and Bedrock event streams, at 10 and
+// at 1,000 requests per second.
+func TestMeasuredLatencyMatchesInjected(t *testing.T) {
+	s := load(t, "../testdata/load/latency.yaml")
+	routes := startFake(t, s, nil)
+	for _, tc := range []struct {
+		strategy string
+		rate     float64
+		duration time.Duration
+	}{
+		{"azure", 10, 3 * time.Second},
+		{"bedrock", 10, 3 * time.Second},
+		{"azure", 1000, 3 * time.Second},
+		{"bedrock", 1000, 3 * time.Second},
+	} {
+		t.Run(tc.strategy+"@"+strconv.Itoa(int(tc.rate)), func(t *testing.T) {
+			sum, recs := records(t, s, routes, Options{Strategy: tc.strategy, Pacer: "constant", Rate: tc.rate, Duration: tc.duration})
+			r := sum.Results[0]
+			require.Equal(t, r.Requests, r.Completed, "every request completes")
+			require.InDelta(t, tc.rate*tc.duration.Seconds(), float64(r.Requests), tc.rate*0.05+1)
+			var ttft []float64
+			for _, o := range recs {
+				if o.Kind == backends.KindAttempt {
+					require.Equal(t, backends.StatusOK, o.Status)
+					require.Equal(t, int32(20), o.OutputTokens)
+					ttft = append(ttft, float64(o.FirstToken-o.Sent)/1e6)
+				}
+			}
+			tol := func(want float64) float64 { return 1 + 0.02*want }
+			assert.InDelta(t, 100, median(ttft), tol(100), "median TTFT (ms)")
+			assert.InDelta(t, 10, sum.Load.ITLPerChunkSeconds.P50*1e3, tol(10), "median inter-token gap (ms)")
+			assert.InDelta(t, 10, sum.Load.TPOTSeconds.P50*1e3, tol(10), "median time per output token (ms)")
+		})
+	}
+}
+
+// TestThrottlingRetriesHonourRetryAfter: with a request quota below the
+// offered load, throttled attempts are counted, each retry waits at least
+// the retry-after the fake advertised, and a retried request's latency
+// exceeds its last attempt's.
+func TestThrottlingRetriesHonourRetryAfter(t *testing.T) {
+	s := load(t, "../testdata/load/quota.yaml")
+	var mu sync.Mutex
+	advertised := map[string]time.Duration{} // "id.attempt" -> retry-after
+	routes := startFake(t, s, nil)
+	httpc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+			mu.Lock()
+			advertised[req.Header.Get(RequestHeader)] = retryAfterOf(resp.Header)
+			mu.Unlock()
+		}
+		return resp, err
+	})}
+	sum, recs := records(t, s, routes, Options{Strategy: "retry-same", Pacer: "constant", Rate: 5, Duration: 4 * time.Second, HTTPClient: httpc})
+	r := sum.Results[0]
+	require.Greater(t, r.Attempts, r.Requests, "throttled attempts were retried")
+	// 5/s offered against 2/s admitted: most requests complete after waiting,
+	// the rest give up throttled after six attempts.
+	require.Positive(t, r.Completed)
+	require.Equal(t, r.Requests, r.Completed+r.Rejected)
+	byReq := map[uint64][]backends.Outcome{}
+	var reqs []backends.Outcome
+	throttled := 0
+	for _, o := range recs {
+		if o.Kind == backends.KindAttempt {
+			byReq[o.RequestID] = append(byReq[o.RequestID], o)
+			if o.Status == backends.StatusThrottled {
+				throttled++
+			}
+		} else {
+			reqs = append(reqs, o)
+		}
+	}
+	require.Positive(t, throttled)
+	checked := 0
+	for id, atts := range byReq {
+		for k := 0; k+1 < len(atts); k++ {
+			ra, ok := advertised[strconv.FormatUint(id, 10)+"."+strconv.Itoa(k+1)]
+			require.True(t, ok, "attempt %d.%d was throttled with a retry-after", id, k+1)
+			gap := time.Duration(atts[k+1].Sent - atts[k].Done)
+			require.GreaterOrEqual(t, gap, ra-time.Millisecond, "request %d waited %v before attempt %d; retry-after said %v", id, gap, k+2, ra)
+			checked++
+		}
+	}
+	require.Positive(t, checked)
+	// Per-request latency includes the waits; per-attempt latency does not.
+	for _, o := range reqs {
+		atts := byReq[o.RequestID]
+		last := atts[len(atts)-1]
+		if len(atts) > 1 {
+			assert.Greater(t, o.Done-o.Intended, last.Done-last.Sent, "request %d", o.RequestID)
+		}
+	}
+
+	// With failover the throttled attempt moves to the spare deployment.
+	sum, recs = records(t, s, routes, Options{Strategy: "failover", Pacer: "constant", Rate: 5, Duration: 3 * time.Second})
+	require.Equal(t, sum.Results[0].Requests, sum.Results[0].Completed)
+	spare := 0
+	for _, o := range recs {
+		if o.Kind == backends.KindAttempt && o.Attempt == 2 {
+			require.Equal(t, "aoai-spare", o.Deployment)
+			spare++
+		}
+	}
+	require.Positive(t, spare)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestNoCoordinatedOmission: the fake stalls for 2 s; requests scheduled
+// during the stall show it in their latency, measured from their intended
+// send time, in mcbench's records and in vegeta's own results file.
+func TestNoCoordinatedOmission(t *testing.T) {
+	s := load(t, "../testdata/load/latency.yaml")
+	var stallFrom, stallTo time.Time
+	var once sync.Once
+	routes := startFake(t, s, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			once.Do(func() {
+				stallFrom = time.Now().Add(time.Second)
+				stallTo = stallFrom.Add(2 * time.Second)
+			})
+			if now := time.Now(); now.After(stallFrom) && now.Before(stallTo) {
+				time.Sleep(time.Until(stallTo))
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	dir := t.TempDir()
+	sum, err := Run(context.Background(), s, routes, Options{Strategy: "azure", Pacer: "constant", Rate: 50, Duration: 5 * time.Second, Out: dir, Workers: 4})
+	require.NoError(t, err)
+	r := sum.Results[0]
+	require.Equal(t, r.Requests, r.Completed)
+	// A quarter of the requests were due in the stall; the p90 shows it.
+	assert.Greater(t, r.E2ESeconds.P90, 1.0)
+	assert.Greater(t, r.E2ESeconds.Max, 1.8)
+
+	f, err := os.Open(filepath.Join(dir, "results.vegeta"))
+	require.NoError(t, err)
+	defer f.Close()
+	dec := vegeta.DecoderFor(f)
+	require.NotNil(t, dec, "vegeta recognises the results file")
+	var m vegeta.Metrics
+	n := 0
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			break
+		}
+		m.Add(&res)
+		n++
+	}
+	m.Close()
+	require.Equal(t, int(r.Requests), n)
+	assert.Greater(t, m.Latencies.Max, 1800*time.Millisecond, "vegeta's report measures from intended send times too")
+	assert.Equal(t, 1.0, m.Success)
+	var rep strings.Builder
+	require.NoError(t, vegeta.NewTextReporter(&m).Report(&rep))
+	assert.Contains(t, rep.String(), "Requests")
+}
+
+// TestInterruptFlushesEverything: cancelling the run stops sending, lets
+// in-flight requests finish and writes every file.
+func TestInterruptFlushesEverything(t *testing.T) {
+	s := load(t, "../testdata/load/latency.yaml")
+	routes := startFake(t, s, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	dir := t.TempDir()
+	sum, err := Run(ctx, s, routes, Options{Strategy: "azure", Pacer: "poisson", Rate: 100, Duration: time.Minute, Out: dir})
+	require.NoError(t, err)
+	require.True(t, sum.Interrupted)
+	r := sum.Results[0]
+	require.InDelta(t, 150, r.Requests, 60)
+	require.Equal(t, r.Requests, r.Completed, "in-flight requests finished")
+	f, err := os.Open(filepath.Join(dir, "outcomes.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	n := 0
+	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error {
+		if o.Kind == backends.KindRequest {
+			n++
+		}
+		return nil
+	}))
+	require.Equal(t, int(r.Requests), n)
+}
