@@ -64,9 +64,10 @@ type Client struct {
 // Policies are written for one goroutine (the simulator's), so calls are
 // serialised here.
 type routeGroup struct {
-	mu     sync.Mutex
-	policy routing.Policy
-	cands  []int
+	mu      sync.Mutex
+	policy  routing.Policy
+	starter routing.Starter
+	cands   []int
 }
 
 // Outcome is what the client reports for one user-visible request: its
@@ -121,6 +122,7 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 				return nil, fmt.Errorf("strategy %q places no deployment for layer %q", st.Name, layer)
 			}
 			grp := &routeGroup{}
+			var cands []routing.Candidate
 			for _, n := range names {
 				i, seen := index[n]
 				if !seen {
@@ -133,12 +135,18 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 					c.routes = append(c.routes, r)
 				}
 				grp.cands = append(grp.cands, i)
+				for di := range s.Deployments {
+					if s.Deployments[di].Name == n {
+						cands = append(cands, routing.CandidateOf(s, &s.Deployments[di]))
+					}
+				}
 			}
-			p, err := routing.New(&st.Routing, names)
+			p, err := routing.New(&st.Routing, cands)
 			if err != nil {
 				return nil, err
 			}
 			grp.policy = p
+			grp.starter, _ = p.(routing.Starter)
 			g = len(c.groups)
 			groupOf[layer] = g
 			c.groups = append(c.groups, grp)
@@ -156,13 +164,25 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 	out := &Outcome{Intended: intended}
 	prev := -1
 	var firstSent time.Duration
+	var last routing.Observation
 	for attempt := 1; ; attempt++ {
 		now := time.Since(c.start)
+		rq := routing.Request{ID: id, Attempt: attempt, Prev: prev, U: scenarios.Draw(c.keyRoute, id, uint64(attempt)),
+			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, Last: last}
 		g.mu.Lock()
-		pick := g.policy.Pick(int64(now), attempt, prev, scenarios.Draw(c.keyRoute, id, uint64(attempt)))
+		pick := g.policy.Pick(int64(now), &rq)
+		if pick >= 0 && pick < len(g.cands) && g.starter != nil {
+			g.starter.Started(int64(now), pick)
+		}
 		g.mu.Unlock()
+		if pick < 0 || pick >= len(g.cands) {
+			out.Request = backends.Outcome{Kind: backends.KindRequest, RequestID: id, Attempt: int32(attempt - 1),
+				Class: c.classNames[r.Class], Strategy: c.strategy, Status: backends.StatusFailed, ErrorClass: "no_route",
+				InputTokens: r.InputTokens, Intended: int64(intended), Sent: int64(firstSent), Done: int64(time.Since(c.start))}
+			break
+		}
 		route := &c.routes[g.cands[pick]]
-		rec, retryAfter := c.attempt(ctx, route, id, attempt, r, &out.Timing)
+		rec, retryAfter, remaining := c.attempt(ctx, route, id, attempt, r, &out.Timing)
 		if attempt == 1 {
 			firstSent = time.Duration(rec.Sent)
 		}
@@ -171,8 +191,11 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 			rec.Intended = int64(intended)
 		}
 		out.Attempts = append(out.Attempts, rec)
+		last = routing.Observation{Dep: pick, Status: rec.Status, ErrorClass: rec.ErrorClass, Sent: rec.Sent,
+			FirstToken: rec.FirstToken, Done: rec.Done, RetryAfter: int64(retryAfter),
+			RemainingTokens: remaining.tokens, RemainingRequests: remaining.requests}
 		g.mu.Lock()
-		g.policy.Observe(rec.Done, pick, rec.Status, rec.Done-rec.Sent)
+		g.policy.Observe(rec.Done, &last)
 		g.mu.Unlock()
 		if rec.Status == backends.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == backends.StatusClientError {
 			out.Request = rec
@@ -206,7 +229,10 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 }
 
 // attempt sends one call and reads its response to the end.
-func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming) (backends.Outcome, time.Duration) {
+// rateLimits are the x-ratelimit-remaining-* headers of a response (-1: absent).
+type rateLimits struct{ tokens, requests float64 }
+
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming) (backends.Outcome, time.Duration, rateLimits) {
 	rec := backends.Outcome{
 		Kind: backends.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
@@ -227,7 +253,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 		rec.Status, rec.ErrorClass = backends.StatusClientError, "build"
 		now := time.Since(c.start)
 		rec.Sent, rec.Done = int64(now), int64(now)
-		return rec, 0
+		return rec, 0, rateLimits{-1, -1}
 	}
 	begin := time.Now()
 	rec.Sent = int64(begin.Sub(c.start))
@@ -235,7 +261,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	if err != nil {
 		rec.Done = int64(time.Since(c.start))
 		rec.Status, rec.ErrorClass = transportStatus(ctx, err)
-		return rec, 0
+		return rec, 0, rateLimits{-1, -1}
 	}
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
@@ -276,7 +302,14 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 			rec.FirstToken = rec.Done // a non-streamed answer's first token is its end
 		}
 	}
-	return rec, retryAfter
+	return rec, retryAfter, rateLimits{headerFloat(resp.Header, "x-ratelimit-remaining-tokens"), headerFloat(resp.Header, "x-ratelimit-remaining-requests")}
+}
+
+func headerFloat(h http.Header, k string) float64 {
+	if v, err := strconv.ParseFloat(h.Get(k), 64); err == nil {
+		return v
+	}
+	return -1
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

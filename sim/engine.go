@@ -34,9 +34,10 @@ const (
 	errSilent
 	errStreamCut
 	errMalformed
+	errNoRoute
 )
 
-var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed"}
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route"}
 
 // reqState is one request in flight. Slots are reused through a free list, so
 // memory is bounded by the most requests in flight, not by the run length.
@@ -133,6 +134,9 @@ type engine struct {
 	free     []int32
 	deps     []depState
 	policies []routing.Policy
+	starters []routing.Starter   // per group; nil where the policy does not track starts
+	rq       routing.Request     // reused for every Pick: no allocation per attempt
+	obs      routing.Observation // reused for every Observe
 	keySvc   uint64
 	keyNet   uint64
 	keyRoute uint64
@@ -185,6 +189,10 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 		keyRoute: scenarios.StreamKey(s.Seed, rep, "routing", m.strategy.Name),
 		hWait:    newHist(), hTTFT: newHist(), hE2E: newHist(),
 		firstMeas: -1,
+	}
+	e.starters = make([]routing.Starter, len(pol))
+	for i, p := range pol {
+		e.starters[i], _ = p.(routing.Starter)
 	}
 	e.deps = make([]depState, len(m.deps))
 	for i := range e.deps {
@@ -304,7 +312,26 @@ func (e *engine) startAttempt(slot int32) {
 	rs.gen++
 	cls := &e.m.classes[rs.r.Class]
 	g := &e.m.groups[cls.group]
-	pick := e.policies[cls.group].Pick(e.now, int(rs.attempt), int(rs.pick), scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)))
+	rq := &e.rq
+	*rq = routing.Request{ID: rs.r.ID, Attempt: int(rs.attempt), Prev: int(rs.pick),
+		U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens}
+	if rs.attempt > 1 {
+		rq.Last = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass], RetryAfter: rs.retryAfter}
+	}
+	pick := e.policies[cls.group].Pick(e.now, rq)
+	if pick < 0 || pick >= len(g.candidates) {
+		// The policy has nowhere to send it (every candidate ejected, say).
+		rs.attempt--
+		if rs.pick < 0 {
+			rs.dep = g.candidates[0]
+		}
+		rs.status, rs.errClass = backends.StatusFailed, errNoRoute
+		e.finish(slot)
+		return
+	}
+	if st := e.starters[cls.group]; st != nil {
+		st.Started(e.now, pick)
+	}
 	rs.pick = int32(pick)
 	rs.dep = g.candidates[pick]
 	rs.sent = e.now
@@ -457,7 +484,7 @@ func (e *engine) respond(slot int32, status backends.Status, cls uint8) {
 func (e *engine) clientRecv(slot int32) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
-	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, int(rs.pick), rs.status, e.now-rs.sent)
+	e.observe(rs)
 	switch rs.status {
 	case backends.StatusOK:
 		d.completed++
@@ -487,8 +514,23 @@ func (e *engine) timeout(slot int32) {
 	rs.gen++ // void the pending service, network or queue entry
 	rs.status, rs.errClass = backends.StatusTimedOut, errTimeout
 	d.timedOut++
-	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, int(rs.pick), rs.status, e.now-rs.sent)
+	e.observe(rs)
 	e.attemptEnded(slot)
+}
+
+// observe feeds an attempt's end to its routing policy, with the
+// deployment's remaining quota as rate-limit headers would report it.
+func (e *engine) observe(rs *reqState) {
+	o := &e.obs
+	*o = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass],
+		Sent: rs.sent, Done: e.now, RetryAfter: rs.retryAfter, RemainingTokens: -1, RemainingRequests: -1}
+	if rs.status == backends.StatusOK {
+		o.FirstToken = rs.firstTok + rs.netBack
+	}
+	if d := &e.deps[rs.dep]; d.quota.Limited() {
+		o.RemainingTokens, o.RemainingRequests = d.quota.Remaining(e.now)
+	}
+	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, o)
 }
 
 // attemptEnded records the attempt and either retries or ends the request.

@@ -46,7 +46,8 @@ type classModel struct {
 // groupModel is the candidate list a strategy places for one layer.
 type groupModel struct {
 	layer      string
-	candidates []int32 // deployment indexes in placement order
+	candidates []int32             // deployment indexes in placement order
+	cands      []routing.Candidate // the same, described for the policy
 }
 
 type faultModel struct {
@@ -100,6 +101,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 					return nil, fmt.Errorf("strategy %q: deployment %q is not declared", st.Name, n)
 				}
 				gm.candidates = append(gm.candidates, di)
+				gm.cands = append(gm.cands, routing.CandidateOf(s, &s.Deployments[di]))
 			}
 			g = len(m.groups)
 			groupIdx[layer] = g
@@ -157,11 +159,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 func (m *model) newPolicies() ([]routing.Policy, error) {
 	ps := make([]routing.Policy, len(m.groups))
 	for i, g := range m.groups {
-		names := make([]string, len(g.candidates))
-		for j, c := range g.candidates {
-			names[j] = m.deps[c].name
-		}
-		p, err := routing.New(&m.strategy.Routing, names)
+		p, err := routing.New(&m.strategy.Routing, g.cands)
 		if err != nil {
 			return nil, fmt.Errorf("strategy %q: %w", m.strategy.Name, err)
 		}

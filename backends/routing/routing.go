@@ -2,7 +2,8 @@
 // strategy places for a layer, a policy picks the one that serves each
 // attempt and learns from outcomes. One implementation per policy serves the
 // simulator (virtual time) and the load generator (wall time): policies see
-// time only as the now argument, in nanoseconds on the caller's clock.
+// time only as the now argument, in nanoseconds on the caller's clock, and
+// keep no goroutines or timers of their own.
 package routing
 
 import (
@@ -12,33 +13,102 @@ import (
 	"github.com/mcbench/mcbench/scenarios"
 )
 
+// Candidate describes a deployment a policy may route to.
+type Candidate struct {
+	// Name, Provider, ProviderKind and Region are the scenario's.
+	Name, Provider, ProviderKind, Region string
+	// Provisioned is true for PTU / provisioned-throughput deployments.
+	Provisioned bool
+	// Concurrency is the deployment's slot count.
+	Concurrency int
+	// RegionTags are the region's compliance tags.
+	RegionTags []string
+}
+
+// CandidateOf describes a scenario deployment for routing policies.
+func CandidateOf(s *scenarios.Scenario, d *scenarios.Deployment) Candidate {
+	c := Candidate{Name: d.Name, Provider: d.Provider, Region: d.Region,
+		Provisioned: d.Capacity.ProvisionedUnits > 0, Concurrency: d.Capacity.Concurrency}
+	for _, p := range s.Providers {
+		if p.Name != d.Provider {
+			continue
+		}
+		c.ProviderKind = p.Kind
+		for _, r := range p.Regions {
+			if r.Name == d.Region {
+				c.RegionTags = r.Tags
+			}
+		}
+	}
+	return c
+}
+
+// Request is what a policy knows about the attempt it routes.
+type Request struct {
+	// ID is the request's position in the stream.
+	ID uint64
+	// Attempt is 1 for the first attempt.
+	Attempt int
+	// Prev is the candidate the previous attempt used (-1 on the first).
+	Prev int
+	// U is a uniform draw belonging to this request and attempt, so that
+	// two runs of the same stream make the same random choices.
+	U float64
+	// InputTokens and MaxTokens size the call.
+	InputTokens, MaxTokens int32
+	// Deadline is the absolute time by which the request must finish (0: none).
+	Deadline int64
+	// Last is how the previous attempt ended (zero on the first attempt).
+	Last Observation
+}
+
+// Observation is how an attempt ended, fed back to the policy.
+type Observation struct {
+	// Dep is the candidate index the attempt used.
+	Dep int
+	// Status and ErrorClass are as in the outcome record.
+	Status     backends.Status
+	ErrorClass string
+	// Sent, FirstToken and Done are times on the caller's clock (FirstToken 0: none).
+	Sent, FirstToken, Done int64
+	// RemainingTokens and RemainingRequests are the rate-limit headers' values (-1: unknown).
+	RemainingTokens, RemainingRequests float64
+	// RetryAfter is what a throttled response advertised (0: nothing).
+	RetryAfter int64
+}
+
 // Policy picks deployments for attempts. Implementations must not allocate
-// in Pick or Observe: the simulator calls them for every attempt.
+// in Pick or Observe: the simulator calls them for every attempt. They are
+// not safe for concurrent use; the load generator serialises calls.
 type Policy interface {
 	// Pick returns the index, among the candidates the policy was built with,
-	// of the deployment for attempt (1-based) of a request; prev is the index
-	// the previous attempt used (-1 on the first). u is a uniform draw that
-	// belongs to this request and attempt, so that two runs of the same
-	// stream make the same choices.
-	Pick(now int64, attempt, prev int, u float64) int
-	// Observe reports how an attempt on candidate dep ended and how long it took.
-	Observe(now int64, dep int, status backends.Status, latency int64)
+	// of the deployment for the attempt, or -1 when none may be tried (the
+	// request then fails without an attempt).
+	Pick(now int64, r *Request) int
+	// Observe reports how an attempt ended.
+	Observe(now int64, o *Observation)
+}
+
+// Starter is implemented by policies that track attempts in flight: the
+// engines call Started when an attempt is sent to candidate dep.
+type Starter interface {
+	Started(now int64, dep int)
 }
 
 // New builds the policy a strategy's routing section describes, over the
-// named candidate deployments (in placement order).
-func New(r *scenarios.Routing, candidates []string) (Policy, error) {
-	if len(candidates) == 0 {
+// candidates (in placement order).
+func New(r *scenarios.Routing, cands []Candidate) (Policy, error) {
+	if len(cands) == 0 {
 		return nil, fmt.Errorf("routing: no deployments to route to")
 	}
 	switch r.Policy {
 	case "", scenarios.PolicyFailover:
-		return &Failover{n: len(candidates)}, nil
+		return &Failover{n: len(cands)}, nil
 	case scenarios.PolicyWeighted:
-		w := make([]float64, len(candidates))
-		for i, c := range candidates {
+		w := make([]float64, len(cands))
+		for i, c := range cands {
 			w[i] = 1
-			if v, ok := r.Weights[c]; ok {
+			if v, ok := r.Weights[c.Name]; ok {
 				w[i] = v
 			}
 		}
@@ -52,15 +122,15 @@ func New(r *scenarios.Routing, candidates []string) (Policy, error) {
 type Failover struct{ n int }
 
 // Pick implements Policy.
-func (f *Failover) Pick(_ int64, attempt, prev int, _ float64) int {
-	if attempt <= 1 || prev < 0 {
+func (f *Failover) Pick(_ int64, r *Request) int {
+	if r.Attempt <= 1 || r.Prev < 0 {
 		return 0
 	}
-	return (prev + 1) % f.n
+	return (r.Prev + 1) % f.n
 }
 
 // Observe implements Policy; plain failover keeps no state.
-func (f *Failover) Observe(int64, int, backends.Status, int64) {}
+func (f *Failover) Observe(int64, *Observation) {}
 
 // Weighted splits first attempts across candidates in proportion to their
 // weights and sends each retry to the next candidate in placement order.
@@ -91,12 +161,12 @@ func NewWeighted(weights []float64) (*Weighted, error) {
 }
 
 // Pick implements Policy.
-func (w *Weighted) Pick(_ int64, attempt, prev int, u float64) int {
-	if attempt > 1 && prev >= 0 {
-		return (prev + 1) % len(w.cum)
+func (w *Weighted) Pick(_ int64, r *Request) int {
+	if r.Attempt > 1 && r.Prev >= 0 {
+		return (r.Prev + 1) % len(w.cum)
 	}
 	for i, c := range w.cum {
-		if u < c {
+		if r.U < c {
 			return i
 		}
 	}
@@ -104,4 +174,4 @@ func (w *Weighted) Pick(_ int64, attempt, prev int, u float64) int {
 }
 
 // Observe implements Policy; a static split keeps no state.
-func (w *Weighted) Observe(int64, int, backends.Status, int64) {}
+func (w *Weighted) Observe(int64, *Observation) {}
