@@ -441,3 +441,18 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// UnmarshalText parses the form MarshalText writes ("10%" or "5m0s").
+func (w *Warmup) UnmarshalText(b []byte) error {
+	s := string(b)
+	if f, err := ParseFraction(s); err == nil {
+		*w = Warmup{Fraction: float64(f)}
+		return nil
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("warm-up %q is neither a fraction nor a duration", s)
+	}
+	*w = Warmup{Duration: d}
+	return nil
+}

@@ -204,3 +204,22 @@ func (f *Fraction) UnmarshalYAML(n *yaml.Node) error {
 	*f = v
 	return nil
 }
+
+// UnmarshalText parses the form MarshalText writes, so a resolved scenario
+// saved as JSON (run.json) reads back.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err == nil {
+		*d = v
+	}
+	return err
+}
+
+// UnmarshalText parses the form MarshalText writes ("5/s").
+func (r *Rate) UnmarshalText(b []byte) error {
+	v, err := ParseRate(string(b))
+	if err == nil {
+		*r = v
+	}
+	return err
+}

@@ -140,6 +140,9 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		if werr := writeJSONFile(filepath.Join(f.out, "summary.json"), sum); werr != nil && err == nil {
 			err = werr
 		}
+		if werr := writeRunInfo(f.out, s, cmd); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	w := cmd.OutOrStdout()
 	if f.jsonOut {

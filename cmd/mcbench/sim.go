@@ -120,6 +120,9 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		if err := writeJSONFile(filepath.Join(f.out, "summary.json"), sum); err != nil {
 			return err
 		}
+		if err := writeRunInfo(f.out, s, cmd); err != nil {
+			return err
+		}
 	}
 	w := cmd.OutOrStdout()
 	if f.jsonOut {
@@ -175,6 +178,22 @@ func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) e
 		return fmt.Errorf("warm-up %s is not shorter than the horizon %s", s.Run.Warmup.Duration, s.Run.Horizon)
 	}
 	return nil
+}
+
+// RunInfo is run.json: what a report needs to know about a run directory
+// besides its summary and records: the resolved scenario and how to rerun it.
+type RunInfo struct {
+	Command  string              `json:"command"`
+	Version  string              `json:"version"`
+	Scenario *scenarios.Scenario `json:"scenario"`
+	Source   string              `json:"scenario_source"`
+}
+
+// writeRunInfo writes run.json into a run directory.
+func writeRunInfo(dir string, s *scenarios.Scenario, cmd *cobra.Command) error {
+	return writeJSONFile(filepath.Join(dir, "run.json"), RunInfo{
+		Command: "mcbench " + strings.Join(os.Args[1:], " "), Version: versionString(), Scenario: s, Source: s.Source,
+	})
 }
 
 func writeJSONFile(path string, v any) error {
