@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test bench lint demo fuzz clean
+.PHONY: build test bench bench-load lint demo fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mcbench
@@ -19,6 +19,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@echo "--- 10M requests in one run: request-slots and heap-capacity stay flat"
 	$(GO) test -run '^$$' -bench 'MMc10$$' -benchtime 10000000x -benchmem ./sim/
+
+# Highest sustained load-generator rate next to plain `vegeta attack`.
+bench-load:
+	scripts/bench-load.sh
 
 lint:
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && exit 1)

@@ -28,7 +28,7 @@ type collector struct {
 	// All requests (warm-up excluded from the statistics, not from records).
 	requests, completed, rejected, failed, timedOut, attempts, errors int64
 	outputTokens                                                      int64
-	firstIntended, lastIntended                                       time.Duration
+	firstIntended, lastIntended, lastDone                             time.Duration
 	seen                                                              bool
 
 	// Latency histograms in microseconds: cumulative, and per interval for the log.
@@ -89,6 +89,7 @@ func (c *collector) add(o *Outcome) {
 		c.firstIntended = o.Intended
 	}
 	c.lastIntended = max(c.lastIntended, o.Intended)
+	c.lastDone = max(c.lastDone, time.Duration(o.Request.Done))
 	c.seen = true
 	c.requests++
 	c.attempts += int64(o.Request.Attempt)
@@ -202,8 +203,12 @@ func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
 		TTFTSeconds: latencyOf(c.ttft, c.sumTTFT),
 		E2ESeconds:  latencyOf(c.e2e, c.sumE2E),
 	}
-	if d := c.lastIntended - c.firstIntended; d > 0 {
-		r.ThroughputRPS = float64(c.completed) / d.Seconds()
+	// Throughput over the wall time the measured requests took, from the
+	// first one's intended send to the last one's end: if the generator
+	// fell behind, this is what was achieved, not what was scheduled.
+	window := c.lastDone - c.firstIntended
+	if window > 0 {
+		r.ThroughputRPS = float64(c.completed) / window.Seconds()
 	}
 	x := LoadExtras{
 		AttemptTTFTSeconds: latencyOf(c.attemptTTFT, 0),
@@ -215,8 +220,8 @@ func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
 		},
 		OutputTokens: c.outputTokens,
 	}
-	if d := c.lastIntended - c.firstIntended; d > 0 {
-		x.OutputTokensPerSecond = float64(c.outputTokens) / d.Seconds()
+	if window > 0 {
+		x.OutputTokensPerSecond = float64(c.outputTokens) / window.Seconds()
 	}
 	if n := c.attemptTTFT.TotalCount(); n > 0 {
 		x.AttemptTTFTSeconds.Mean = c.attemptTTFT.Mean() / 1e6
@@ -232,10 +237,16 @@ func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
 // inter-token latency per chunk, and the lag between intended and actual
 // send times (how far the generator fell behind).
 type LoadExtras struct {
-	AttemptTTFTSeconds    sim.Latency `json:"attempt_ttft_seconds"`
-	TPOTSeconds           sim.Latency `json:"tpot_seconds"`
-	ITLPerChunkSeconds    sim.Latency `json:"itl_per_chunk_seconds"`
-	SendLagSeconds        sim.Latency `json:"send_lag_seconds"`
-	OutputTokens          int64       `json:"output_tokens"`
-	OutputTokensPerSecond float64     `json:"output_tokens_per_second"`
+	AttemptTTFTSeconds sim.Latency `json:"attempt_ttft_seconds"`
+	TPOTSeconds        sim.Latency `json:"tpot_seconds"`
+	ITLPerChunkSeconds sim.Latency `json:"itl_per_chunk_seconds"`
+	SendLagSeconds     sim.Latency `json:"send_lag_seconds"`
+	OutputTokens       int64       `json:"output_tokens"`
+	// Scheduled is the number of requests the pacer scheduled within the
+	// duration; Sent the number actually sent. Sent < Scheduled means the
+	// generator (or the machine) could not keep up: the offered load was
+	// lower than asked, and the report says so.
+	Scheduled             uint64  `json:"scheduled"`
+	Sent                  uint64  `json:"sent"`
+	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
 }

@@ -182,6 +182,23 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	return time.Duration(p.ring[hits&p.mask].Load()) - elapsed, false
 }
 
+// Scheduled returns how many hits the schedule holds before its end (the
+// duration, or the schedule's own end). It generates the rest of the
+// schedule, so call it only after the attack.
+func (p *Pacer) Scheduled() uint64 {
+	for !p.done {
+		t, ok := p.s.Due(p.next)
+		if !ok || (p.limit > 0 && t >= p.limit) || p.limit <= 0 && p.next > 1<<32 {
+			p.done = true
+			break
+		}
+		p.ring[p.next&p.mask].Store(int64(t))
+		p.last = t
+		p.next++
+	}
+	return p.next
+}
+
 // Rate implements vegeta.Pacer; it reports the rate implied by the last
 // scheduled gap (informational only: vegeta's attacker does not call it).
 func (p *Pacer) Rate(time.Duration) float64 {

@@ -175,6 +175,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var encErr error
+	var sent uint64
 	enc := files.encoder()
 	for done := false; !done; {
 		select {
@@ -183,6 +184,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 				done = true
 				break
 			}
+			sent++
 			fromIntended(res, start)
 			if enc != nil && encErr == nil {
 				encErr = enc.Encode(res)
@@ -219,6 +221,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 		return nil, err
 	}
 	res, extras := col.result(st.Name)
+	extras.Sent = sent
+	if !stopped.Load() {
+		extras.Scheduled = pacer.Scheduled()
+	} else {
+		extras.Scheduled = sent // a stop ends the schedule where it was
+	}
 	sum := &Summary{
 		Summary: sim.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: sim.Hash(s),
 			Interrupted: stopped.Load(), Results: []sim.Result{res}},

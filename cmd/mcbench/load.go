@@ -33,6 +33,7 @@ type loadFlags struct {
 	workers    uint64
 	grace      time.Duration
 	noProgress bool
+	endpoints  string
 }
 
 func init() {
@@ -54,13 +55,15 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 (the scenario's own request stream and arrival times, as the simulator sees it).`,
 		Example: `  mcbench load demo --strategy azure-failover --rate 20 --duration 30s
   mcbench load demo --strategy azure-bedrock-split --pacer replay --duration 1m --out out/load1
-  mcbench load demo --strategy azure-failover --pacer poisson --rate 50 --duration 2m --json`,
+  mcbench load demo --strategy azure-failover --pacer poisson --rate 50 --duration 2m --json
+  mcbench fake --scenario demo --json > eps.json &  mcbench load demo --strategy azure-failover --target endpoints --endpoints eps.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLoad(cmd, args[0], &f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.strategy, "strategy", "", "strategy to drive (required)")
-	fl.StringVar(&f.target, "target", "fake", "fake (in-process fakes on loopback) or live")
+	fl.StringVar(&f.target, "target", "fake", "fake (in-process fakes on loopback), endpoints (fakes running elsewhere, see --endpoints) or live")
+	fl.StringVar(&f.endpoints, "endpoints", "", "with --target endpoints: the JSON that `mcbench fake --json` printed")
 	fl.BoolVar(&f.live, "live", false, "confirm that --target live may send real, billed traffic")
 	fl.StringVar(&f.pacer, "pacer", "constant", "constant, poisson, ramp, sine, steps or replay")
 	fl.Float64Var(&f.rate, "rate", 10, "requests per second (mean or final rate; ignored by replay)")
@@ -114,13 +117,22 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		defer cancel()
 		go func() { _ = srv.Serve(fctx, l, time.Second) }()
 		routes = loadgen.FakeRoutes(srv, "http://"+l.Addr().String())
+	case "endpoints":
+		if f.endpoints == "" {
+			return usageError{errors.New("--target endpoints needs --endpoints FILE (the first line `mcbench fake --json` prints)")}
+		}
+		eps, err := loadgen.ReadEndpoints(f.endpoints)
+		if err != nil {
+			return usageError{err}
+		}
+		routes = loadgen.EndpointRoutes(eps)
 	case "live":
 		if !f.live {
 			return usageError{errors.New("--target live sends real, billed traffic to the scenario's endpoints: add --live to confirm")}
 		}
 		return usageError{errors.New("--target live: the scenario's deployments need endpoints; live routing is not available in this build yet")}
 	default:
-		return usageError{fmt.Errorf("--target must be fake or live, got %q", f.target)}
+		return usageError{fmt.Errorf("--target must be fake, endpoints or live, got %q", f.target)}
 	}
 
 	var progress io.Writer
@@ -129,7 +141,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	}
 	sum, err := loadgen.Run(ctx, s, routes, loadgen.Options{
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
-		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target == "fake",
+		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
 		NoStream: f.noStream, Workers: f.workers, Grace: f.grace,
 	})
 	if sum == nil {
@@ -169,6 +181,10 @@ func printLoadTable(w io.Writer, sum *loadgen.Summary) {
 	t.row(fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests),
 		pct(r.TimedOut, r.Requests), fmt.Sprint(r.Attempts), fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.0f", x.OutputTokensPerSecond))
 	t.flush()
+	if x.Sent < x.Scheduled {
+		fmt.Fprintf(w, "\nwarning: the generator fell behind: it sent %d of the %d requests scheduled (%.0f%%); the offered load was lower than asked\n",
+			x.Sent, x.Scheduled, 100*float64(x.Sent)/float64(x.Scheduled))
+	}
 	fmt.Fprintln(w)
 	t = newTable(w)
 	t.row("latency", "mean", "p50", "p90", "p99", "max")
