@@ -4,6 +4,30 @@
 // simulator (virtual time) and the load generator (wall time): policies see
 // time only as the now argument, in nanoseconds on the caller's clock, and
 // keep no goroutines or timers of their own.
+//
+// The policy set follows research/routing-anchors.md §6 (the numbers quoted
+// in each policy's documentation come from there):
+//
+//	failover           Failover           placement order, retries to the next
+//	weighted           Weighted           static split (LiteLLM simple-shuffle, Portkey loadbalance)
+//	primary-secondary  PrimarySecondary   Envoy priority + passive outlier ejection
+//	fallback           Fallback           ordered fallback with cooldowns
+//	fallback (litellm) LiteLLM            LiteLLM Router defaults, quirks included
+//	circuit-breaker    CircuitBreaker     breaker with half-open probes
+//	latency            LatencyAware       time-decayed TTFT mean, buffer, ε-exploration
+//	least-outstanding  LeastOutstanding   fewest attempts in flight
+//	p2c                PowerOfTwo         least loaded of two random choices
+//	quota-aware        QuotaAware         provider-true TPM/RPM accounting + headers
+//	ptu-first          PTUFirst           provisioned first, spill at saturation or 429
+//	cost-aware         CostAware          cheapest expected cost under SLO and residency
+//	error-class        ErrorClassRouter   per-error-class action table
+//	hedged             Hedged             hedge to the other cloud after a TTFT quantile
+//	deadline           Deadline           deadline-aware retry, TTFT timeout
+//
+// Besides Policy, a policy may implement the optional interfaces Starter,
+// Retrier, AttemptTimer and Hedger (see contract.go for what the engines
+// must do for each). FailureDomain groups deployments so that an ejection,
+// an open breaker or a cooldown of one takes out its region or provider.
 package routing
 
 import (
@@ -23,12 +47,40 @@ type Candidate struct {
 	Concurrency int
 	// RegionTags are the region's compliance tags.
 	RegionTags []string
+
+	// TokensPerMinute and RequestsPerMinute are the pay-as-you-go quota
+	// (0: unlimited), as the scenario's capacity.quota gives them.
+	TokensPerMinute, RequestsPerMinute float64
+	// TokenWindow and RequestWindow are the windows (ns) the provider
+	// enforces the limits over: its bucket holds rate × window (Azure: 60 s
+	// for tokens, 10 s for requests, so RPM/6 per 10 s).
+	TokenWindow, RequestWindow int64
+	// OutputBurn is how many quota tokens one output token costs (Bedrock
+	// Claude 3.7/4-class: 5); 0 counts as 1.
+	OutputBurn float64
+
+	// PriceInputPerMTok and PriceOutputPerMTok are USD per million input and
+	// output tokens (0: unknown, which cost-aware routing treats as free).
+	// CandidateOf leaves them zero: the engines fill them from the pricing
+	// tables.
+	PriceInputPerMTok, PriceOutputPerMTok float64
 }
 
 // CandidateOf describes a scenario deployment for routing policies.
 func CandidateOf(s *scenarios.Scenario, d *scenarios.Deployment) Candidate {
+	q := &d.Capacity.Quota
 	c := Candidate{Name: d.Name, Provider: d.Provider, Region: d.Region,
-		Provisioned: d.Capacity.ProvisionedUnits > 0, Concurrency: d.Capacity.Concurrency}
+		Provisioned: d.Capacity.ProvisionedUnits > 0, Concurrency: d.Capacity.Concurrency,
+		TokensPerMinute: q.Tokens.PerSecond() * 60, RequestsPerMinute: q.Requests.PerSecond() * 60,
+		TokenWindow: int64(q.TokenWindow), RequestWindow: int64(q.RequestWindow), OutputBurn: q.OutputBurn}
+	// Windows left out of a scenario that skipped ApplyDefaults get the
+	// provider defaults the behaviour model also falls back to.
+	if c.TokenWindow <= 0 {
+		c.TokenWindow = int64(scenarios.DefaultTokenWindow)
+	}
+	if c.RequestWindow <= 0 {
+		c.RequestWindow = int64(scenarios.DefaultRequestWindow)
+	}
 	for _, p := range s.Providers {
 		if p.Name != d.Provider {
 			continue
@@ -60,6 +112,19 @@ type Request struct {
 	Deadline int64
 	// Last is how the previous attempt ended (zero on the first attempt).
 	Last Observation
+	// Hedge is true when the engine asks for a hedge attempt (see Hedger):
+	// Prev is then the attempt being hedged, which is still in flight.
+	Hedge bool
+	// Tags are the compliance tags of the request's workload ("eu-data-zone");
+	// policies that honour residency send it only to candidates whose
+	// RegionTags include every one. Engines share the workload's slice.
+	Tags []string
+	// Memo is the policy's scratch for this request: zero on the first
+	// attempt; the engines carry back whatever the policy stored in it
+	// during the previous attempt's Pick (or Retry, which sees the same
+	// Request). It lets a policy remember per-request progress (the LiteLLM
+	// fallback group, a retry-same decision) without a map.
+	Memo uint64
 }
 
 // Observation is how an attempt ended, fed back to the policy.
@@ -75,6 +140,10 @@ type Observation struct {
 	RemainingTokens, RemainingRequests float64
 	// RetryAfter is what a throttled response advertised (0: nothing).
 	RetryAfter int64
+	// InputTokens and MaxTokens repeat the attempt's Request, and
+	// OutputTokens is what it generated (0: unknown): quota-aware routing
+	// settles its shadow accounting with them.
+	InputTokens, MaxTokens, OutputTokens int32
 }
 
 // Policy picks deployments for attempts. Implementations must not allocate
@@ -96,11 +165,14 @@ type Starter interface {
 }
 
 // New builds the policy a strategy's routing section describes, over the
-// candidates (in placement order).
+// candidates (in placement order). Parameters the section leaves out take
+// the defaults documented on each policy's config (DefaultXConfig); see
+// params.go for how the scenario's fields map onto them.
 func New(r *scenarios.Routing, cands []Candidate) (Policy, error) {
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("routing: no deployments to route to")
 	}
+	dom := FailureDomain(r.FailureDomain)
 	switch r.Policy {
 	case "", scenarios.PolicyFailover:
 		return &Failover{n: len(cands)}, nil
@@ -112,9 +184,53 @@ func New(r *scenarios.Routing, cands []Candidate) (Policy, error) {
 				w[i] = v
 			}
 		}
-		return NewWeighted(w)
+		return wrap(NewWeighted(w))
+	case scenarios.PolicyPrimarySecondary:
+		cfg, err := outlierConfig(r.Outlier, dom)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(NewPrimarySecondary(cfg, cands))
+	case scenarios.PolicyFallback:
+		if r.Fallback != nil && r.Fallback.Preset == scenarios.PresetLiteLLM {
+			return wrap(NewLiteLLM(liteLLMConfig(r.Fallback, dom), cands))
+		}
+		cfg, err := fallbackConfig(r.Fallback, dom)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(NewFallback(cfg, cands))
+	case scenarios.PolicyCircuitBreaker:
+		return wrap(NewCircuitBreaker(breakerConfig(r.Breaker, dom), cands))
+	case scenarios.PolicyLatency:
+		return wrap(NewLatencyAware(latencyConfig(r.Latency), cands))
+	case scenarios.PolicyLeastOutstanding:
+		return wrap(NewLeastOutstanding(cands))
+	case scenarios.PolicyP2C:
+		return wrap(NewPowerOfTwo(cands))
+	case scenarios.PolicyQuotaAware:
+		return wrap(NewQuotaAware(quotaConfig(r.Quota), cands))
+	case scenarios.PolicyPTUFirst:
+		return wrap(NewPTUFirst(ptuConfig(r.PTU), cands))
+	case scenarios.PolicyCostAware:
+		return wrap(NewCostAware(costConfig(r.Cost), cands))
+	case scenarios.PolicyErrorClass:
+		return wrap(NewErrorClassRouter(errorClassConfig(r.ErrorClass, r.Backoff, dom), cands))
+	case scenarios.PolicyHedged:
+		return wrap(NewHedged(hedgeConfig(r.Hedge), cands))
+	case scenarios.PolicyDeadline:
+		return wrap(NewDeadline(deadlineConfig(r.Deadline, r.Backoff), cands))
 	}
 	return nil, fmt.Errorf("routing: unknown policy %q", r.Policy)
+}
+
+// wrap returns a constructor's policy as a Policy, and a nil Policy (not a
+// typed nil pointer inside a non-nil interface) on error.
+func wrap[P Policy](p P, err error) (Policy, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Failover sends every first attempt to the first candidate and each retry
