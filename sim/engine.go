@@ -35,9 +35,10 @@ const (
 	errStreamCut
 	errMalformed
 	errNoRoute
+	errTTFTTimeout
 )
 
-var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route"}
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route", routing.ClassTTFTTimeout}
 
 // reqState is one request in flight. Slots are reused through a free list, so
 // memory is bounded by the most requests in flight, not by the run length.
@@ -61,6 +62,11 @@ type reqState struct {
 	errClass   uint8
 	measured   bool
 	waited     bool
+	// rq is the current attempt's routing request: the policy's Memo
+	// travels in it from one attempt to the next.
+	rq routing.Request
+	// last is how the previous attempt ended, for the next Pick's Request.Last.
+	last routing.Observation
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -134,9 +140,10 @@ type engine struct {
 	free     []int32
 	deps     []depState
 	policies []routing.Policy
-	starters []routing.Starter   // per group; nil where the policy does not track starts
-	rq       routing.Request     // reused for every Pick: no allocation per attempt
-	obs      routing.Observation // reused for every Observe
+	starters []routing.Starter      // per group; nil where the policy does not track starts
+	retriers []routing.Retrier      // per group; nil: the engine's backoff rule
+	timers   []routing.AttemptTimer // per group; nil: no first-token timeout
+	obs      routing.Observation    // the last Observe's argument, reused: no allocation per attempt
 	keySvc   uint64
 	keyNet   uint64
 	keyRoute uint64
@@ -191,8 +198,12 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 		firstMeas: -1,
 	}
 	e.starters = make([]routing.Starter, len(pol))
+	e.retriers = make([]routing.Retrier, len(pol))
+	e.timers = make([]routing.AttemptTimer, len(pol))
 	for i, p := range pol {
 		e.starters[i], _ = p.(routing.Starter)
+		e.retriers[i], _ = p.(routing.Retrier)
+		e.timers[i], _ = p.(routing.AttemptTimer)
 	}
 	e.deps = make([]depState, len(m.deps))
 	for i := range e.deps {
@@ -248,7 +259,9 @@ func (e *engine) run(ctx context.Context) {
 			case evClientRecv:
 				e.clientRecv(ev.ref)
 			case evTimeout:
-				e.timeout(ev.ref)
+				e.timeout(ev.ref, errTimeout)
+			case evTTFTTimeout:
+				e.ttftTimeout(ev.ref)
 			case evRetry:
 				e.startAttempt(ev.ref)
 			}
@@ -312,11 +325,16 @@ func (e *engine) startAttempt(slot int32) {
 	rs.gen++
 	cls := &e.m.classes[rs.r.Class]
 	g := &e.m.groups[cls.group]
-	rq := &e.rq
+	rq := &rs.rq
+	memo := rq.Memo
 	*rq = routing.Request{ID: rs.r.ID, Attempt: int(rs.attempt), Prev: int(rs.pick),
-		U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens}
+		U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens,
+		Memo: memo, Tags: cls.tags}
+	if cls.deadline > 0 {
+		rq.Deadline = rs.r.At + cls.deadline
+	}
 	if rs.attempt > 1 {
-		rq.Last = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass], RetryAfter: rs.retryAfter}
+		rq.Last = rs.last
 	}
 	pick := e.policies[cls.group].Pick(e.now, rq)
 	if pick < 0 || pick >= len(g.candidates) {
@@ -342,6 +360,11 @@ func (e *engine) startAttempt(slot int32) {
 	rs.netBack = e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c+1)
 	if e.m.timeout > 0 {
 		e.schedule(e.now+e.m.timeout, evTimeout, slot, rs.gen)
+	}
+	if at := e.timers[cls.group]; at != nil {
+		if t := at.FirstTokenTimeout(e.now, rq); t > 0 {
+			e.schedule(e.now+t, evTTFTTimeout, slot, rs.gen)
+		}
 	}
 	if out > 0 {
 		rs.state = stNet
@@ -498,7 +521,20 @@ func (e *engine) clientRecv(slot int32) {
 	e.attemptEnded(slot)
 }
 
-func (e *engine) timeout(slot int32) {
+// ttftTimeout aborts an attempt that has not delivered its first token by
+// the deadline an AttemptTimer set.
+func (e *engine) ttftTimeout(slot int32) {
+	rs := &e.reqs[slot]
+	switch rs.state {
+	case stService, stBack:
+		if rs.status == backends.StatusOK && rs.firstTok+rs.netBack <= e.now {
+			return // the first token is already at the client
+		}
+	}
+	e.timeout(slot, errTTFTTimeout)
+}
+
+func (e *engine) timeout(slot int32, cls uint8) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	switch rs.state {
@@ -512,7 +548,7 @@ func (e *engine) timeout(slot int32) {
 		e.leaveService(slot)
 	}
 	rs.gen++ // void the pending service, network or queue entry
-	rs.status, rs.errClass = backends.StatusTimedOut, errTimeout
+	rs.status, rs.errClass = backends.StatusTimedOut, cls
 	d.timedOut++
 	e.observe(rs)
 	e.attemptEnded(slot)
@@ -523,14 +559,17 @@ func (e *engine) timeout(slot int32) {
 func (e *engine) observe(rs *reqState) {
 	o := &e.obs
 	*o = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass],
-		Sent: rs.sent, Done: e.now, RetryAfter: rs.retryAfter, RemainingTokens: -1, RemainingRequests: -1}
+		Sent: rs.sent, Done: e.now, RetryAfter: rs.retryAfter, RemainingTokens: -1, RemainingRequests: -1,
+		InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens}
 	if rs.status == backends.StatusOK {
 		o.FirstToken = rs.firstTok + rs.netBack
+		o.OutputTokens = rs.r.OutputTokens
 	}
 	if d := &e.deps[rs.dep]; d.quota.Limited() {
 		o.RemainingTokens, o.RemainingRequests = d.quota.Remaining(e.now)
 	}
 	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, o)
+	rs.last = *o
 }
 
 // attemptEnded records the attempt and either retries or ends the request.
@@ -547,9 +586,19 @@ func (e *engine) attemptEnded(slot int32) {
 		e.finish(slot)
 		return
 	}
-	delay := e.m.backoff << (rs.attempt - 1)
-	if rs.status == backends.StatusThrottled && rs.retryAfter > delay {
-		delay = rs.retryAfter
+	var delay int64
+	if rt := e.retriers[e.m.classes[rs.r.Class].group]; rt != nil {
+		d, ok := rt.Retry(e.now, &rs.rq, &rs.last)
+		if !ok {
+			e.finish(slot)
+			return
+		}
+		delay = d
+	} else {
+		delay = e.m.backoff << (rs.attempt - 1)
+		if rs.status == backends.StatusThrottled && rs.retryAfter > delay {
+			delay = rs.retryAfter
+		}
 	}
 	if delay > 0 {
 		rs.state = stBackoff

@@ -21,6 +21,7 @@ const (
 	evRetry                      // a backed-off retry is due
 	evFaultStart                 // a fault window opens
 	evFaultEnd                   // a fault window closes
+	evTTFTTimeout                // an AttemptTimer's first-token deadline
 )
 
 // eventHeap is a 4-ary min-heap ordered by (at, seq). A 4-ary heap halves the

@@ -41,6 +41,8 @@ type classModel struct {
 	name      string
 	group     int // index into groups
 	originIdx int // -1: no origin, no network latency
+	tags      []string
+	deadline  int64 // the deadline policy's budget (else the SLO's e2e); 0: none
 }
 
 // groupModel is the candidate list a strategy places for one layer.
@@ -111,7 +113,8 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		if w.Origin != "" {
 			origin = regionIdx[w.Origin]
 		}
-		m.classes = append(m.classes, classModel{name: w.Name, group: g, originIdx: origin})
+		m.classes = append(m.classes, classModel{name: w.Name, group: g, originIdx: origin, tags: w.Tags,
+			deadline: routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0)})
 	}
 	m.links = make([][]*scenarios.Dist, len(regionIdx))
 	for i := range m.links {
