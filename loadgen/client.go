@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcbench/mcbench/backends"
@@ -44,20 +46,22 @@ type Route struct {
 // retry-after) or failed over as the strategy says, and every attempt and
 // every request is timed and recorded.
 type Client struct {
-	http        *http.Client
-	routes      []Route
-	groups      []*routeGroup
-	classGroup  []int
-	classNames  []string
-	strategy    string
-	maxAttempts int
-	backoff     time.Duration
-	timeout     time.Duration
-	keyRoute    uint64
-	start       time.Time
-	sendOutput  bool
-	stream      bool
-	sink        func(*Outcome)
+	http          *http.Client
+	routes        []Route
+	groups        []*routeGroup
+	classGroup    []int
+	classNames    []string
+	classTags     [][]string
+	classDeadline []int64
+	strategy      string
+	maxAttempts   int
+	backoff       time.Duration
+	timeout       time.Duration
+	keyRoute      uint64
+	start         time.Time
+	sendOutput    bool
+	stream        bool
+	sink          func(*Outcome)
 }
 
 // routeGroup is a layer's candidates and the policy choosing among them.
@@ -67,6 +71,8 @@ type routeGroup struct {
 	mu      sync.Mutex
 	policy  routing.Policy
 	starter routing.Starter
+	retrier routing.Retrier
+	timer   routing.AttemptTimer
 	cands   []int
 }
 
@@ -147,12 +153,16 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 			}
 			grp.policy = p
 			grp.starter, _ = p.(routing.Starter)
+			grp.retrier, _ = p.(routing.Retrier)
+			grp.timer, _ = p.(routing.AttemptTimer)
 			g = len(c.groups)
 			groupOf[layer] = g
 			c.groups = append(c.groups, grp)
 		}
 		c.classGroup = append(c.classGroup, g)
 		c.classNames = append(c.classNames, w.Name)
+		c.classTags = append(c.classTags, w.Tags)
+		c.classDeadline = append(c.classDeadline, routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0))
 	}
 	return c, nil
 }
@@ -165,14 +175,24 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 	prev := -1
 	var firstSent time.Duration
 	var last routing.Observation
+	var memo uint64
 	for attempt := 1; ; attempt++ {
 		now := time.Since(c.start)
 		rq := routing.Request{ID: id, Attempt: attempt, Prev: prev, U: scenarios.Draw(c.keyRoute, id, uint64(attempt)),
-			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, Last: last}
+			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, Last: last, Memo: memo, Tags: c.classTags[r.Class]}
+		if b := c.classDeadline[r.Class]; b > 0 {
+			rq.Deadline = int64(intended) + b
+		}
+		var ttftTimeout int64
 		g.mu.Lock()
 		pick := g.policy.Pick(int64(now), &rq)
-		if pick >= 0 && pick < len(g.cands) && g.starter != nil {
-			g.starter.Started(int64(now), pick)
+		if pick >= 0 && pick < len(g.cands) {
+			if g.starter != nil {
+				g.starter.Started(int64(now), pick)
+			}
+			if g.timer != nil {
+				ttftTimeout = g.timer.FirstTokenTimeout(int64(now), &rq)
+			}
 		}
 		g.mu.Unlock()
 		if pick < 0 || pick >= len(g.cands) {
@@ -182,7 +202,7 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 			break
 		}
 		route := &c.routes[g.cands[pick]]
-		rec, retryAfter, remaining := c.attempt(ctx, route, id, attempt, r, &out.Timing)
+		rec, retryAfter, remaining := c.attempt(ctx, route, id, attempt, r, &out.Timing, time.Duration(ttftTimeout))
 		if attempt == 1 {
 			firstSent = time.Duration(rec.Sent)
 		}
@@ -193,7 +213,8 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		out.Attempts = append(out.Attempts, rec)
 		last = routing.Observation{Dep: pick, Status: rec.Status, ErrorClass: rec.ErrorClass, Sent: rec.Sent,
 			FirstToken: rec.FirstToken, Done: rec.Done, RetryAfter: int64(retryAfter),
-			RemainingTokens: remaining.tokens, RemainingRequests: remaining.requests}
+			RemainingTokens: remaining.tokens, RemainingRequests: remaining.requests,
+			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, OutputTokens: rec.OutputTokens}
 		g.mu.Lock()
 		g.policy.Observe(rec.Done, &last)
 		g.mu.Unlock()
@@ -209,7 +230,15 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		if rec.Status == backends.StatusThrottled && retryAfter > delay {
 			delay = retryAfter
 		}
-		if !sleepCtx(ctx, delay) {
+		retry := true
+		if g.retrier != nil {
+			g.mu.Lock()
+			d, ok := g.retrier.Retry(rec.Done, &rq, &last)
+			g.mu.Unlock()
+			delay, retry = time.Duration(d), ok
+		}
+		memo = rq.Memo
+		if !retry || !sleepCtx(ctx, delay) {
 			out.Request = rec
 			out.Request.Kind = backends.KindRequest
 			out.Request.Attempt = int32(attempt)
@@ -232,7 +261,10 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 // rateLimits are the x-ratelimit-remaining-* headers of a response (-1: absent).
 type rateLimits struct{ tokens, requests float64 }
 
-func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming) (backends.Outcome, time.Duration, rateLimits) {
+// attempt sends one call and reads its response to the end. A positive
+// ttftTimeout (from an AttemptTimer policy) aborts it if no content has
+// arrived by then.
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming, ttftTimeout time.Duration) (backends.Outcome, time.Duration, rateLimits) {
 	rec := backends.Outcome{
 		Kind: backends.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
@@ -243,6 +275,19 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
+	}
+	var gotToken, ttftExpired atomic.Bool
+	if ttftTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		timer := time.AfterFunc(ttftTimeout, func() {
+			if !gotToken.Load() {
+				ttftExpired.Store(true)
+				cancel()
+			}
+		})
+		defer timer.Stop()
 	}
 	want := int32(-1)
 	if c.sendOutput {
@@ -265,7 +310,11 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
-	dec := newDecoder(route.Kind, resp, t)
+	dec := newDecoder(route.Kind, resp, t, func(ev backends.Event) {
+		if ev.Kind&backends.EventContent != 0 {
+			gotToken.Store(true)
+		}
+	})
 	body := backends.NewTimedBody(resp.Body, begin, t, dec)
 	buf := bufPool.Get().(*[]byte)
 	_, rerr := io.CopyBuffer(io.Discard, body, *buf)
@@ -285,7 +334,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	case resp.StatusCode >= 500:
 		rec.Status, rec.ErrorClass = backends.StatusFailed, "http_"+strconv.Itoa(resp.StatusCode)
 	case resp.StatusCode >= 400:
-		rec.Status, rec.ErrorClass = backends.StatusClientError, "http_"+strconv.Itoa(resp.StatusCode)
+		rec.Status, rec.ErrorClass = backends.StatusClientError, clientErrorClass(resp.StatusCode, t.Err)
 	case rerr != nil:
 		rec.Status, rec.ErrorClass = transportStatus(ctx, rerr)
 	case t.Err != nil:
@@ -301,6 +350,9 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 		} else {
 			rec.FirstToken = rec.Done // a non-streamed answer's first token is its end
 		}
+	}
+	if ttftExpired.Load() && rec.Status != backends.StatusOK {
+		rec.Status, rec.ErrorClass = backends.StatusTimedOut, routing.ClassTTFTTimeout
 	}
 	return rec, retryAfter, rateLimits{headerFloat(resp.Header, "x-ratelimit-remaining-tokens"), headerFloat(resp.Header, "x-ratelimit-remaining-requests")}
 }
@@ -356,6 +408,27 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 		req.Header.Set(RequestHeader, tag)
 		return req.WithContext(ctx), nil
 	}
+}
+
+// clientErrorClass names a 4xx the way routing policies read it: context
+// length, content filter, auth and not-found get their own classes.
+func clientErrorClass(status int, err error) string {
+	var se *backends.ServiceError
+	code := ""
+	if errors.As(err, &se) {
+		code = strings.ToLower(se.Code)
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return routing.ClassAuth
+	case status == http.StatusNotFound:
+		return routing.ClassNotFound
+	case strings.Contains(code, "context_length"):
+		return routing.ClassContextLength
+	case strings.Contains(code, "content_filter"), strings.Contains(code, "guardrail"):
+		return routing.ClassContentFilter
+	}
+	return "http_" + strconv.Itoa(status)
 }
 
 // transportStatus classifies an error from the HTTP client.

@@ -11,9 +11,18 @@ import (
 
 // newDecoder returns the body decoder for a provider's response: SSE for
 // Azure streams, event-stream frames for Bedrock streams, JSON otherwise.
-func newDecoder(kind string, resp *http.Response, t *backends.StreamTiming) backends.BodyDecoder {
+// onEvent, if set, sees every decoded stream event as it arrives.
+func newDecoder(kind string, resp *http.Response, t *backends.StreamTiming, onEvent func(backends.Event)) backends.BodyDecoder {
 	if kind == scenarios.KindBedrock {
-		return bedrock.NewBodyDecoder(resp, t)
+		d := bedrock.NewBodyDecoder(resp, t)
+		if sd, ok := d.(*bedrock.StreamDecoder); ok {
+			sd.OnEvent = onEvent
+		}
+		return d
 	}
-	return azure.NewBodyDecoder(resp, t)
+	d := azure.NewBodyDecoder(resp, t)
+	if sd, ok := d.(*azure.StreamDecoder); ok {
+		sd.OnEvent = onEvent
+	}
+	return d
 }

@@ -75,16 +75,18 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Parse decodes, defaults and validates a scenario. name is used in error
-// messages and as Source; relative trace paths resolve against the current
-// directory (Load resolves them against the file's directory). On failure
-// the error is an Errors holding every problem found.
+// Parse decodes, defaults and validates a scenario, reading the latency
+// profiles it names into their deployments' latency. name is used in error
+// messages and as Source; relative trace and profile paths resolve against
+// the current directory (Load resolves them against the file's directory).
+// On failure the error is an Errors holding every problem found.
 func Parse(name string, data []byte) (*Scenario, error) {
 	return parse(name, "", data)
 }
 
-// Load reads, decodes, defaults and validates the scenario file at path.
-// Source is set to path and Dir to its directory. On failure the error is an
+// Load reads, decodes, defaults and validates the scenario file at path,
+// reading the latency profiles it names (see Latency.Profile). Source is set
+// to path and Dir to its directory. On failure the error is an
 // Errors holding every problem found, or the error from opening the file.
 func Load(path string) (*Scenario, error) {
 	f, err := os.Open(path)
@@ -157,6 +159,14 @@ func parse(name, dir string, data []byte) (*Scenario, error) {
 		return slices.ContainsFunc(bad, func(b string) bool { return b == prefix || within(b, prefix) })
 	}
 
+	// Latency profiles fill latency fields before defaults and validation
+	// see them. A profile that failed leaves its fields zero, and its path
+	// joins bad so that validation does not report them a second time.
+	for _, e := range resolveProfiles(&s, dir, x.has, tainted) {
+		e.Line, e.Column = x.lookup(e.Path)
+		errs = append(errs, e)
+		bad = append(bad, e.Path)
+	}
 	applyDefaults(&s, x.has)
 	s.Source, s.Dir = name, dir
 	for _, e := range validate(&s, x.has, tainted) {

@@ -16,7 +16,7 @@ import (
 // The type declarations are embedded so that the schema's descriptions come
 // from the Go doc comments in any build, not only where the source is.
 //
-//go:embed types.go units.go dist.go
+//go:embed types.go units.go dist.go routing_params.go
 var typeSources embed.FS
 
 // Patterns of the unit scalars. They follow ParseDuration, ParseRate and
@@ -85,7 +85,9 @@ func JSONSchema() ([]byte, error) {
 		{"Workload", []string{"name", "arrival"}, map[string][]any{"layer": layerEnum}},
 		{"Arrival", []string{"process"}, map[string][]any{"process": {ProcPoisson, ProcConstant, ProcMMPP, ProcDiurnal, ProcRamp, ProcTrace}}},
 		{"Strategy", []string{"name", "placement"}, nil},
-		{"Routing", nil, map[string][]any{"policy": {PolicyFailover, PolicyWeighted}}},
+		{"Routing", nil, map[string][]any{"policy": anys(Policies), "failure_domain": {DomainDeployment, DomainRegion, DomainProvider}}},
+		{"OutlierParams", nil, map[string][]any{"preset": {PresetEnvoyDefault, PresetAIGatewayDoc}}},
+		{"FallbackParams", nil, map[string][]any{"preset": {PresetLiteLLM}, "groups": {"each", "one"}}},
 		{"Fault", []string{"kind", "target", "duration"}, map[string][]any{"kind": {FaultOutage, FaultBrownout, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed}}},
 	} {
 		if err := refine(e.def, e.required, e.enums); err != nil {
@@ -100,8 +102,22 @@ func JSONSchema() ([]byte, error) {
 		}
 		p.Properties, p.AdditionalProperties = props, jsonschema.FalseSchema
 	}
+	// A latency profile replaces ttft, per_input_token and tpot.
+	if l := s.Definitions["Latency"]; l != nil {
+		var given []*jsonschema.Schema
+		for _, f := range profileFields {
+			given = append(given, &jsonschema.Schema{Required: []string{f}})
+		}
+		l.DependentSchemas = map[string]*jsonschema.Schema{"profile": {Not: &jsonschema.Schema{AnyOf: given}}}
+	}
 	if p, ok := s.Definitions["Routing"].Properties.Get("weights"); ok {
 		p.AdditionalProperties = &jsonschema.Schema{Type: "number", Minimum: "0"}
+	}
+	if d := s.Definitions["ErrorClassParams"]; d != nil {
+		if p, ok := d.Properties.Get("actions"); ok {
+			p.PropertyNames = &jsonschema.Schema{Enum: anys(ErrorKinds)}
+			p.AdditionalProperties = &jsonschema.Schema{Type: "string", Enum: anys(RoutingActions)}
+		}
 	}
 	return json.MarshalIndent(s, "", "  ")
 }

@@ -154,6 +154,14 @@ type Latency struct {
 	// LoadFactor scales TPOT linearly with busy slots: 1 at idle, LoadFactor
 	// at full concurrency (decode steps slow down as batches grow). Default 1.
 	LoadFactor float64 `yaml:"load_factor,omitempty" json:"load_factor,omitempty"`
+	// Profile is a latency profile file, such as `mcbench profile fit` writes
+	// from a recording, relative to the scenario file. It holds a latency
+	// mapping (ttft, per_input_token, tpot and optionally load_factor) and
+	// replaces those fields: ttft, per_input_token and tpot may not be given
+	// beside it, and load_factor may be given here only if the profile leaves
+	// it out. The loader reads the profile into the fields above and keeps
+	// this path to say where they came from.
+	Profile string `yaml:"profile,omitempty" json:"profile,omitempty"`
 }
 
 // Workload is a class of traffic.
@@ -239,8 +247,12 @@ type Strategy struct {
 
 // Routing is a routing policy and its retry behaviour.
 type Routing struct {
-	// Policy is failover (try deployments in placement order) or weighted
-	// (split by weight, fail over to the others). Default failover.
+	// Policy is failover (try deployments in placement order), weighted
+	// (split by weight, fail over to the others), primary-secondary,
+	// fallback, circuit-breaker, latency, least-outstanding, p2c,
+	// quota-aware, ptu-first, cost-aware, error-class, hedged or deadline.
+	// A policy's parameters go in the section below named after it (outlier
+	// for primary-secondary); every parameter has a default. Default failover.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty"`
 	// Weights are the weighted policy's weights by deployment name; default 1 each.
 	Weights map[string]float64 `yaml:"weights,omitempty" json:"weights,omitempty"`
@@ -248,10 +260,37 @@ type Routing struct {
 	MaxAttempts int `yaml:"max_attempts,omitempty" json:"max_attempts,omitempty"`
 	// Backoff is the delay before the first retry; it doubles each retry. A
 	// throttled attempt waits at least the deployment's retry-after. Default 0
-	// (retry at once on the next deployment).
+	// (retry at once on the next deployment). The error-class and deadline
+	// policies decide retries themselves and use it as their backoff base
+	// (500ms when 0); fallback with preset litellm uses LiteLLM's.
 	Backoff Duration `yaml:"backoff,omitempty" json:"backoff,omitempty"`
 	// Timeout is the per-attempt timeout; zero means none.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// FailureDomain is deployment (default), region or provider: with
+	// region or provider, an ejection, open breaker or cooldown of one
+	// deployment takes out every deployment of its region or provider
+	// (primary-secondary, fallback, circuit-breaker, error-class).
+	FailureDomain string `yaml:"failure_domain,omitempty" json:"failure_domain,omitempty"`
+	// Outlier holds the primary-secondary policy's outlier detection.
+	Outlier *OutlierParams `yaml:"outlier,omitempty" json:"outlier,omitempty"`
+	// Fallback holds the fallback policy's cooldowns and preset.
+	Fallback *FallbackParams `yaml:"fallback,omitempty" json:"fallback,omitempty"`
+	// Breaker holds the circuit-breaker policy's thresholds and timings.
+	Breaker *BreakerParams `yaml:"breaker,omitempty" json:"breaker,omitempty"`
+	// Latency holds the latency policy's estimator and exploration.
+	Latency *LatencyParams `yaml:"latency,omitempty" json:"latency,omitempty"`
+	// Quota holds the quota-aware policy's headroom.
+	Quota *QuotaParams `yaml:"quota,omitempty" json:"quota,omitempty"`
+	// PTU holds the ptu-first policy's utilisation target.
+	PTU *PTUParams `yaml:"ptu,omitempty" json:"ptu,omitempty"`
+	// Cost holds the cost-aware policy's estimate, SLO and residency.
+	Cost *CostParams `yaml:"cost,omitempty" json:"cost,omitempty"`
+	// ErrorClass holds the error-class policy's action table.
+	ErrorClass *ErrorClassParams `yaml:"error_class,omitempty" json:"error_class,omitempty"`
+	// Hedge holds the hedged policy's delay.
+	Hedge *HedgeParams `yaml:"hedge,omitempty" json:"hedge,omitempty"`
+	// Deadline holds the deadline policy's budget and TTFT timeout.
+	Deadline *DeadlineParams `yaml:"deadline,omitempty" json:"deadline,omitempty"`
 }
 
 // Routing policies available in the simulator.

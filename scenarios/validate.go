@@ -268,6 +268,18 @@ func (v *validator) deployments(regions map[string]string) map[string]*Deploymen
 		if !(l.LoadFactor >= 1) {
 			v.addf(lp+".load_factor", "must be >= 1 (1: no slowdown under load), got %s", fmtFloat(l.LoadFactor))
 		}
+		if l.Profile != "" && v.present == nil {
+			// Programmatic validation: Parse and Load have read the profile
+			// into the fields above already (and reported its problems), but
+			// a scenario built in code has not, so at least check that the
+			// profile can be read, as trace files are checked.
+			full := profilePath(v.s.Dir, l.Profile)
+			if _, _, err := loadProfile(full); err != nil {
+				for _, msg := range profileProblems(l.Profile, full, err) {
+					v.addf(lp+".profile", "%s", msg)
+				}
+			}
+		}
 	}
 	return deps
 }
@@ -449,9 +461,9 @@ func (v *validator) strategies(deps map[string]*Deployment) {
 // deployments to their layer, listed holds every name the placement lists
 // (a weight for a badly placed deployment is not a second problem).
 func (v *validator) routing(path string, r *Routing, placed map[string]string, listed map[string]bool) {
-	v.oneOf(path+".policy", r.Policy, PolicyFailover, PolicyWeighted)
+	v.oneOf(path+".policy", r.Policy, Policies...)
 	wp := path + ".weights"
-	if len(r.Weights) > 0 && r.Policy == PolicyFailover {
+	if len(r.Weights) > 0 && r.Policy != PolicyWeighted && slices.Contains(Policies, r.Policy) {
 		v.addf(wp, "weights are used only by the weighted policy; set policy: weighted or remove them")
 	}
 	if r.Policy == PolicyWeighted {
@@ -487,6 +499,7 @@ func (v *validator) routing(path string, r *Routing, placed map[string]string, l
 	}
 	v.nonNegative(path+".backoff", float64(r.Backoff), r.Backoff.String())
 	v.nonNegative(path+".timeout", float64(r.Timeout), r.Timeout.String())
+	v.routingParams(path, r) // routing_params.go
 }
 
 func (v *validator) faults(regions map[string]string) {
