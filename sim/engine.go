@@ -36,9 +36,10 @@ const (
 	errMalformed
 	errNoRoute
 	errTTFTTimeout
+	errCancelled
 )
 
-var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route", routing.ClassTTFTTimeout}
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route", routing.ClassTTFTTimeout, routing.ClassCancelled}
 
 // reqState is one request in flight. Slots are reused through a free list, so
 // memory is bounded by the most requests in flight, not by the run length.
@@ -67,6 +68,12 @@ type reqState struct {
 	rq routing.Request
 	// last is how the previous attempt ended, for the next Pick's Request.Last.
 	last routing.Observation
+	// partner links the two slots of a hedged request (-1: none). Both
+	// carry the request; the one that ends it calls finish, the other is
+	// retired without touching the request's statistics.
+	partner int32
+	attNo   int32 // this slot's attempt number for records (attempt counts all of the request's)
+	hedged  bool  // a hedge was already sent for the current attempt
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -143,6 +150,7 @@ type engine struct {
 	starters []routing.Starter      // per group; nil where the policy does not track starts
 	retriers []routing.Retrier      // per group; nil: the engine's backoff rule
 	timers   []routing.AttemptTimer // per group; nil: no first-token timeout
+	hedgers  []routing.Hedger       // per group; nil: no hedging
 	obs      routing.Observation    // the last Observe's argument, reused: no allocation per attempt
 	keySvc   uint64
 	keyNet   uint64
@@ -200,10 +208,12 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 	e.starters = make([]routing.Starter, len(pol))
 	e.retriers = make([]routing.Retrier, len(pol))
 	e.timers = make([]routing.AttemptTimer, len(pol))
+	e.hedgers = make([]routing.Hedger, len(pol))
 	for i, p := range pol {
 		e.starters[i], _ = p.(routing.Starter)
 		e.retriers[i], _ = p.(routing.Retrier)
 		e.timers[i], _ = p.(routing.AttemptTimer)
+		e.hedgers[i], _ = p.(routing.Hedger)
 	}
 	e.deps = make([]depState, len(m.deps))
 	for i := range e.deps {
@@ -262,6 +272,10 @@ func (e *engine) run(ctx context.Context) {
 				e.timeout(ev.ref, errTimeout)
 			case evTTFTTimeout:
 				e.ttftTimeout(ev.ref)
+			case evHedge:
+				e.hedge(ev.ref)
+			case evFirstToken:
+				e.firstToken(ev.ref)
 			case evRetry:
 				e.startAttempt(ev.ref)
 			}
@@ -288,7 +302,7 @@ func (e *engine) arrive() {
 	rs := &e.reqs[slot]
 	gen := rs.gen + 1
 	r := e.pending
-	*rs = reqState{r: r, gen: gen, pick: -1, prev: -1, next: -1}
+	*rs = reqState{r: r, gen: gen, pick: -1, prev: -1, next: -1, partner: -1}
 	rs.measured = r.ID >= e.m.warmID && r.At >= e.m.warmAt
 	e.changeN(+1)
 	e.arrivals++
@@ -347,11 +361,21 @@ func (e *engine) startAttempt(slot int32) {
 		e.finish(slot)
 		return
 	}
+	e.send(slot, pick)
+}
+
+// send starts the current attempt of a slot on candidate pick.
+func (e *engine) send(slot int32, pick int) {
+	rs := &e.reqs[slot]
+	cls := &e.m.classes[rs.r.Class]
+	g := &e.m.groups[cls.group]
 	if st := e.starters[cls.group]; st != nil {
 		st.Started(e.now, pick)
 	}
 	rs.pick = int32(pick)
 	rs.dep = g.candidates[pick]
+	rs.attNo = rs.attempt
+	rs.hedged = false
 	rs.sent = e.now
 	rs.status, rs.errClass, rs.retryAfter, rs.reserved, rs.qAtt = backends.StatusOK, errNone, 0, 0, 0
 	dm := &e.m.deps[rs.dep]
@@ -362,8 +386,13 @@ func (e *engine) startAttempt(slot int32) {
 		e.schedule(e.now+e.m.timeout, evTimeout, slot, rs.gen)
 	}
 	if at := e.timers[cls.group]; at != nil {
-		if t := at.FirstTokenTimeout(e.now, rq); t > 0 {
+		if t := at.FirstTokenTimeout(e.now, &rs.rq); t > 0 {
 			e.schedule(e.now+t, evTTFTTimeout, slot, rs.gen)
+		}
+	}
+	if h := e.hedgers[cls.group]; h != nil && !rs.rq.Hedge && rs.partner < 0 && rs.attempt < e.m.maxAttempts {
+		if delay, ok := h.HedgeDelay(e.now, &rs.rq, pick); ok {
+			e.schedule(e.now+max(delay, 0), evHedge, slot, rs.gen)
 		}
 	}
 	if out > 0 {
@@ -372,6 +401,100 @@ func (e *engine) startAttempt(slot int32) {
 		return
 	}
 	e.atDeployment(slot)
+}
+
+// firstTokenSeen reports whether the slot's current attempt has delivered
+// its first token to the client by now.
+func (e *engine) firstTokenSeen(rs *reqState) bool {
+	switch rs.state {
+	case stService, stBack:
+		return rs.status == backends.StatusOK && rs.errClass == errNone && rs.firstTok+rs.netBack <= e.now
+	}
+	return false
+}
+
+// hedge sends a hedge attempt for a slot whose attempt still has no first
+// token when the Hedger's delay runs out.
+func (e *engine) hedge(slot int32) {
+	rs := &e.reqs[slot]
+	if rs.hedged || rs.partner >= 0 || rs.attempt >= e.m.maxAttempts || e.firstTokenSeen(rs) {
+		return
+	}
+	switch rs.state {
+	case stNet, stQueued, stService, stHeld, stBack:
+	default:
+		return
+	}
+	cls := &e.m.classes[rs.r.Class]
+	rq := routing.Request{ID: rs.r.ID, Attempt: int(rs.attempt) + 1, Prev: int(rs.pick),
+		U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)+1), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens,
+		Memo: rs.rq.Memo, Tags: cls.tags, Deadline: rs.rq.Deadline, Hedge: true}
+	pick := e.policies[cls.group].Pick(e.now, &rq)
+	if pick < 0 || pick >= len(e.m.groups[cls.group].candidates) || pick == int(rs.pick) {
+		return
+	}
+	rs.hedged = true
+	rs.attempt++ // the hedge counts towards max_attempts
+	h := e.alloc()
+	rs = &e.reqs[slot] // alloc may have moved the slice
+	hs := &e.reqs[h]
+	*hs = reqState{r: rs.r, gen: hs.gen + 1, pick: rs.pick, prev: -1, next: -1, partner: slot,
+		attempt: rs.attempt, measured: rs.measured, wait: rs.wait, waited: rs.waited, rq: rq}
+	rs.partner = h
+	e.send(h, pick)
+}
+
+// firstToken decides a hedged race: the first attempt to deliver its first
+// token wins and the other is cancelled.
+func (e *engine) firstToken(slot int32) {
+	rs := &e.reqs[slot]
+	if rs.partner < 0 {
+		return
+	}
+	loser := rs.partner
+	rs.partner = -1
+	e.reqs[loser].partner = -1
+	e.retire(loser, backends.StatusFailed, errCancelled)
+}
+
+// retire ends a slot's attempt without ending the request (a cancelled hedge
+// loser, or the first of a hedged pair to fail): its resources are freed, the
+// policy and the records see the attempt, and the slot returns to the pool.
+func (e *engine) retire(slot int32, status backends.Status, cls uint8) {
+	rs := &e.reqs[slot]
+	if cls == errCancelled {
+		if rs.state != stNet { // it reached the deployment, which counted it
+			e.deps[rs.dep].failed++
+		}
+		e.release(slot)
+		rs.status, rs.errClass = status, cls
+		e.observe(rs)
+	}
+	if e.sink != nil {
+		e.writeAttempt(rs)
+	}
+	rs.state = stFree
+	rs.gen++
+	e.free = append(e.free, slot)
+}
+
+// release frees what an attempt in flight holds at its deployment: its
+// place in the queue or its slot (settling the quota as for a cancelled
+// call). Pending events for the attempt become stale.
+func (e *engine) release(slot int32) {
+	rs := &e.reqs[slot]
+	d := &e.deps[rs.dep]
+	switch rs.state {
+	case stQueued:
+		d.queued--
+		rs.wait += e.now - rs.enq
+		rs.qAtt += e.now - rs.enq
+		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
+	case stService:
+		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
+		e.leaveService(slot)
+	}
+	rs.gen++ // void the pending service, network, queue or held entry
 }
 
 func (e *engine) atDeployment(slot int32) {
@@ -437,6 +560,9 @@ func (e *engine) startService(slot int32) {
 		total, rs.errClass = ttft, errMalformed
 	case d.cut > 0:
 		total, rs.errClass = ttft+(total-ttft)/2, errStreamCut
+	}
+	if rs.partner >= 0 && rs.errClass == errNone {
+		e.schedule(rs.firstTok+rs.netBack, evFirstToken, slot, rs.gen)
 	}
 	// Link into the in-service list so an outage can fail it.
 	rs.prev, rs.next = -1, d.inService
@@ -524,12 +650,8 @@ func (e *engine) clientRecv(slot int32) {
 // ttftTimeout aborts an attempt that has not delivered its first token by
 // the deadline an AttemptTimer set.
 func (e *engine) ttftTimeout(slot int32) {
-	rs := &e.reqs[slot]
-	switch rs.state {
-	case stService, stBack:
-		if rs.status == backends.StatusOK && rs.firstTok+rs.netBack <= e.now {
-			return // the first token is already at the client
-		}
+	if e.firstTokenSeen(&e.reqs[slot]) {
+		return // the first token is already at the client
 	}
 	e.timeout(slot, errTTFTTimeout)
 }
@@ -537,17 +659,7 @@ func (e *engine) ttftTimeout(slot int32) {
 func (e *engine) timeout(slot int32, cls uint8) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
-	switch rs.state {
-	case stQueued:
-		d.queued--
-		rs.wait += e.now - rs.enq
-		rs.qAtt += e.now - rs.enq
-		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
-	case stService:
-		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
-		e.leaveService(slot)
-	}
-	rs.gen++ // void the pending service, network or queue entry
+	e.release(slot)
 	rs.status, rs.errClass = backends.StatusTimedOut, cls
 	d.timedOut++
 	e.observe(rs)
@@ -575,6 +687,22 @@ func (e *engine) observe(rs *reqState) {
 // attemptEnded records the attempt and either retries or ends the request.
 func (e *engine) attemptEnded(slot int32) {
 	rs := &e.reqs[slot]
+	if rs.partner >= 0 {
+		p := rs.partner
+		if rs.status == backends.StatusOK {
+			// Finished without a first-token race being decided (both
+			// first tokens at the same instant): the other loses now.
+			rs.partner, e.reqs[p].partner = -1, -1
+			e.retire(p, backends.StatusFailed, errCancelled)
+		} else {
+			// One of a hedged pair failed first: the other carries on alone.
+			e.reqs[p].partner = -1
+			e.reqs[p].wait = max(e.reqs[p].wait, rs.wait)
+			e.reqs[p].waited = e.reqs[p].waited || rs.waited
+			e.retire(slot, rs.status, rs.errClass)
+			return
+		}
+	}
 	if e.sink != nil {
 		e.writeAttempt(rs)
 	}

@@ -281,3 +281,62 @@ func TestFaultKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestHedgingCancelsTheLoser: the primary is slow to its first token (2 s),
+// the other deployment fast (100 ms). The hedged policy sends a hedge after
+// 500 ms; the hedge's first token arrives first, the primary is cancelled,
+// and the request ends on the hedge, about 600 ms after arrival.
+func TestHedgingCancelsTheLoser(t *testing.T) {
+	s := twoDeployments()
+	s.Replications = 1
+	s.Run.Requests = 200
+	s.Workloads[0].Arrival.Rate = 1
+	s.Links = nil
+	s.Deployments[0].Capacity.Quota = scenarios.Quota{}
+	s.Deployments[0].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(2)}
+	s.Deployments[1].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.1)}
+	s.Deployments[0].Capacity.Concurrency, s.Deployments[1].Capacity.Concurrency = 100, 100
+	s.Strategies = []scenarios.Strategy{{Name: "hedged", Placement: map[string][]string{scenarios.LayerModel: {"d", "d2"}},
+		Routing: scenarios.Routing{Policy: scenarios.PolicyHedged, MaxAttempts: 2,
+			Hedge: &scenarios.HedgeParams{Delay: scenarios.Duration(500 * time.Millisecond)}}}}
+	var recs []backends.Outcome
+	sum, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
+		return sinkFunc(func(o *backends.Outcome) error { recs = append(recs, *o); return nil }), nil
+	}})
+	require.NoError(t, err)
+	r := sum.Results[0]
+	require.Equal(t, r.Requests, r.Completed)
+	require.Equal(t, 2*r.Requests, r.Attempts, "every request sent a hedge")
+	require.InDelta(t, 0.6, r.E2ESeconds.Mean, 1e-3)
+	require.InDelta(t, r.Little.L, r.Little.LambdaW, 1e-6*r.Little.L)
+	cancelled := 0
+	firstSent := map[uint64]int64{}
+	for _, o := range recs {
+		if o.Kind == backends.KindAttempt && o.Attempt == 1 {
+			firstSent[o.RequestID] = o.Sent
+		}
+	}
+	for _, o := range recs {
+		switch {
+		case o.Kind == backends.KindAttempt && o.Attempt == 1:
+			require.Equal(t, "d", o.Deployment)
+			require.Equal(t, "cancelled", o.ErrorClass)
+			require.Equal(t, o.Sent+int64(600*time.Millisecond), o.Done, "cancelled when the hedge's first token arrived")
+			cancelled++
+		case o.Kind == backends.KindAttempt:
+			require.Equal(t, "d2", o.Deployment)
+			require.Equal(t, backends.StatusOK, o.Status)
+			require.Equal(t, firstSent[o.RequestID]+int64(500*time.Millisecond), o.Sent, "the hedge is sent at the delay")
+		case o.Kind == backends.KindRequest:
+			require.Equal(t, backends.StatusOK, o.Status)
+			require.Equal(t, "d2", o.Deployment)
+		}
+	}
+	require.Equal(t, int(r.Requests), cancelled)
+
+	// With a fast primary no hedge is sent.
+	s.Deployments[0].Latency.TTFT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.2)}
+	sum, err = Run(context.Background(), s, Options{})
+	require.NoError(t, err)
+	require.Equal(t, sum.Results[0].Requests, sum.Results[0].Attempts)
+}

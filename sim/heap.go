@@ -22,6 +22,8 @@ const (
 	evFaultStart                 // a fault window opens
 	evFaultEnd                   // a fault window closes
 	evTTFTTimeout                // an AttemptTimer's first-token deadline
+	evHedge                      // a Hedger's delay runs out
+	evFirstToken                 // a hedged attempt's first token reaches the client
 )
 
 // eventHeap is a 4-ary min-heap ordered by (at, seq). A 4-ary heap halves the

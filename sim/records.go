@@ -34,6 +34,7 @@ func (e *engine) fillRecord(rs *reqState, kind backends.Kind) *backends.Outcome 
 
 func (e *engine) writeAttempt(rs *reqState) {
 	o := e.fillRecord(rs, backends.KindAttempt)
+	o.Attempt = rs.attNo
 	o.Intended, o.Sent = rs.sent, rs.sent
 	o.Queued = rs.qAtt
 	e.emit(o)
