@@ -93,6 +93,10 @@ type Deployment struct {
 	Region string `yaml:"region" json:"region"`
 	// Model is the model served ("gpt-4o", "anthropic.claude-sonnet-4").
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
+	// Endpoint is the base URL live load tests call: the Azure OpenAI
+	// resource (https://NAME.openai.azure.com), or a Bedrock Runtime
+	// endpoint override (default: the region's public endpoint).
+	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	// Layer is the layer the deployment serves: model, orchestration, application or state.
 	Layer string `yaml:"layer,omitempty" json:"layer,omitempty"`
 	// Capacity limits concurrency, queueing and quota.

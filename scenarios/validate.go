@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -245,6 +246,11 @@ func (v *validator) deployments(regions map[string]string) map[string]*Deploymen
 			v.addf(path+".region", "region %q is not a region of provider %q; its regions: %s", d.Region, p.Name, regionNames(p))
 		}
 		v.oneOf(path+".layer", d.Layer, layers...)
+		if d.Endpoint != "" {
+			if u, err := url.Parse(d.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+				v.addf(path+".endpoint", "must be an http(s) base URL such as https://NAME.openai.azure.com, got %q", d.Endpoint)
+			}
+		}
 
 		c := &d.Capacity
 		cp := path + ".capacity"

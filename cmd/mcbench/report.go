@@ -1,0 +1,296 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mcbench/mcbench/reports"
+)
+
+// reportFlags are the analysis options `report` and `compare` share.
+type reportFlags struct {
+	formats       string
+	out           string
+	pricing       string
+	state         string
+	baseline      string
+	sloTarget     float64
+	includeWarmup bool
+	noTransfer    bool
+	bandwidthGbps float64
+	exitNotice    time.Duration
+	exitParallel  time.Duration
+}
+
+func (f *reportFlags) register(fl *pflag.FlagSet, outHelp string) {
+	fl.StringVar(&f.formats, "format", "html,md,csv", "comma-separated formats: html (one self-contained page), md (with plots/ PNGs), csv (one file per table in csv/)")
+	fl.StringVar(&f.out, "out", "", outHelp)
+	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables (default: the built-in copy of testdata/pricing)")
+	fl.StringVar(&f.state, "state", "", "state inventory CSV (strategy,provider,region,class,gigabytes,note) for state concentration and exit costs")
+	fl.Float64Var(&f.sloTarget, "slo-target", 0.999, "availability and SLO-attainment objective for error budgets")
+	fl.BoolVar(&f.includeWarmup, "include-warmup", false, "keep the requests the run deleted as warm-up")
+	fl.BoolVar(&f.noTransfer, "no-transfer-estimate", false, "do not price client payloads estimated from tokens (recorded cross-cloud bytes are still priced)")
+	fl.Float64Var(&f.bandwidthGbps, "exit-bandwidth", 10, "Gbps available to copy state out of a provider (exit time)")
+	fl.DurationVar(&f.exitNotice, "exit-notice", 0, "contractual notice before an exit starts (exit time)")
+	fl.DurationVar(&f.exitParallel, "exit-reengineering", 0, "re-engineering or regeneration done alongside the data copy (exit time)")
+}
+
+// options turns the flags into analysis options; errors are the user's.
+func (f *reportFlags) options(cmd *cobra.Command) (reports.Options, []string, error) {
+	opt := reports.DefaultOptions()
+	opt.Version = versionString()
+	opt.SLOTarget = f.sloTarget
+	opt.IncludeWarmup = f.includeWarmup
+	opt.EstimateTransfer = !f.noTransfer
+	opt.Exit.BandwidthGbps = f.bandwidthGbps
+	opt.Exit.Notice = f.exitNotice
+	opt.Exit.Parallel = f.exitParallel
+	if f.sloTarget <= 0 || f.sloTarget >= 1 {
+		return opt, nil, fmt.Errorf("--slo-target must be between 0 and 1 (e.g. 0.999), got %g", f.sloTarget)
+	}
+	if f.bandwidthGbps <= 0 {
+		return opt, nil, fmt.Errorf("--exit-bandwidth must be positive, got %g", f.bandwidthGbps)
+	}
+	formats, err := parseFormats(f.formats)
+	if err != nil {
+		return opt, nil, err
+	}
+	if f.pricing != "" {
+		p, err := reports.LoadPricingDir(f.pricing)
+		if err != nil {
+			return opt, nil, fmt.Errorf("--pricing: %w", err)
+		}
+		opt.Pricing = p
+	}
+	if f.state != "" {
+		file, err := os.Open(f.state)
+		if err != nil {
+			return opt, nil, fmt.Errorf("--state: %w", err)
+		}
+		defer file.Close()
+		if opt.State, err = reports.ParseStateInventory(file); err != nil {
+			return opt, nil, fmt.Errorf("--state %s: %w", f.state, err)
+		}
+	}
+	opt.Command = regenerateCommand(cmd)
+	return opt, formats, nil
+}
+
+func parseFormats(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(strings.ToLower(f))
+		if f == "" {
+			continue
+		}
+		if f == "markdown" {
+			f = reports.FormatMarkdown
+		}
+		if !slices.Contains(reports.Formats, f) {
+			return nil, fmt.Errorf("--format: unknown format %q (want a comma-separated list of %s)", f, strings.Join(reports.Formats, ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--format: no format given")
+	}
+	return out, nil
+}
+
+// regenerateCommand is the command line as given: positional arguments and
+// every flag the user set (in flag order), so the report can print what
+// reproduces it.
+func regenerateCommand(cmd *cobra.Command) string {
+	parts := []string{cmd.CommandPath()}
+	parts = append(parts, cmd.Flags().Args()...)
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		parts = append(parts, "--"+f.Name+"="+shellQuote(f.Value.String()))
+	})
+	for i := 1; i < len(parts); i++ {
+		if !strings.HasPrefix(parts[i], "--") {
+			parts[i] = shellQuote(parts[i])
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ',' || r == ':' || r == '=' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func init() {
+	var f reportFlags
+	cmd := &cobra.Command{
+		Use:   "report RUN_DIR",
+		Short: "Write cost, lock-in, concentration and latency reports for a run",
+		Long: `Read a run directory written by "mcbench sim --out" (with --records for cost
+and timelines) or "mcbench load --out" and write a report: a self-contained
+HTML page, Markdown with PNG plots, and one CSV per table.
+
+The report has a section for architects (strategies side by side, cost and
+the cost/latency Pareto front), for performance engineers (latency CDFs and
+timelines through the fault windows) and for regulators' analysts
+(concentration per layer against the US and EU bands, exclusivity, exit
+costs under list prices, exit waivers and the EU Data Act, failover
+coverage and blast radius), and a methodology section with the scenario
+hash, seed, version, price-table dates and the command that regenerates it.
+
+Costs come from the pricing tables (list prices with sources and as-of dates;
+--pricing uses other tables). A model without a price is reported as
+unpriced (cost 0), with a warning.`,
+		Example: `  mcbench sim demo --out out/run1 --records
+  mcbench report out/run1
+  mcbench report out/run1 --format html --out out/run1-report
+  mcbench report out/load1 --baseline azure-failover --state state.csv --slo-target 0.99`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runReport(cmd, args[0], &f) },
+	}
+	f.register(cmd.Flags(), "directory for the report (default: RUN_DIR/report)")
+	cmd.Flags().StringVar(&f.baseline, "baseline", "", "strategy to take ΔHHI and paired differences against (default: the run's first)")
+	rootCmd.AddCommand(cmd)
+}
+
+func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
+	opt, formats, err := f.options(cmd)
+	if err != nil {
+		return usageError{err}
+	}
+	opt.Baseline = f.baseline
+	run, err := reports.OpenRun(dir)
+	if err != nil {
+		return usageError{err}
+	}
+	an, err := reports.Analyze(run, opt)
+	if err != nil {
+		return analysisError(err)
+	}
+	out := f.out
+	if out == "" {
+		out = filepath.Join(dir, "report")
+	}
+	files, err := an.Document().Write(out, formats)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	printWarnings(cmd.ErrOrStderr(), an.Warnings)
+	printReportTable(w, an)
+	fmt.Fprintf(w, "\nread %s records in %s\n", humanCount(an.Records.Rows), an.Took.Round(time.Millisecond))
+	printFiles(w, out, files)
+	return nil
+}
+
+// analysisError marks the analysis errors a user fixes with a flag.
+func analysisError(err error) error {
+	var be *reports.BaselineError
+	switch {
+	case errors.As(err, &be):
+		return usageError{fmt.Errorf("--baseline: %w", err)}
+	case errors.Is(err, reports.ErrAllWarmup):
+		return usageError{err}
+	}
+	return err
+}
+
+func printWarnings(w io.Writer, ws []string) {
+	for _, s := range ws {
+		fmt.Fprintln(w, "warning:", s)
+	}
+}
+
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e4:
+		return fmt.Sprintf("%.0fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// printFiles names the documents and counts the rest, so a run with 30
+// CSV tables does not scroll the report's location away.
+func printFiles(w io.Writer, out string, files []string) {
+	var csvs, plots int
+	for _, p := range files {
+		switch {
+		case strings.HasSuffix(p, ".csv"):
+			csvs++
+		case strings.HasSuffix(p, ".png"):
+			plots++
+		default:
+			fmt.Fprintf(w, "wrote %s\n", p)
+		}
+	}
+	if plots > 0 {
+		fmt.Fprintf(w, "wrote %d plots in %s\n", plots, filepath.Join(out, "plots"))
+	}
+	if csvs > 0 {
+		fmt.Fprintf(w, "wrote %d CSV tables in %s\n", csvs, filepath.Join(out, "csv"))
+	}
+}
+
+func printReportTable(w io.Writer, an *reports.Analysis) {
+	tw := newTable(w)
+	tw.row("strategy", "requests", "ok", "within SLO", "TTFT p99", "E2E p99", "cost/request", "cost/1M tok", "model HHI", "H*", "FC (worst outage)")
+	for _, m := range an.Strategies {
+		good := "-"
+		if m.Good >= 0 {
+			good = pct(m.Good, m.Requests)
+		}
+		hhi, hstar := "-", "-"
+		for _, lc := range m.Concentration.Layers {
+			if lc.Layer != "model" {
+				continue
+			}
+			h, n := lc.SpendHHI, lc.Normalised
+			if math.IsNaN(h) {
+				h, n = lc.TrafficHHI, lc.TrafficNormalised
+			}
+			hhi, hstar = fmt.Sprintf("%.0f", h), fmt.Sprintf("%.2f", n)
+		}
+		worst := math.NaN()
+		for _, ft := range m.Resilience.Faults {
+			c := ft.FailoverCoverage
+			if ft.OutageLike && !math.IsNaN(c) && (math.IsNaN(worst) || c < worst) {
+				worst = c
+			}
+		}
+		fc := "-"
+		if !math.IsNaN(worst) {
+			fc = fmt.Sprintf("%.3f", worst)
+		}
+		tw.row(m.Name, fmt.Sprint(m.Requests), pct(m.Completed, m.Requests), good, secs(m.TTFT.P99), secs(m.E2E.P99),
+			dollars(m.Cost.PerRequest), dollars(m.Cost.PerMTokens), hhi, hstar, fc)
+	}
+	tw.flush()
+}
+
+func dollars(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "-"
+	case x < 1:
+		return fmt.Sprintf("$%.3g", x)
+	default:
+		return fmt.Sprintf("$%.2f", x)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// simRun writes a short simulation of the demo scenario with records.
+func simRun(t *testing.T, records bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"sim", "demo", "--replications", "2", "--horizon", "3m", "--out", dir, "--no-progress"}
+	if records {
+		args = append(args, "--records")
+	}
+	_, _, err := execute(t, args...)
+	require.NoError(t, err)
+	return dir
+}
+
+func TestReportOnSimRun(t *testing.T) {
+	run := simRun(t, true)
+	out := filepath.Join(t.TempDir(), "rep")
+	stdout, stderr, err := execute(t, "report", run, "--out", out)
+	require.NoError(t, err, stderr)
+	assert.Empty(t, stderr, "the demo's models are all priced")
+	assert.Contains(t, stdout, "azure-failover")
+	assert.Contains(t, stdout, "azure-bedrock-split")
+	assert.Contains(t, stdout, "wrote "+filepath.Join(out, "report.html"))
+	assert.Contains(t, stdout, "CSV tables in "+filepath.Join(out, "csv"))
+	for _, f := range []string{"report.html", "report.md", "csv/strategies.csv", "csv/concentration.csv", "plots/ttft-cdf.png"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	require.NoError(t, err)
+	// The methodology names the command that regenerates the report.
+	assert.Contains(t, string(html), "mcbench report "+run+" --out="+out)
+
+	// Default output directory, one format.
+	stdout, _, err = execute(t, "report", run, "--format", "md")
+	require.NoError(t, err)
+	assert.Contains(t, stdout, filepath.Join(run, "report", "report.md"))
+	assert.NoFileExists(t, filepath.Join(run, "report", "report.html"))
+}
+
+func TestReportWithoutRecordsWarns(t *testing.T) {
+	run := simRun(t, false)
+	stdout, stderr, err := execute(t, "report", run, "--format", "html")
+	require.NoError(t, err)
+	assert.Contains(t, stderr, "warning: the run has no outcomes.csv")
+	assert.Contains(t, stdout, "azure-failover")
+}
+
+func TestReportUsageErrors(t *testing.T) {
+	run := simRun(t, true)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report"}, "accepts 1 arg"},
+		{[]string{"report", t.TempDir()}, "not a run directory"},
+		{[]string{"report", filepath.Join(run, "outcomes.csv")}, "is a file"},
+		{[]string{"report", run, "--format", "pdf"}, `unknown format "pdf"`},
+		{[]string{"report", run, "--baseline", "nope"}, `--baseline: baseline strategy "nope"`},
+		{[]string{"report", run, "--slo-target", "99.9"}, "--slo-target"},
+		{[]string{"report", run, "--state", "/nonexistent.csv"}, "--state"},
+		{[]string{"report", run, "--pricing", t.TempDir()}, "--pricing"},
+		{[]string{"compare", run}, "accepts 2 arg"},
+		{[]string{"compare", run, run}, "--a and --b"},
+		{[]string{"compare", run, run, "--a", "nope", "--b", "azure-failover"}, `no strategy "nope"`},
+	} {
+		_, _, err := execute(t, tc.args...)
+		require.Error(t, err, tc.args)
+		assert.True(t, isUsage(err), "%v: %v is not a usage error", tc.args, err)
+		assert.ErrorContains(t, err, tc.want, tc.args)
+	}
+}
+
+func TestCompareStrategiesOfOneRun(t *testing.T) {
+	run := simRun(t, true)
+	out := filepath.Join(t.TempDir(), "cmp")
+	stdout, _, err := execute(t, "compare", run, run, "--a", "azure-failover", "--b", "azure-bedrock-split", "--out", out, "--format", "html,csv")
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "B − A")
+	assert.Contains(t, stdout, "p99 TTFT")
+	assert.Contains(t, stdout, "paired per replication")
+	assert.Contains(t, stdout, "wrote "+filepath.Join(out, "report.html"))
+	lines := strings.Split(stdout, "\n")
+	var n string
+	for _, l := range lines {
+		if strings.Contains(l, "mean TTFT") {
+			n = l
+		}
+	}
+	assert.Contains(t, n, " 2 ", "two paired replications: %q", n)
+}
+
+func TestCompareSimulationWithLoadTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a load test against the fakes")
+	}
+	sim := simRun(t, true)
+	load := t.TempDir()
+	_, _, err := execute(t, "load", "demo", "--strategy", "azure-failover", "--rate", "20", "--duration", "1s", "--out", load, "--no-progress", "--grace", "20s")
+	require.NoError(t, err)
+	// One second is inside the demo's one-minute warm-up.
+	_, _, err = execute(t, "report", load)
+	require.Error(t, err)
+	assert.True(t, isUsage(err))
+	assert.ErrorContains(t, err, "--include-warmup")
+
+	stdout, _, err := execute(t, "report", load, "--include-warmup", "--format", "html")
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "azure-failover")
+	stdout, _, err = execute(t, "compare", sim, load, "--include-warmup")
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "A: azure-failover")
+	assert.Contains(t, stdout, "prediction against measurement")
+}

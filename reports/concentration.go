@@ -1,0 +1,445 @@
+package reports
+
+import (
+	"math"
+	"slices"
+)
+
+// Concentration measures (research note lockin-metrics.md §1 and §6). They
+// describe the supplier concentration of this workload, an analogue of,
+// not a finding about, market concentration: the agencies' thresholds
+// apply to relevant markets.
+
+// Shares converts amounts to percentage shares (0–100). All-zero amounts
+// give nil: there is no distribution to measure.
+func Shares(amounts []float64) []float64 {
+	total := 0.0
+	for _, a := range amounts {
+		total += a
+	}
+	if total <= 0 {
+		return nil
+	}
+	out := make([]float64, len(amounts))
+	for i, a := range amounts {
+		out[i] = 100 * a / total
+	}
+	return out
+}
+
+// HHI is the Herfindahl–Hirschman index of percentage shares: Σ s².
+// It runs from near 0 to 10,000 (one supplier). Shares 30/30/20/20 give
+// 2,600 (the DOJ/FTC example). NaN for no shares.
+func HHI(shares []float64) float64 {
+	if len(shares) == 0 {
+		return math.NaN()
+	}
+	h := 0.0
+	for _, s := range shares {
+		h += s * s
+	}
+	return h
+}
+
+// NormalisedHHI is H* = (HHI − 10⁴/n)/(10⁴ − 10⁴/n) for n capable
+// suppliers: 0 when the work is split evenly over all of them, 1 when one
+// supplier has it all. With n = 1 the layer is exclusive and H* is 1 by
+// definition (there is no balance to strike).
+func NormalisedHHI(hhi float64, n int) float64 {
+	if math.IsNaN(hhi) || n < 1 {
+		return math.NaN()
+	}
+	if n == 1 {
+		return 1
+	}
+	floor := 1e4 / float64(n)
+	return math.Max(0, (hhi-floor)/(1e4-floor))
+}
+
+// CR1 is the largest share and its index (-1 for no shares).
+func CR1(shares []float64) (float64, int) {
+	best, bi := math.NaN(), -1
+	for i, s := range shares {
+		if bi < 0 || s > best {
+			best, bi = s, i
+		}
+	}
+	return best, bi
+}
+
+// EffectiveSuppliers is the numbers-equivalent 10⁴/HHI: how many equal
+// suppliers would give the same HHI.
+func EffectiveSuppliers(hhi float64) float64 {
+	if math.IsNaN(hhi) || hhi <= 0 {
+		return math.NaN()
+	}
+	return 1e4 / hhi
+}
+
+// MergerDelta is the HHI change when suppliers with shares si and sj
+// combine: 2·si·sj.
+func MergerDelta(si, sj float64) float64 { return 2 * si * sj }
+
+// StackHHI are the three stack-level views of metric C3: the HHI of total
+// spend, the spend-weighted mean of the layer HHIs, and the largest layer
+// HHI (which the other two can hide: models 100% on one cloud and agents
+// 100% on another with a 70/30 split give an aggregate 5,800 but a max
+// 10,000).
+type StackHHI struct {
+	Aggregate, Weighted, Max float64
+	MaxLayer                 int
+}
+
+// StackConcentration computes C3 from spend[provider][layer].
+func StackConcentration(spend [][]float64, layers int) StackHHI {
+	st := StackHHI{Aggregate: math.NaN(), Weighted: math.NaN(), Max: math.NaN(), MaxLayer: -1}
+	totalBy := make([]float64, len(spend))
+	layerTotal := make([]float64, layers)
+	grand := 0.0
+	for p := range spend {
+		for l := 0; l < layers && l < len(spend[p]); l++ {
+			totalBy[p] += spend[p][l]
+			layerTotal[l] += spend[p][l]
+			grand += spend[p][l]
+		}
+	}
+	st.Aggregate = HHI(Shares(totalBy))
+	if grand <= 0 {
+		return st
+	}
+	st.Weighted = 0
+	for l := 0; l < layers; l++ {
+		col := make([]float64, len(spend))
+		for p := range spend {
+			if l < len(spend[p]) {
+				col[p] = spend[p][l]
+			}
+		}
+		h := HHI(Shares(col))
+		if math.IsNaN(h) {
+			continue
+		}
+		st.Weighted += layerTotal[l] / grand * h
+		if math.IsNaN(st.Max) || h > st.Max {
+			st.Max, st.MaxLayer = h, l
+		}
+	}
+	return st
+}
+
+// Band is an interpretation of a number, with where the cut-offs come from.
+type Band struct {
+	// Label is the band ("high", "tilted", …).
+	Label string
+	// Basis names the source of the cut-offs; Convention marks harness
+	// conventions with no regulatory basis (calibrate before publishing).
+	Basis      string
+	Convention bool
+}
+
+func (b Band) String() string {
+	if b.Label == "" {
+		return "-"
+	}
+	if b.Convention {
+		return b.Label + " (convention)"
+	}
+	return b.Label
+}
+
+// USHHIBand reads an HHI against the 2023 US Merger Guidelines bands.
+func USHHIBand(h float64) Band {
+	b := Band{Basis: "US Merger Guidelines 2023 §2.1: 1,000–1,800 moderately, >1,800 highly concentrated"}
+	switch {
+	case math.IsNaN(h):
+		return Band{}
+	case h > 1800:
+		b.Label = "highly concentrated"
+	case h >= 1000:
+		b.Label = "moderately concentrated"
+	default:
+		b.Label = "unconcentrated"
+	}
+	return b
+}
+
+// EUHHIBand reads an HHI (and, if not NaN, the change ΔHHI) against the EU
+// Horizontal Merger Guidelines' "unlikely to raise concerns" screens.
+func EUHHIBand(h, delta float64) Band {
+	b := Band{Basis: "EU Horizontal Merger Guidelines paras 19–20: <1,000; 1,000–2,000 with Δ<250; >2,000 with Δ<150"}
+	switch {
+	case math.IsNaN(h):
+		return Band{}
+	case h < 1000:
+		b.Label = "below screen (<1,000)"
+	case h <= 2000:
+		b.Label = "1,000–2,000"
+		if !math.IsNaN(delta) {
+			if delta < 250 {
+				b.Label += ", Δ<250: unlikely concern"
+			} else {
+				b.Label += ", Δ≥250: screen exceeded"
+			}
+		}
+	default:
+		b.Label = ">2,000"
+		if !math.IsNaN(delta) {
+			if delta < 150 {
+				b.Label += ", Δ<150: unlikely concern"
+			} else {
+				b.Label += ", Δ≥150: screen exceeded"
+			}
+		}
+	}
+	return b
+}
+
+// NormalisedBand reads H* with the harness convention.
+func NormalisedBand(hstar float64, n int) Band {
+	b := Band{Basis: "harness convention: <0.10 balanced, 0.10–0.40 tilted, >0.40 dominated, 1 single-source", Convention: true}
+	switch {
+	case n == 1:
+		b.Label = "exclusive (one capable provider)"
+	case math.IsNaN(hstar):
+		return Band{}
+	case hstar >= 0.9999:
+		b.Label = "single-source"
+	case hstar > 0.40:
+		b.Label = "dominated"
+	case hstar >= 0.10:
+		b.Label = "tilted"
+	default:
+		b.Label = "balanced"
+	}
+	return b
+}
+
+// CR1Band reads the largest share against the US 30% share screen and the
+// EU indicators (≥50% dominance, ≤25% comfort).
+func CR1Band(cr1 float64) Band {
+	b := Band{Basis: "US 2023 Guidelines 30% share screen; EU HMG para 17 (≥50%) and EUMR recital 32 (≤25%)"}
+	switch {
+	case math.IsNaN(cr1):
+		return Band{}
+	case cr1 >= 50:
+		b.Label = "≥50%: EU dominance indicator"
+	case cr1 > 30:
+		b.Label = ">30%: above the US share screen"
+	case cr1 > 25:
+		b.Label = "25–30%"
+	default:
+		b.Label = "≤25%: EU comfort zone"
+	}
+	return b
+}
+
+// DeltaBand reads a change in HHI against the US significance threshold.
+func DeltaBand(delta, post float64) Band {
+	b := Band{Basis: "US 2023 Guidelines: ΔHHI >100 with HHI >1,800 is presumed harmful"}
+	switch {
+	case math.IsNaN(delta):
+		return Band{}
+	case delta > 100 && post > 1800:
+		b.Label = ">100 into a highly concentrated layer"
+	case delta > 100:
+		b.Label = ">100"
+	case delta < -100:
+		b.Label = "deconcentrating"
+	default:
+		b.Label = "within ±100"
+	}
+	return b
+}
+
+// LayerConcentration is one layer's concentration in one strategy.
+type LayerConcentration struct {
+	Layer string
+	// Capable is n_l, the providers able to serve the layer in the scenario
+	// (0 for the network pseudo-layer, where it is not defined); Placed is
+	// how many the strategy places there.
+	Capable, Placed int
+	// SpendShares and TrafficShares are percentages per provider
+	// (Analysis.Providers order); traffic is completed attempts.
+	SpendShares, TrafficShares []float64
+	Spend                      float64
+	Traffic                    int64
+	// SpendHHI and TrafficHHI are C1; SpendHHISpread its mean and p5–p95
+	// over replications.
+	SpendHHI, TrafficHHI float64
+	SpendHHISpread       Spread
+	// Normalised and TrafficNormalised are C2 (H*).
+	Normalised, TrafficNormalised float64
+	// CR1 is the largest share (spend basis when priced, else traffic) and
+	// CR1Provider its holder; EffectiveProviders is 10⁴/HHI.
+	CR1                float64
+	CR1Provider        string
+	EffectiveProviders float64
+	// DeltaSpend and DeltaTraffic are C5 against the baseline strategy.
+	DeltaSpend, DeltaTraffic         float64
+	US, EU, Norm, CR1Band, DeltaBand Band
+}
+
+// Concentration is a strategy's C1–C7 (supplier concentration of this
+// workload, not a market-share finding).
+type Concentration struct {
+	Layers []LayerConcentration
+	// Stack is C3 over total spend.
+	Stack StackHHI
+	// Exclusivity is C6: the percentage of traffic in layers only one
+	// provider can serve in the scenario; PlacementExclusivity the
+	// percentage in layers the strategy places on a single provider.
+	Exclusivity, PlacementExclusivity float64
+	// StateHHI is C7 from the state inventory (NaN without one).
+	StateHHI float64
+	// MultipleArrangements lists providers serving two or more layers
+	// (DORA Art 29(1)(b)).
+	MultipleArrangements []string
+}
+
+func concentrationOf(w *world, m, base *StrategyMetrics, state []StateHolding) {
+	nP := len(w.providers)
+	traffic := trafficByProviderLayer(w, m)
+	bTraffic := trafficByProviderLayer(w, base)
+	col := func(x [][]float64, l int) []float64 {
+		out := make([]float64, nP)
+		for p := 0; p < nP && p < len(x); p++ {
+			out[p] = x[p][l]
+		}
+		return out
+	}
+	priced := !m.FromSummary
+	c := Concentration{Exclusivity: math.NaN(), PlacementExclusivity: math.NaN(), StateHHI: math.NaN()}
+	placed := w.placed(m.Name)
+	var qTotal, qExcl, qPlacedExcl float64
+	for l, name := range Layers {
+		lc := LayerConcentration{Layer: name, Normalised: math.NaN(), TrafficNormalised: math.NaN(), DeltaSpend: math.NaN(), DeltaTraffic: math.NaN(),
+			SpendHHI: math.NaN(), CR1: math.NaN(), EffectiveProviders: math.NaN()}
+		if name != LayerNetwork {
+			lc.Capable = w.nCapable(l)
+		}
+		var provs []int
+		for _, d := range placed[l] {
+			if p := w.deps[d].provider; p >= 0 && !slices.Contains(provs, p) {
+				provs = append(provs, p)
+			}
+		}
+		lc.Placed = len(provs)
+		tcol := col(traffic, l)
+		for _, v := range tcol {
+			lc.Traffic += int64(v)
+		}
+		if priced {
+			scol := col(m.Cost.ByProviderLayer, l)
+			for _, v := range scol {
+				lc.Spend += v
+			}
+			lc.SpendShares = Shares(scol)
+		}
+		if lc.Spend <= 0 && lc.Traffic == 0 {
+			continue
+		}
+		lc.TrafficShares = Shares(tcol)
+		lc.SpendHHI, lc.TrafficHHI = HHI(lc.SpendShares), HHI(lc.TrafficShares)
+		var reps []float64
+		for _, r := range m.Reps {
+			reps = append(reps, HHI(Shares(col(r.Spend, l))))
+		}
+		lc.SpendHHISpread = SpreadOf(reps)
+		if lc.Capable > 0 {
+			lc.Normalised = NormalisedHHI(lc.SpendHHI, lc.Capable)
+			lc.TrafficNormalised = NormalisedHHI(lc.TrafficHHI, lc.Capable)
+		}
+		shares, h := lc.SpendShares, lc.SpendHHI
+		if len(shares) == 0 {
+			shares, h = lc.TrafficShares, lc.TrafficHHI
+		}
+		var who int
+		lc.CR1, who = CR1(shares)
+		if who >= 0 {
+			lc.CR1Provider = w.providerName(who)
+		}
+		lc.EffectiveProviders = EffectiveSuppliers(h)
+		if m != base {
+			if priced && !base.FromSummary {
+				lc.DeltaSpend = lc.SpendHHI - HHI(Shares(col(base.Cost.ByProviderLayer, l)))
+			}
+			lc.DeltaTraffic = lc.TrafficHHI - HHI(Shares(col(bTraffic, l)))
+		}
+		delta := lc.DeltaSpend
+		if !priced {
+			delta = lc.DeltaTraffic
+		}
+		lc.US, lc.EU = USHHIBand(h), EUHHIBand(h, delta)
+		norm := lc.Normalised
+		if !priced || math.IsNaN(norm) {
+			norm = lc.TrafficNormalised
+		}
+		lc.Norm, lc.CR1Band, lc.DeltaBand = NormalisedBand(norm, lc.Capable), CR1Band(lc.CR1), DeltaBand(delta, h)
+		if name != LayerNetwork {
+			q := float64(lc.Traffic)
+			qTotal += q
+			if lc.Capable == 1 {
+				qExcl += q
+			}
+			if lc.Placed == 1 {
+				qPlacedExcl += q
+			}
+		}
+		c.Layers = append(c.Layers, lc)
+	}
+	if qTotal > 0 {
+		c.Exclusivity, c.PlacementExclusivity = 100*qExcl/qTotal, 100*qPlacedExcl/qTotal
+	}
+	if priced {
+		c.Stack = StackConcentration(m.Cost.ByProviderLayer, len(Layers))
+	} else {
+		c.Stack = StackHHI{Aggregate: math.NaN(), Weighted: math.NaN(), Max: math.NaN(), MaxLayer: -1}
+	}
+	for p := 0; p < nP; p++ {
+		n := 0
+		for l, name := range Layers {
+			if name == LayerNetwork {
+				continue
+			}
+			used := traffic[p][l] > 0
+			if priced && m.Cost.ByProviderLayer[p][l] > 0 {
+				used = true
+			}
+			if used {
+				n++
+			}
+		}
+		if n >= 2 {
+			c.MultipleArrangements = append(c.MultipleArrangements, w.providerName(p))
+		}
+	}
+	c.StateHHI = stateHHI(w, holdingsFor(state, m.Name))
+	m.Concentration = c
+}
+
+// trafficByProviderLayer is completed attempts per provider and layer.
+func trafficByProviderLayer(w *world, m *StrategyMetrics) [][]float64 {
+	out := make([][]float64, len(w.providers))
+	for p := range out {
+		out[p] = make([]float64, len(Layers))
+	}
+	for _, d := range m.Deployments {
+		i, ok := w.depIndex[d.Name]
+		if !ok || w.deps[i].provider < 0 {
+			continue
+		}
+		out[w.deps[i].provider][w.deps[i].layerIdx] += float64(d.Completed)
+	}
+	return out
+}
+
+// stateHHI is C7 over the state a strategy holds.
+func stateHHI(w *world, hs []StateHolding) float64 {
+	b := make([]float64, len(w.providers))
+	for _, h := range hs {
+		if p, _ := w.holdingPlace(h); p >= 0 {
+			b[p] += h.GB
+		}
+	}
+	return HHI(Shares(b))
+}

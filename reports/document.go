@@ -1,0 +1,109 @@
+package reports
+
+import (
+	"encoding/base64"
+	"html/template"
+)
+
+// Document is a report laid out once and rendered as HTML, Markdown or CSV
+// tables: every format shows the same sections, tables and figures.
+type Document struct {
+	Title, Subtitle string
+	// Warnings are shown first: what a reader must know before any number.
+	Warnings []string
+	// Glance are one-line findings.
+	Glance   []string
+	Sections []Section
+	// Generator names the program and version that wrote the document.
+	Generator string
+}
+
+// Section is a part of the document, written for one audience.
+type Section struct {
+	ID, Title string
+	// Audience says who the section is for ("architects", …).
+	Audience string
+	Blocks   []Block
+}
+
+// Block is one element of a section: a paragraph, a list, a table or a figure.
+type Block struct {
+	Heading string
+	Text    string
+	List    []string
+	Table   *Table
+	Figure  *Figure
+}
+
+// Table is a table with formatted cells (and raw values for CSV).
+type Table struct {
+	// ID names the CSV file (ID + ".csv") and the HTML anchor.
+	ID, Title string
+	Columns   []string
+	Rows      [][]Cell
+	Notes     []string
+}
+
+// Cell is a table cell: Text for reading, Raw (when set) for machines.
+type Cell struct {
+	Text, Raw string
+	// Num right-aligns the cell.
+	Num bool
+}
+
+// Figure is a plot rendered to PNG, or the reason it could not be drawn.
+type Figure struct {
+	ID, Title, Caption string
+	PNG                []byte
+	// Missing, when set, replaces the image: why there is nothing to plot.
+	Missing string
+	// File is the PNG's file name when written next to a Markdown report.
+	File string
+}
+
+// SrcAttr is the figure's src attribute with a PNG data: URI, typed as
+// trusted for html/template: base64 has no character that could end the
+// attribute, and passing it whole keeps html/template from entity-encoding
+// every '+' of the image.
+func (f *Figure) SrcAttr() template.HTMLAttr {
+	return template.HTMLAttr(`src="data:image/png;base64,` + base64.StdEncoding.EncodeToString(f.PNG) + `"`)
+}
+
+// Figures lists every figure of the document.
+func (d *Document) Figures() []*Figure {
+	var out []*Figure
+	for i := range d.Sections {
+		for j := range d.Sections[i].Blocks {
+			if f := d.Sections[i].Blocks[j].Figure; f != nil {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// Tables lists every table of the document.
+func (d *Document) Tables() []*Table {
+	var out []*Table
+	for i := range d.Sections {
+		for j := range d.Sections[i].Blocks {
+			if t := d.Sections[i].Blocks[j].Table; t != nil {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// add appends blocks to a section.
+func (s *Section) text(t string)   { s.Blocks = append(s.Blocks, Block{Text: t}) }
+func (s *Section) head(h string)   { s.Blocks = append(s.Blocks, Block{Heading: h}) }
+func (s *Section) list(l []string) { s.Blocks = append(s.Blocks, Block{List: l}) }
+func (s *Section) table(t *Table) {
+	if t != nil && len(t.Rows) > 0 {
+		s.Blocks = append(s.Blocks, Block{Table: t})
+	}
+}
+func (s *Section) figure(f *Figure) { s.Blocks = append(s.Blocks, Block{Figure: f}) }
+
+func (t *Table) row(cells ...Cell) { t.Rows = append(t.Rows, cells) }

@@ -1,0 +1,179 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cell constructors. Text is for people; Raw keeps full precision for CSV.
+
+func txt(s string) Cell { return Cell{Text: s} }
+
+func intc(n int64) Cell { return Cell{Text: grouped(n), Raw: strconv.FormatInt(n, 10), Num: true} }
+
+func raw(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// usdc formats dollars with precision that keeps small amounts visible.
+func usdc(x float64) Cell { return Cell{Text: usd(x), Raw: raw(x), Num: true} }
+
+func usd(x float64) string {
+	a := math.Abs(x)
+	sign := ""
+	if x < 0 {
+		sign = "-"
+	}
+	switch {
+	case math.IsNaN(x):
+		return "-"
+	case a == 0:
+		return "$0"
+	case a < 1:
+		return sign + "$" + strconv.FormatFloat(a, 'g', 3, 64)
+	case a < 100:
+		return fmt.Sprintf("%s$%.2f", sign, a)
+	default:
+		return sign + "$" + groupedFloat(a, 0)
+	}
+}
+
+// secc formats seconds.
+func secc(s float64) Cell { return Cell{Text: secs(s), Raw: raw(s), Num: true} }
+
+// sloc formats an objective: zero means none.
+func sloc(s float64) Cell {
+	if s == 0 {
+		return Cell{Text: "none", Num: true}
+	}
+	return secc(s)
+}
+
+func secs(s float64) string {
+	switch {
+	case math.IsNaN(s):
+		return "-"
+	case s == 0:
+		return "0"
+	case math.Abs(s) < 1e-3:
+		return fmt.Sprintf("%.0f µs", s*1e6)
+	case math.Abs(s) < 1:
+		return fmt.Sprintf("%.0f ms", s*1e3)
+	case math.Abs(s) < 100:
+		return fmt.Sprintf("%.3g s", s)
+	default:
+		return fmt.Sprintf("%.0f s", s)
+	}
+}
+
+// pctc formats a 0–1 ratio as a percentage.
+func pctc(r float64) Cell { return Cell{Text: pct(r), Raw: raw(r), Num: true} }
+
+func pct(r float64) string {
+	a := math.Abs(r)
+	switch {
+	case math.IsNaN(r):
+		return "-"
+	case math.IsInf(r, 0):
+		return "∞"
+	case a == 1 || a == 0:
+		return fmt.Sprintf("%.0f%%", 100*r)
+	case a >= 10:
+		return groupedFloat(100*r, 0) + "%"
+	case (a > 0.999 && a < 1) || a < 0.001:
+		return fmt.Sprintf("%.3f%%", 100*r)
+	default:
+		return fmt.Sprintf("%.2f%%", 100*r)
+	}
+}
+
+// numc formats a plain number with the given decimals (grouped thousands).
+func numc(x float64, dec int) Cell { return Cell{Text: num(x, dec), Raw: raw(x), Num: true} }
+
+func num(x float64, dec int) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	if math.IsInf(x, 1) {
+		return "∞"
+	}
+	return groupedFloat(x, dec)
+}
+
+// ivc formats a mean with its 95% interval half-width.
+func ivc(iv Interval, f func(float64) string) Cell {
+	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
+	if iv.Defined() {
+		c.Text += " ± " + f(iv.HalfWidth())
+	}
+	return c
+}
+
+// diffc formats a difference with its interval [lo, hi].
+func diffc(iv Interval, f func(float64) string) Cell {
+	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
+	if math.IsNaN(iv.Mean) {
+		return c
+	}
+	if iv.Mean > 0 {
+		c.Text = "+" + c.Text
+	}
+	if iv.Defined() {
+		c.Text += " [" + f(iv.Lo) + ", " + f(iv.Hi) + "]"
+	}
+	return c
+}
+
+func grouped(n int64) string { return groupedFloat(float64(n), 0) }
+
+func groupedFloat(x float64, dec int) string {
+	s := strconv.FormatFloat(math.Abs(x), 'f', dec, 64)
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	if x < 0 && strings.Trim(s, "0.") != "" {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + frac
+}
+
+func days(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < time.Hour:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	default:
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+}
+
+func gb(x float64) string {
+	switch {
+	case x >= 1e6:
+		return num(x/1e6, 2) + " PB"
+	case x >= 1e3:
+		return num(x/1e3, 2) + " TB"
+	case x >= 1:
+		return num(x, 2) + " GB"
+	case x > 0:
+		return num(x*1e3, 2) + " MB"
+	}
+	return "0"
+}
