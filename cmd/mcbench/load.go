@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/mcbench/mcbench/backends/fake"
 	"github.com/mcbench/mcbench/loadgen"
+	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -130,7 +133,13 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		if !f.live {
 			return usageError{errors.New("--target live sends real, billed traffic to the scenario's endpoints: add --live to confirm")}
 		}
-		return usageError{errors.New("--target live: the scenario's deployments need endpoints; live routing is not available in this build yet")}
+		st := &s.Strategies[slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == f.strategy })]
+		if err := printCostBound(cmd.ErrOrStderr(), s, st, f); err != nil {
+			return err
+		}
+		if routes, err = loadgen.LiveRoutes(ctx, s, st); err != nil {
+			return usageError{err}
+		}
 	default:
 		return usageError{fmt.Errorf("--target must be fake, endpoints or live, got %q", f.target)}
 	}
@@ -170,6 +179,71 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		err = errors.New("interrupted: the results above cover what was measured before the stop")
 	}
 	return err
+}
+
+// printCostBound prints, before a live run, the most it could cost: every
+// scheduled request, every attempt, at the largest prompt the workload draws
+// (its 99.99th percentile) plus max_tokens, at the dearest placed
+// deployment's list prices.
+func printCostBound(w io.Writer, s *scenarios.Scenario, st *scenarios.Strategy, f *loadFlags) error {
+	feed, err := loadgen.NewRequestFeed(s, f.pacer != "replay")
+	if err != nil {
+		return err
+	}
+	defer feed.Close()
+	sched, err := loadgen.ParsePacer(f.pacer, f.rate, s.Seed, feed, f.duration)
+	if err != nil {
+		return usageError{err}
+	}
+	p := loadgen.NewPacer(sched, f.duration)
+	n := p.Scheduled()
+	if f.duration <= 0 && f.pacer != "replay" {
+		return usageError{errors.New("--target live needs a --duration, so the run's cost is bounded")}
+	}
+	pricing, err := reports.DefaultPricing()
+	if err != nil {
+		return err
+	}
+	kinds := map[string]string{}
+	tags := map[string][]string{}
+	for _, pr := range s.Providers {
+		kinds[pr.Name] = pr.Kind
+		for _, r := range pr.Regions {
+			tags[r.Name] = r.Tags
+		}
+	}
+	var inPrice, outPrice float64
+	var unpriced []string
+	for _, names := range st.Placement {
+		for _, name := range names {
+			for _, d := range s.Deployments {
+				if d.Name != name {
+					continue
+				}
+				tp := pricing.TokenPriceFor(kinds[d.Provider], d.Model, d.Region, tags[d.Region])
+				if tp == nil {
+					unpriced = append(unpriced, fmt.Sprintf("%s (%s)", d.Name, d.Model))
+					continue
+				}
+				inPrice, outPrice = max(inPrice, tp.Input), max(outPrice, tp.Output)
+			}
+		}
+	}
+	var maxIn, maxOut float64
+	for _, wl := range s.Workloads {
+		maxIn = max(maxIn, wl.InputTokens.Quantile(0.9999))
+		maxOut = max(maxOut, float64(wl.MaxTokens))
+	}
+	attempts := float64(max(st.Routing.MaxAttempts, 1))
+	bound := float64(n) * attempts * (maxIn*inPrice + maxOut*outPrice) / 1e6
+	fmt.Fprintf(w, "live run: at most %d requests × %g attempts × (%.0f input + %.0f output tokens) at up to $%.2f / $%.2f per 1M tokens\n",
+		n, attempts, maxIn, maxOut, inPrice, outPrice)
+	fmt.Fprintf(w, "live run: it could cost at most $%.2f at list prices", bound)
+	if len(unpriced) > 0 {
+		fmt.Fprintf(w, ", plus whatever these unpriced deployments charge: %s", strings.Join(unpriced, ", "))
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 func printLoadTable(w io.Writer, sum *loadgen.Summary) {
