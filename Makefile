@@ -29,8 +29,14 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# The main job on embedded defaults: simulate the demo scenario's strategies,
+# load-test one of them against the in-process fakes, and report on both.
 demo: build
-	./$(BIN) sim demo
+	./$(BIN) sim demo --out out/demo/sim --records
+	./$(BIN) load demo --strategy azure-bedrock-split --pacer poisson --rate 20 --duration 20s --warmup 2s --out out/demo/load --no-progress
+	./$(BIN) report out/demo/sim --out out/demo
+	./$(BIN) report out/demo/load --out out/demo/load-report
+	@echo "report: out/demo/report.html (load test: out/demo/load-report/report.html)"
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/

@@ -45,6 +45,11 @@ type Options struct {
 	NoStream bool
 	// Workers is vegeta's initial worker count (it grows as needed: open loop).
 	Workers uint64
+	// Warmup is deleted from the statistics (not from the records): the
+	// requests due in the first Warmup of the run. A load test's warm-up is
+	// its own (connection set-up, caches), so the scenario's simulated
+	// warm-up does not apply.
+	Warmup time.Duration
 	// Grace bounds how long in-flight requests may run after a stop.
 	Grace time.Duration
 	// HTTPClient carries the attempts (default: a tuned keep-alive client).
@@ -61,6 +66,8 @@ type Summary struct {
 	Pacer           string  `json:"pacer"`
 	Rate            float64 `json:"rate"`
 	DurationSeconds float64 `json:"duration_seconds"`
+	// WarmupSeconds is the warm-up left out of the statistics.
+	WarmupSeconds float64 `json:"warmup_seconds"`
 }
 
 // Run attacks the strategy's deployments (reached through routes) with the
@@ -96,7 +103,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	defer files.close()
 
 	start := time.Now() // reset just before the attack starts
-	warm := s.Run.Warmup.Duration.Std()
+	warm := opt.Warmup
 	col, err := newCollector(files.records, files.hlog, warm, start)
 	if err != nil {
 		return nil, err
@@ -230,7 +237,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	sum := &Summary{
 		Summary: sim.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: sim.Hash(s),
 			Interrupted: stopped.Load(), Results: []sim.Result{res}},
-		Load: extras, Pacer: opt.Pacer, Rate: opt.Rate, DurationSeconds: time.Since(start).Seconds(),
+		Load: extras, Pacer: opt.Pacer, Rate: opt.Rate, DurationSeconds: time.Since(start).Seconds(), WarmupSeconds: opt.Warmup.Seconds(),
 	}
 	if err := errors.Join(encErr, col.recErr, files.close()); err != nil {
 		return sum, fmt.Errorf("writing results: %w", err)

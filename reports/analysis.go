@@ -248,7 +248,7 @@ func Analyze(run *Run, opt Options) (*Analysis, error) {
 	sc := run.Scenario()
 	w := newWorld(sc, opt.Pricing)
 	an := &Analysis{Run: run, Options: opt, Baseline: -1}
-	warm := newWarmRule(sc, run.IsLoad(), opt.IncludeWarmup)
+	warm := newWarmRule(sc, run.Summary.WarmupSeconds, run.IsLoad(), opt.IncludeWarmup)
 	an.WarmupRule = warm.String()
 	if !run.HashVerified {
 		an.Warnings = append(an.Warnings, fmt.Sprintf("the scenario in %s does not hash to the summary's scenario_sha256 (%s): the run directory may have been edited",

@@ -364,8 +364,10 @@ func TestSummaryOnlyRun(t *testing.T) {
 func TestLoadRunWarmupByIntendedTime(t *testing.T) {
 	sc := smallDemo(t)
 	sc.Strategies = sc.Strategies[:1]
-	sc.Run.Warmup = scenarios.Warmup{Duration: scenarios.Duration(2 * time.Second)}
-	f := &fixture{sc: sc, source: "load", records: synthRecords(sc, 1, 1000, 1)}
+	// The scenario's simulated warm-up does not apply to a load test; its
+	// own --warmup (2 s) does.
+	sc.Run.Warmup = scenarios.Warmup{Duration: scenarios.Duration(7 * time.Second)}
+	f := &fixture{sc: sc, source: "load", records: synthRecords(sc, 1, 1000, 1), loadWarmup: 2}
 	an := analyzeFixture(t, f, DefaultOptions())
 	m := an.Strategies[0]
 	assert.Equal(t, int64(800), m.Requests, "requests intended before 2 s are warm-up")

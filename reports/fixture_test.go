@@ -20,6 +20,8 @@ type fixture struct {
 	sc      *scenarios.Scenario
 	source  string
 	records []backends.Outcome
+	// loadWarmup is a load run's --warmup in seconds.
+	loadWarmup float64
 }
 
 func demoScenario(t testing.TB) *scenarios.Scenario {
@@ -135,8 +137,8 @@ func (f *fixture) write(t testing.TB) string {
 	require.NoError(t, w.Flush())
 	require.NoError(t, csvf.Close())
 
-	warm := newWarmRule(f.sc, f.source == "load", false)
-	sum := Summary{Scenario: f.sc.Name, ScenarioSHA256: ScenarioHash(f.sc), Seed: f.sc.Seed, Version: "test", Source: f.source}
+	warm := newWarmRule(f.sc, f.loadWarmup, f.source == "load", false)
+	sum := Summary{Scenario: f.sc.Name, ScenarioSHA256: ScenarioHash(f.sc), Seed: f.sc.Seed, Version: "test", Source: f.source, WarmupSeconds: f.loadWarmup}
 	byStrat := map[string]*StrategySummary{}
 	reps := map[string]map[int32]bool{}
 	for _, st := range f.sc.Strategies {

@@ -60,6 +60,8 @@ type Summary struct {
 	Pacer           string       `json:"pacer,omitempty"`
 	Rate            float64      `json:"rate,omitempty"`
 	DurationSeconds float64      `json:"duration_seconds,omitempty"`
+	// WarmupSeconds is the load test's warm-up (mcbench load --warmup).
+	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
 }
 
 // StrategySummary is one entry of summary.json's results.

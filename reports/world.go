@@ -247,15 +247,16 @@ type warmRule struct {
 	at int64
 }
 
-func newWarmRule(sc *scenarios.Scenario, load, includeWarmup bool) warmRule {
+func newWarmRule(sc *scenarios.Scenario, loadWarmup float64, load, includeWarmup bool) warmRule {
 	if includeWarmup {
 		return warmRule{}
 	}
 	wu := sc.Run.Warmup
 	switch {
 	case load:
-		// The load generator deletes by intended send time only.
-		return warmRule{at: int64(wu.Duration)}
+		// The load generator deletes by intended send time only, with its
+		// own --warmup (the scenario's simulated warm-up does not apply).
+		return warmRule{at: int64(loadWarmup * 1e9)}
 	case wu.Duration > 0:
 		return warmRule{at: int64(wu.Duration)}
 	case wu.Fraction > 0 && sc.Run.Requests > 0:

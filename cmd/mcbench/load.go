@@ -37,6 +37,7 @@ type loadFlags struct {
 	grace      time.Duration
 	noProgress bool
 	endpoints  string
+	warmup     time.Duration
 }
 
 func init() {
@@ -78,6 +79,7 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 	fl.Uint64Var(&f.workers, "workers", 64, "initial attack workers (more are started as needed)")
 	fl.DurationVar(&f.grace, "grace", 30*time.Second, "after a stop, how long in-flight requests may finish")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not print the live status line")
+	fl.DurationVar(&f.warmup, "warmup", 0, "leave requests due in this first part of the run out of the statistics (they stay in the records)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -151,7 +153,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	sum, err := loadgen.Run(ctx, s, routes, loadgen.Options{
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
 		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
-		NoStream: f.noStream, Workers: f.workers, Grace: f.grace,
+		NoStream: f.noStream, Workers: f.workers, Grace: f.grace, Warmup: f.warmup,
 	})
 	if sum == nil {
 		return err
