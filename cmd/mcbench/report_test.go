@@ -106,9 +106,9 @@ func TestCompareSimulationWithLoadTest(t *testing.T) {
 	}
 	sim := simRun(t, true)
 	load := t.TempDir()
-	_, _, err := execute(t, "load", "demo", "--strategy", "azure-failover", "--rate", "20", "--duration", "1s", "--out", load, "--no-progress", "--grace", "20s")
+	_, _, err := execute(t, "load", "demo", "--strategy", "azure-failover", "--rate", "20", "--duration", "1s", "--warmup", "5s", "--out", load, "--no-progress", "--grace", "20s")
 	require.NoError(t, err)
-	// One second is inside the demo's one-minute warm-up.
+	// One second is inside the load test's five-second warm-up.
 	_, _, err = execute(t, "report", load)
 	require.Error(t, err)
 	assert.True(t, isUsage(err))

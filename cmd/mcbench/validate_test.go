@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,8 @@ func executeForValidate(t *testing.T, args ...string) (string, string, error) {
 	rootCmd.SetOut(&out)
 	rootCmd.SetErr(&errOut)
 	rootCmd.SetArgs(args)
+	// cobra keeps the last ExecuteContext's context: start each run afresh.
+	rootCmd.SetContext(context.Background())
 	defer func() {
 		rootCmd.SetOut(nil)
 		rootCmd.SetErr(nil)
