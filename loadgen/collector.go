@@ -18,12 +18,11 @@ import (
 // collector turns finished requests into records, streaming histograms and
 // the summary. It is fed concurrently by the client's workers.
 type collector struct {
-	mu       sync.Mutex
-	records  *backends.CSVWriter
-	recErr   error
-	warmup   time.Duration
-	start    time.Time
-	inFlight func() int64
+	mu      sync.Mutex
+	records *backends.CSVWriter
+	recErr  error
+	warmup  time.Duration
+	start   time.Time
 
 	// All requests (warm-up excluded from the statistics, not from records).
 	requests, completed, rejected, failed, timedOut, attempts, errors int64
