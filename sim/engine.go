@@ -76,6 +76,22 @@ type reqState struct {
 	hedged  bool  // a hedge was already sent for the current attempt
 }
 
+// reset makes a recycled slot a fresh request. It assigns every field but
+// the two large routing ones: rq is rebuilt by every startAttempt (only its
+// Memo carries over, and a new request starts with none), and last is
+// written by observe before any attempt after the first reads it. Skipping
+// them keeps a few hundred bytes of clearing off every arrival.
+func (rs *reqState) reset(r scenarios.Request, gen uint32) {
+	rs.r = r
+	rs.sent, rs.enq, rs.wait, rs.qAtt, rs.firstTok, rs.netBack, rs.retryAfter = 0, 0, 0, 0, 0, 0, 0
+	rs.reserved = 0
+	rs.gen, rs.attempt, rs.pick, rs.dep, rs.prev, rs.next = gen, 0, -1, 0, -1, -1
+	rs.state, rs.status, rs.errClass = stFree, backends.StatusOK, errNone
+	rs.measured, rs.waited = false, false
+	rs.rq.Memo = 0
+	rs.partner, rs.attNo, rs.hedged = -1, 0, false
+}
+
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
 type queueEntry struct {
 	slot int32
@@ -135,27 +151,27 @@ func (d *depState) touch(now int64) {
 
 // engine runs one replication of one strategy.
 type engine struct {
-	m        *model
-	rep      int
-	now      int64
-	seq      uint64
-	h        eventHeap
-	stream   *scenarios.Stream
-	pending  scenarios.Request
-	more     bool
-	reqs     []reqState
-	free     []int32
-	deps     []depState
-	policies []routing.Policy
-	starters []routing.Starter      // per group; nil where the policy does not track starts
-	retriers []routing.Retrier      // per group; nil: the engine's backoff rule
-	timers   []routing.AttemptTimer // per group; nil: no first-token timeout
-	hedgers  []routing.Hedger       // per group; nil: no hedging
-	obs      routing.Observation    // the last Observe's argument, reused: no allocation per attempt
-	keySvc   uint64
-	keyNet   uint64
-	keyRoute uint64
-	inflight int64
+	m         *model
+	rep       int
+	now       int64
+	seq       uint64
+	h         eventHeap
+	stream    *scenarios.Stream
+	pending   scenarios.Request
+	more      bool
+	reqs      []reqState
+	free      []int32
+	deps      []depState
+	policies  []routing.Policy
+	starters  []routing.Starter      // per group; nil where the policy does not track starts
+	retriers  []routing.Retrier      // per group; nil: the engine's backoff rule
+	timers    []routing.AttemptTimer // per group; nil: no first-token timeout
+	hedgers   []routing.Hedger       // per group; nil: no hedging
+	stateless []bool                 // per group: the policy is routing.Stateless
+	keySvc    uint64
+	keyNet    uint64
+	keyRoute  uint64
+	inflight  int64
 
 	// Little's law over the whole run.
 	area       float64
@@ -209,11 +225,13 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 	e.retriers = make([]routing.Retrier, len(pol))
 	e.timers = make([]routing.AttemptTimer, len(pol))
 	e.hedgers = make([]routing.Hedger, len(pol))
+	e.stateless = make([]bool, len(pol))
 	for i, p := range pol {
 		e.starters[i], _ = p.(routing.Starter)
 		e.retriers[i], _ = p.(routing.Retrier)
 		e.timers[i], _ = p.(routing.AttemptTimer)
 		e.hedgers[i], _ = p.(routing.Hedger)
+		_, e.stateless[i] = p.(routing.Stateless)
 	}
 	e.deps = make([]depState, len(m.deps))
 	for i := range e.deps {
@@ -302,7 +320,7 @@ func (e *engine) arrive() {
 	rs := &e.reqs[slot]
 	gen := rs.gen + 1
 	r := e.pending
-	*rs = reqState{r: r, gen: gen, pick: -1, prev: -1, next: -1, partner: -1}
+	rs.reset(r, gen)
 	rs.measured = r.ID >= e.m.warmID && r.At >= e.m.warmAt
 	e.changeN(+1)
 	e.arrivals++
@@ -340,15 +358,20 @@ func (e *engine) startAttempt(slot int32) {
 	cls := &e.m.classes[rs.r.Class]
 	g := &e.m.groups[cls.group]
 	rq := &rs.rq
-	memo := rq.Memo
-	*rq = routing.Request{ID: rs.r.ID, Attempt: int(rs.attempt), Prev: int(rs.pick),
-		U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens,
-		Memo: memo, Tags: cls.tags}
-	if cls.deadline > 0 {
-		rq.Deadline = rs.r.At + cls.deadline
-	}
-	if rs.attempt > 1 {
-		rq.Last = rs.last
+	if e.stateless[cls.group] {
+		// Failover and weighted read only these three.
+		rq.Attempt, rq.Prev, rq.U = int(rs.attempt), int(rs.pick), scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt))
+	} else {
+		memo := rq.Memo
+		*rq = routing.Request{ID: rs.r.ID, Attempt: int(rs.attempt), Prev: int(rs.pick),
+			U: scenarios.Draw(e.keyRoute, rs.r.ID, uint64(rs.attempt)), InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens,
+			Memo: memo, Tags: cls.tags}
+		if cls.deadline > 0 {
+			rq.Deadline = rs.r.At + cls.deadline
+		}
+		if rs.attempt > 1 {
+			rq.Last = rs.last
+		}
 	}
 	pick := e.policies[cls.group].Pick(e.now, rq)
 	if pick < 0 || pick >= len(g.candidates) {
@@ -669,7 +692,10 @@ func (e *engine) timeout(slot int32, cls uint8) {
 // observe feeds an attempt's end to its routing policy, with the
 // deployment's remaining quota as rate-limit headers would report it.
 func (e *engine) observe(rs *reqState) {
-	o := &e.obs
+	if e.stateless[e.m.classes[rs.r.Class].group] {
+		return // the policy keeps no state and reads no Last
+	}
+	o := &rs.last
 	*o = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass],
 		Sent: rs.sent, Done: e.now, RetryAfter: rs.retryAfter, RemainingTokens: -1, RemainingRequests: -1,
 		InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens}
@@ -681,7 +707,6 @@ func (e *engine) observe(rs *reqState) {
 		o.RemainingTokens, o.RemainingRequests = d.quota.Remaining(e.now)
 	}
 	e.policies[e.m.classes[rs.r.Class].group].Observe(e.now, o)
-	rs.last = *o
 }
 
 // attemptEnded records the attempt and either retries or ends the request.

@@ -233,6 +233,14 @@ func wrap[P Policy](p P, err error) (Policy, error) {
 	return p, nil
 }
 
+// Stateless is implemented by policies whose Pick reads only Attempt,
+// Prev and U and whose Observe does nothing (Failover, Weighted). Engines
+// may then skip building the rest of the Request and skip Observe: the
+// simulator's hot path is a few hundred instructions per request shorter.
+type Stateless interface {
+	Stateless()
+}
+
 // Failover sends every first attempt to the first candidate and each retry
 // to the next one in placement order, wrapping around.
 type Failover struct{ n int }
@@ -247,6 +255,9 @@ func (f *Failover) Pick(_ int64, r *Request) int {
 
 // Observe implements Policy; plain failover keeps no state.
 func (f *Failover) Observe(int64, *Observation) {}
+
+// Stateless implements Stateless.
+func (f *Failover) Stateless() {}
 
 // Weighted splits first attempts across candidates in proportion to their
 // weights and sends each retry to the next candidate in placement order.
@@ -291,3 +302,6 @@ func (w *Weighted) Pick(_ int64, r *Request) int {
 
 // Observe implements Policy; a static split keeps no state.
 func (w *Weighted) Observe(int64, *Observation) {}
+
+// Stateless implements Stateless.
+func (w *Weighted) Stateless() {}
