@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -455,4 +456,36 @@ func (w *Warmup) UnmarshalText(b []byte) error {
 	}
 	*w = Warmup{Duration: d}
 	return nil
+}
+
+// decodeIndexed decodes a YAML mapping strictly into v (a pointer to T) and
+// indexes its nodes by field path. It returns the index, the per-field
+// problems found while decoding (placed by the index), and the paths below
+// which validation would only repeat them. msg is non-empty when decoding
+// failed as a whole (excessive aliasing, say): nothing decoded can be
+// trusted then.
+func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Errors, bad []string, msg string) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var decodeErrs []string
+	if err := dec.Decode(v); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, nil, nil, strings.TrimPrefix(err.Error(), "yaml: ")
+		}
+		decodeErrs = te.Errors
+	}
+	x = newIndex()
+	x.walk(root, reflect.TypeFor[T](), "", false)
+	errs = x.errs
+	for _, m := range decodeErrs {
+		if e := x.decodeError(m); !containsAt(errs, e) {
+			errs = append(errs, e)
+		}
+	}
+	bad = slices.Clone(x.suppress)
+	for _, e := range errs {
+		bad = append(bad, e.Path)
+	}
+	return x, errs, bad, ""
 }

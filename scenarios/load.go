@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -127,33 +126,9 @@ func parse(name, dir string, data []byte) (*Scenario, error) {
 	}
 
 	var s Scenario
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var decodeErrs []string
-	if err := dec.Decode(&s); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			// Not a per-field problem (e.g. excessive aliasing): nothing
-			// decoded can be trusted.
-			return one(0, 0, strings.TrimPrefix(err.Error(), "yaml: "))
-		}
-		decodeErrs = te.Errors
-	}
-
-	x := newIndex()
-	x.walk(root, reflect.TypeFor[Scenario](), "", false)
-	errs := x.errs
-	for _, msg := range decodeErrs {
-		if e := x.decodeError(msg); !containsAt(errs, e) {
-			errs = append(errs, e)
-		}
-	}
-	// Paths where a problem was found already: validation problems there
-	// are consequences, not news. A problem without a path (which the index
-	// could not place) stops validation altogether.
-	bad := slices.Clone(x.suppress)
-	for _, e := range errs {
-		bad = append(bad, e.Path)
+	x, errs, bad, msg := decodeIndexed(data, root, &s)
+	if msg != "" {
+		return one(0, 0, msg)
 	}
 	tainted := func(prefix string) bool {
 		return slices.ContainsFunc(bad, func(b string) bool { return b == prefix || within(b, prefix) })

@@ -1,14 +1,12 @@
 package scenarios
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -81,27 +79,9 @@ func loadProfile(path string) (*Latency, bool, error) {
 		return one(root.Line, root.Column, fmt.Sprintf("expected a latency mapping (ttft, per_input_token, tpot, load_factor), got %s", describe(root)))
 	}
 	var p profileFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var decodeErrs []string
-	if err := dec.Decode(&p); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return one(0, 0, strings.TrimPrefix(err.Error(), "yaml: "))
-		}
-		decodeErrs = te.Errors
-	}
-	x := newIndex()
-	x.walk(root, reflect.TypeFor[profileFile](), "", false)
-	errs := x.errs
-	for _, msg := range decodeErrs {
-		if e := x.decodeError(msg); !containsAt(errs, e) {
-			errs = append(errs, e)
-		}
-	}
-	bad := slices.Clone(x.suppress)
-	for _, e := range errs {
-		bad = append(bad, e.Path)
+	x, errs, bad, msg := decodeIndexed(data, root, &p)
+	if msg != "" {
+		return one(0, 0, msg)
 	}
 	v := &validator{present: x.has}
 	if !x.has("ttft") {
