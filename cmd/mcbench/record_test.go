@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -45,21 +43,7 @@ func (s *syncBuffer) String() string {
 // executeCtx runs the CLI in-process with ctx and fresh flag values, writing
 // stderr to errOut.
 func executeCtx(ctx context.Context, errOut io.Writer, args ...string) error {
-	var reset func(c *cobra.Command)
-	reset = func(c *cobra.Command) {
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if sv, ok := f.Value.(pflag.SliceValue); ok {
-				_ = sv.Replace(nil)
-			} else {
-				_ = f.Value.Set(f.DefValue)
-			}
-			f.Changed = false
-		})
-		for _, sub := range c.Commands() {
-			reset(sub)
-		}
-	}
-	reset(rootCmd)
+	resetFlags(rootCmd)
 	rootCmd.SetOut(io.Discard)
 	rootCmd.SetErr(errOut)
 	rootCmd.SetArgs(args)
