@@ -1,7 +1,7 @@
 // Package reports turns a run directory (written by `mcbench sim --out` or
 // `mcbench load --out`) into numbers and documents: latency, cost,
-// concentration, lock-in and resilience metrics, plots, and HTML, Markdown
-// and CSV reports, plus side-by-side comparisons of two runs.
+// concentration, lock-in and resilience metrics, plots, and HTML, Markdown,
+// CSV and Parquet reports, plus side-by-side comparisons of two runs.
 //
 // It reads record types only: the outcome CSV (backends.Outcome), the
 // summary.json and run.json shapes (decoded into this package's own structs)

@@ -5,8 +5,8 @@ import (
 	"html/template"
 )
 
-// Document is a report laid out once and rendered as HTML, Markdown or CSV
-// tables: every format shows the same sections, tables and figures.
+// Document is a report laid out once and rendered as HTML, Markdown, CSV or
+// Parquet tables: every format shows the same sections, tables and figures.
 type Document struct {
 	Title, Subtitle string
 	// Warnings are shown first: what a reader must know before any number.
@@ -16,6 +16,9 @@ type Document struct {
 	Sections []Section
 	// Generator names the program and version that wrote the document.
 	Generator string
+	// OutcomesCSV, when set, is the run's outcomes.csv: the Parquet format
+	// also converts it to parquet/outcomes.parquet.
+	OutcomesCSV string
 }
 
 // Section is a part of the document, written for one audience.
@@ -37,14 +40,16 @@ type Block struct {
 
 // Table is a table with formatted cells (and raw values for CSV).
 type Table struct {
-	// ID names the CSV file (ID + ".csv") and the HTML anchor.
+	// ID names the CSV and Parquet files (ID + ".csv", ID + ".parquet")
+	// and the HTML anchor.
 	ID, Title string
 	Columns   []string
 	Rows      [][]Cell
 	Notes     []string
 }
 
-// Cell is a table cell: Text for reading, Raw (when set) for machines.
+// Cell is a table cell: Text for reading, Raw (when set) for machines
+// (CSV and Parquet).
 type Cell struct {
 	Text, Raw string
 	// Num right-aligns the cell.

@@ -30,10 +30,11 @@ const (
 	FormatHTML     = "html"
 	FormatMarkdown = "md"
 	FormatCSV      = "csv"
+	FormatParquet  = "parquet"
 )
 
 // Formats lists the supported formats.
-var Formats = []string{FormatHTML, FormatMarkdown, FormatCSV}
+var Formats = []string{FormatHTML, FormatMarkdown, FormatCSV, FormatParquet}
 
 // WriteHTML writes the document as one self-contained HTML page.
 func WriteHTML(w io.Writer, d *Document) error { return htmlTmpl.Execute(w, d) }
@@ -89,7 +90,8 @@ func csvSafe(s string) string {
 
 // Write renders the document into dir in the given formats and returns
 // the files written: report.html; report.md with its figures in plots/;
-// one CSV per table in csv/.
+// one CSV per table in csv/; one Parquet file per table in parquet/, with
+// parquet/outcomes.parquet converted from OutcomesCSV when it is set.
 func (d *Document) Write(dir string, formats []string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -141,6 +143,26 @@ func (d *Document) Write(dir string, formats []string) ([]string, error) {
 				if err = write(filepath.Join("csv", t.ID+".csv"), func(w io.Writer) error { return WriteCSV(w, t) }); err != nil {
 					return files, err
 				}
+			}
+		case FormatParquet:
+			for _, t := range d.Tables() {
+				t := t
+				if d.OutcomesCSV != "" && t.ID+".parquet" == OutcomesParquetFile {
+					return files, fmt.Errorf("table %q would overwrite %s", t.ID, OutcomesParquetFile)
+				}
+				if err = write(filepath.Join(ParquetDir, t.ID+".parquet"), func(w io.Writer) error { return WriteTableParquet(w, t) }); err != nil {
+					return files, err
+				}
+			}
+			if d.OutcomesCSV != "" {
+				path := filepath.Join(dir, ParquetDir, OutcomesParquetFile)
+				if err = os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					return files, err
+				}
+				if _, err = ConvertOutcomesFile(path, d.OutcomesCSV); err != nil {
+					return files, fmt.Errorf("writing %s: %w", path, err)
+				}
+				files = append(files, path)
 			}
 		default:
 			err = fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))

@@ -220,11 +220,25 @@ func TestDocumentWriteAllFormats(t *testing.T) {
 	dir := t.TempDir()
 	files, err := doc.Write(dir, Formats)
 	require.NoError(t, err)
-	for _, want := range []string{"report.html", "report.md", "csv/strategies.csv", "csv/concentration.csv", "csv/fault-impact.csv", "csv/prices-used.csv"} {
+	for _, want := range []string{"report.html", "report.md", "csv/strategies.csv", "csv/concentration.csv", "csv/fault-impact.csv", "csv/prices-used.csv",
+		"parquet/strategies.parquet", "parquet/prices-used.parquet", "parquet/outcomes.parquet"} {
 		assert.Contains(t, files, filepath.Join(dir, want))
 	}
-	_, err = doc.Write(dir, []string{"parquet"})
-	assert.ErrorContains(t, err, `unknown format "parquet"`)
+	_, err = doc.Write(dir, []string{"pdf"})
+	assert.ErrorContains(t, err, `unknown format "pdf"`)
+
+	// Parquet files are byte-for-byte reproducible, like the other formats.
+	again := t.TempDir()
+	_, err = doc.Write(again, []string{FormatParquet})
+	require.NoError(t, err)
+	for _, name := range []string{"strategies.parquet", "outcomes.parquet"} {
+		a, err := os.ReadFile(filepath.Join(dir, "parquet", name))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(again, "parquet", name))
+		require.NoError(t, err)
+		assert.NotEmpty(t, a, name)
+		assert.True(t, bytes.Equal(a, b), name)
+	}
 }
 
 // TestReportIsDeterministic: the same run gives the same bytes (no

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 
 	"github.com/mcbench/mcbench/backends"
@@ -32,6 +33,9 @@ func (an *Analysis) Document() *Document {
 		Subtitle:  fmt.Sprintf("%s of %d strateg%s, %d replication%s, seed %d", kind, len(an.Strategies), plural(len(an.Strategies), "y", "ies"), reps, plural(reps, "", "s"), sum.Seed),
 		Warnings:  an.Warnings,
 		Generator: "mcbench " + an.Options.Version,
+	}
+	if an.Run.HasOutcomes {
+		d.OutcomesCSV = filepath.Join(an.Run.Dir, OutcomesFile)
 	}
 	d.Glance = an.glance()
 	figs := map[string]*Figure{}

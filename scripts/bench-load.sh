@@ -32,6 +32,6 @@ for r in $rates; do
       python3 -c "import json,sys; d=json.load(sys.stdin); print('%8.0f  %8.1fms' % (d['rate'], d['latencies']['99th']/1e6))")
   m=$("$bin/mcbench" load testdata/load/instant.yaml --strategy instant --target endpoints --endpoints "$bin/eps.json" \
         --rate "$r" --duration "$dur" --no-progress --json |
-      python3 -c "import json,sys; d=json.load(sys.stdin); r=d['results'][0]; l=d['load']; print('%8.0f  %8.1fms  (%d/%d)' % (l['sent']/float(d['duration_seconds']) if False else r['throughput_rps'], r['e2e_seconds']['p99']*1e3, l['sent'], l['scheduled']))")
+      python3 -c "import json,sys; d=json.load(sys.stdin); r=d['results'][0]; l=d['load']; print('%8.0f  %8.1fms  (%d/%d)' % (r['throughput_rps'], r['e2e_seconds']['p99']*1e3, l['sent'], l['scheduled']))")
   printf '%-6s | %-34s | %-34s\n' "$r" "$v" "$m"
 done

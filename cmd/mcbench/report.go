@@ -33,7 +33,7 @@ type reportFlags struct {
 }
 
 func (f *reportFlags) register(fl *pflag.FlagSet, outHelp string) {
-	fl.StringVar(&f.formats, "format", "html,md,csv", "comma-separated formats: html (one self-contained page), md (with plots/ PNGs), csv (one file per table in csv/)")
+	fl.StringVar(&f.formats, "format", "html,md,csv", "comma-separated formats: html (one self-contained page), md (with plots/ PNGs), csv (one file per table in csv/), parquet (one file per table in parquet/; report adds the run's records as parquet/outcomes.parquet)")
 	fl.StringVar(&f.out, "out", "", outHelp)
 	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables (default: the built-in copy of testdata/pricing)")
 	fl.StringVar(&f.state, "state", "", "state inventory CSV (strategy,provider,region,class,gigabytes,note) for state concentration and exit costs")
@@ -143,7 +143,12 @@ func init() {
 		Short: "Write cost, lock-in, concentration and latency reports for a run",
 		Long: `Read a run directory written by "mcbench sim --out" (with --records for cost
 and timelines) or "mcbench load --out" and write a report: a self-contained
-HTML page, Markdown with PNG plots, and one CSV per table.
+HTML page, Markdown with PNG plots, and one CSV per table. The parquet
+format, not written by default (--format html,md,csv,parquet for all), writes
+typed files for notebooks (pandas, polars, DuckDB): one per table in parquet/
+(numeric columns as DOUBLE, empty cells as nulls) and parquet/outcomes.parquet,
+every record of outcomes.csv (warm-up included) with one typed column per
+CSV column.
 
 The report has a section for architects (strategies side by side, cost and
 the cost/latency Pareto front), for performance engineers (latency CDFs and
@@ -159,6 +164,7 @@ unpriced (cost 0), with a warning.`,
 		Example: `  mcbench sim demo --out out/run1 --records
   mcbench report out/run1
   mcbench report out/run1 --format html --out out/run1-report
+  mcbench report out/run1 --format html,parquet
   mcbench report out/load1 --baseline azure-failover --state state.csv --slo-target 0.99`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runReport(cmd, args[0], &f) },
@@ -229,13 +235,15 @@ func humanCount(n int64) string {
 // printFiles names the documents and counts the rest, so a run with 30
 // CSV tables does not scroll the report's location away.
 func printFiles(w io.Writer, out string, files []string) {
-	var csvs, plots int
+	var csvs, plots, parquets int
 	for _, p := range files {
 		switch {
 		case strings.HasSuffix(p, ".csv"):
 			csvs++
 		case strings.HasSuffix(p, ".png"):
 			plots++
+		case strings.HasSuffix(p, ".parquet") && filepath.Base(p) != reports.OutcomesParquetFile:
+			parquets++
 		default:
 			fmt.Fprintf(w, "wrote %s\n", p)
 		}
@@ -245,6 +253,9 @@ func printFiles(w io.Writer, out string, files []string) {
 	}
 	if csvs > 0 {
 		fmt.Fprintf(w, "wrote %d CSV tables in %s\n", csvs, filepath.Join(out, "csv"))
+	}
+	if parquets > 0 {
+		fmt.Fprintf(w, "wrote %d Parquet tables in %s\n", parquets, filepath.Join(out, reports.ParquetDir))
 	}
 }
 

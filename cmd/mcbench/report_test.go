@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/reports"
 )
 
 // simRun writes a short simulation of the demo scenario with records.
@@ -46,6 +51,74 @@ func TestReportOnSimRun(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, stdout, filepath.Join(run, "report", "report.md"))
 	assert.NoFileExists(t, filepath.Join(run, "report", "report.html"))
+}
+
+// TestReportParquet: --format parquet writes one Parquet file per table and
+// the run's records as outcomes.parquet, and nothing else.
+func TestReportParquet(t *testing.T) {
+	run := simRun(t, true)
+	out := filepath.Join(t.TempDir(), "rep")
+	stdout, stderr, err := execute(t, "report", run, "--out", out, "--format", "parquet")
+	require.NoError(t, err, stderr)
+	pq := filepath.Join(out, "parquet")
+	assert.Contains(t, stdout, "Parquet tables in "+pq)
+	assert.Contains(t, stdout, "wrote "+filepath.Join(pq, "outcomes.parquet"))
+	assert.NotContains(t, stdout, "CSV tables")
+	assert.NoFileExists(t, filepath.Join(out, "report.html"))
+	assert.NoDirExists(t, filepath.Join(out, "csv"))
+
+	open := func(name string) *parquet.File {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(pq, name))
+		require.NoError(t, err)
+		f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+		require.NoError(t, err, name)
+		return f
+	}
+	columns := func(f *parquet.File) map[string]parquet.Kind {
+		out := map[string]parquet.Kind{}
+		for _, c := range f.Schema().Fields() {
+			out[c.Name()] = c.Type().Kind()
+		}
+		return out
+	}
+	strat := open("strategies.parquet")
+	assert.Equal(t, int64(2), strat.NumRows(), "the demo has two strategies")
+	cols := columns(strat)
+	assert.Equal(t, parquet.ByteArray, cols["strategy"])
+	assert.Equal(t, parquet.Double, cols["requests"])
+	for _, name := range []string{"concentration.parquet", "latency.parquet"} {
+		assert.FileExists(t, filepath.Join(pq, name))
+	}
+
+	csvData, err := os.ReadFile(filepath.Join(run, "outcomes.csv"))
+	require.NoError(t, err)
+	records := int64(bytes.Count(csvData, []byte("\n")) - 1)
+	outcomes := open("outcomes.parquet")
+	assert.Equal(t, records, outcomes.NumRows())
+	var names []string
+	for _, c := range outcomes.Schema().Fields() {
+		names = append(names, c.Name())
+	}
+	assert.Equal(t, backends.CSVHeader, names)
+	var first backends.Outcome
+	require.NoError(t, backends.ReadCSV(bytes.NewReader(csvData), func(o *backends.Outcome) error {
+		if first.Strategy == "" {
+			first = *o
+		}
+		return nil
+	}))
+	got, err := parquet.ReadFile[reports.OutcomeRow](filepath.Join(pq, "outcomes.parquet"))
+	require.NoError(t, err)
+	require.Len(t, got, int(records))
+	assert.Equal(t, reports.NewOutcomeRow(&first), got[0])
+
+	// compare writes the tables of the comparison, without records.
+	cmp := filepath.Join(t.TempDir(), "cmp")
+	stdout, _, err = execute(t, "compare", run, run, "--a", "azure-failover", "--b", "azure-bedrock-split", "--out", cmp, "--format", "parquet")
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "Parquet tables in "+filepath.Join(cmp, "parquet"))
+	assert.NoFileExists(t, filepath.Join(cmp, "parquet", "outcomes.parquet"))
 }
 
 func TestReportWithoutRecordsWarns(t *testing.T) {
