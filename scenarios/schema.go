@@ -16,7 +16,7 @@ import (
 // The type declarations are embedded so that the schema's descriptions come
 // from the Go doc comments in any build, not only where the source is.
 //
-//go:embed types.go units.go dist.go routing_params.go
+//go:embed types.go units.go dist.go routing_params.go constraints.go
 var typeSources embed.FS
 
 // Patterns of the unit scalars. They follow ParseDuration, ParseRate and

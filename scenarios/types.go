@@ -30,6 +30,8 @@ type Scenario struct {
 	Strategies []Strategy `yaml:"strategies" json:"strategies"`
 	// Faults are windows in which deployments fail, slow down or are throttled.
 	Faults []Fault `yaml:"faults,omitempty" json:"faults,omitempty"`
+	// Constraints are the exclusivity and residency rules placements must keep.
+	Constraints *Constraints `yaml:"constraints,omitempty" json:"constraints,omitempty"`
 
 	// Source is the file (or library name) the scenario was read from.
 	Source string `yaml:"-" json:"-"`
@@ -247,6 +249,9 @@ type Strategy struct {
 	Placement map[string][]string `yaml:"placement" json:"placement"`
 	// Routing is the policy that picks among the placed deployments.
 	Routing Routing `yaml:"routing,omitempty" json:"routing,omitempty"`
+	// WhatIf lets the strategy break the scenario's constraints: it runs,
+	// and its summary lists every violation.
+	WhatIf bool `yaml:"what_if,omitempty" json:"what_if,omitempty"`
 }
 
 // Routing is a routing policy and its retry behaviour.

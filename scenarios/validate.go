@@ -120,6 +120,7 @@ func validate(s *Scenario, present, tainted func(string) bool) Errors {
 	v.workloads(regions)
 	v.strategies(deps)
 	v.faults(regions)
+	v.constraints(regions)
 	return v.errs
 }
 
@@ -603,4 +604,52 @@ func regionNames(p *Provider) string {
 		names[i] = r.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// constraints checks the rules themselves, then every strategy against them
+// (unless it is a what-if).
+func (v *validator) constraints(regions map[string]string) {
+	c := v.s.Constraints
+	if c == nil {
+		return
+	}
+	providers := map[string]bool{}
+	for _, p := range v.s.Providers {
+		providers[p.Name] = true
+	}
+	for _, layer := range sortedMapKeys(c.Exclusivity) {
+		lp := keyPath("constraints.exclusivity", layer)
+		if !slices.Contains(layers, layer) {
+			v.addf(lp, "unknown layer %q; layers: %s", layer, strings.Join(layers, ", "))
+		}
+		for j, p := range c.Exclusivity[layer] {
+			if !providers[p] && !v.isTainted("providers") {
+				v.addf(indexPath(lp, j), "provider %q is not declared", p)
+			}
+		}
+	}
+	tags := map[string]bool{}
+	for _, p := range v.s.Providers {
+		for _, r := range p.Regions {
+			for _, t := range r.Tags {
+				tags[t] = true
+			}
+		}
+	}
+	for j, t := range c.Residency {
+		if !tags[t] {
+			v.addf(indexPath("constraints.residency", j), "no region carries tag %q, so traffic tagged with it could go nowhere", t)
+		}
+	}
+	if v.isTainted("strategies", "deployments", "workloads") {
+		return
+	}
+	for i := range v.s.Strategies {
+		if v.s.Strategies[i].WhatIf {
+			continue
+		}
+		for _, x := range Violations(v.s, i) {
+			v.addf(x.Path, "%s, breaking %s (set what_if: true on the strategy to run it anyway)", x.Message, x.Constraint)
+		}
+	}
 }

@@ -340,3 +340,21 @@ func TestHedgingCancelsTheLoser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sum.Results[0].Requests, sum.Results[0].Attempts)
 }
+
+// TestWhatIfStrategyReportsViolations: a what-if strategy that breaks the
+// scenario's exclusivity runs, and its summary lists the violation.
+func TestWhatIfStrategyReportsViolations(t *testing.T) {
+	s := twoDeployments()
+	s.Replications = 1
+	s.Constraints = &scenarios.Constraints{Exclusivity: map[string][]string{scenarios.LayerModel: {"p"}}}
+	s.Strategies[0].Placement = map[string][]string{scenarios.LayerModel: {"d"}}
+	s.Strategies[1].WhatIf = true
+	sum, err := Run(context.Background(), s, Options{})
+	require.NoError(t, err)
+	require.Empty(t, sum.Results[0].Violations)
+	require.Len(t, sum.Results[1].Violations, 1)
+	require.Equal(t, "strategies[1].placement.model[1]", sum.Results[1].Violations[0].Path)
+	b, err := json.Marshal(sum.Results[1])
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"violations":[{"path":"strategies[1].placement.model[1]","constraint":"constraints.exclusivity.model"`)
+}

@@ -91,6 +91,7 @@ feed:
 			return nil, err
 		}
 		sum.Interrupted = sum.Interrupted || interrupted
+		res.Violations = scenarios.Violations(s, slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == st.Name }))
 		sum.Results = append(sum.Results, res)
 	}
 	if ctx.Err() != nil {

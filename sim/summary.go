@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/mcbench/mcbench/scenarios"
+
 // Summary is what `mcbench sim --json` prints and `summary.json` holds. Field
 // names are a contract: other tools (mcbench load, reports, users' scripts)
 // read them.
@@ -54,6 +56,8 @@ type Result struct {
 	// Little checks Little's law over the whole run: L measured as the time
 	// average of requests in the system, against λW from arrivals and sojourns.
 	Little LittleCheck `json:"little"`
+	// Violations lists the constraints a what-if strategy breaks.
+	Violations []scenarios.Violation `json:"violations,omitempty"`
 	// Deployments breaks attempts down by deployment.
 	Deployments []DeploymentResult `json:"deployments"`
 	// PerReplication keeps each replication's statistics for tests and CIs.

@@ -226,6 +226,11 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took ti
 			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99))
 	}
 	tw.flush()
+	for _, r := range sum.Results {
+		for _, v := range r.Violations {
+			fmt.Fprintf(w, "\nwhat-if: %s breaks %s: %s", r.Strategy, v.Constraint, v.Message)
+		}
+	}
 	if len(s.Faults) > 0 {
 		fmt.Fprintln(w)
 		for _, f := range s.Faults {
