@@ -16,17 +16,23 @@ type PTUConfig struct {
 	// Hold is how long a candidate that answered 429 without a Retry-After
 	// is passed over (default 1 s); with a Retry-After, that long.
 	Hold int64
+	// FailureHold is how long a candidate that failed (5xx, outage, full
+	// queue, connection) is passed over, so spillover covers failures as
+	// well as saturation (default 5 s; 0 turns it off).
+	FailureHold int64
 }
 
 // DefaultPTUConfig returns the §6.9 default u = 0.95 and a 1 s hold.
-func DefaultPTUConfig() PTUConfig { return PTUConfig{Utilization: 0.95, Hold: int64(time.Second)} }
+func DefaultPTUConfig() PTUConfig {
+	return PTUConfig{Utilization: 0.95, Hold: int64(time.Second), FailureHold: int64(5 * time.Second)}
+}
 
 func (c *PTUConfig) check() error {
 	switch {
 	case !(c.Utilization > 0 && c.Utilization <= 1):
 		return fmt.Errorf("routing: ptu utilization must lie in (0, 1], got %g", c.Utilization)
-	case c.Hold < 0:
-		return fmt.Errorf("routing: ptu hold must be >= 0")
+	case c.Hold < 0 || c.FailureHold < 0:
+		return fmt.Errorf("routing: ptu holds must be >= 0")
 	}
 	return nil
 }
@@ -138,12 +144,25 @@ func (p *PTUFirst) Started(_ int64, dep int) { p.out.started(dep) }
 // Observe implements Policy.
 func (p *PTUFirst) Observe(now int64, o *Observation) {
 	p.out.ended(o.Dep)
-	if o.Dep < 0 || o.Dep >= len(p.held) || classify(o) != outThrottled {
+	if o.Dep < 0 || o.Dep >= len(p.held) {
 		return
 	}
 	hold := p.cfg.Hold
-	if o.RetryAfter > 0 {
-		hold = o.RetryAfter
+	switch classify(o) {
+	case outThrottled:
+		if o.RetryAfter > 0 {
+			hold = o.RetryAfter
+		}
+	case outServer, outConnection:
+		// A failing deployment (an outage, a full queue) is passed over
+		// too, so spillover also covers failures, not just saturation:
+		// without it every retry went back to the failing PTU first.
+		if p.cfg.FailureHold <= 0 {
+			return
+		}
+		hold = p.cfg.FailureHold
+	default:
+		return
 	}
 	p.held[o.Dep] = max(p.held[o.Dep], now+hold)
 }

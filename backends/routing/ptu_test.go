@@ -67,3 +67,25 @@ func TestPTUFirstRetryAvoidsFailed(t *testing.T) {
 	o := outage(2, 0)
 	assert.Equal(t, 1, p.Pick(0, retry(2, 2, o)))
 }
+
+// TestPTUFirstPassesOverFailingDeployments: a deployment that fails (an
+// outage) is passed over for FailureHold, so later requests spill past it
+// instead of each trying it first.
+func TestPTUFirstPassesOverFailingDeployments(t *testing.T) {
+	p, err := NewPTUFirst(DefaultPTUConfig(), ptuCands())
+	require.NoError(t, err)
+	p.Started(0, 2)
+	o := outage(2, 0)
+	p.Observe(0, &o)
+	assert.Equal(t, 1, p.Pick(sec, first(0.5)), "the failed PTU is passed over")
+	assert.Equal(t, 1, p.Pick(5*sec-1, first(0.5)))
+	assert.Equal(t, 2, p.Pick(5*sec, first(0.5)), "after the 5 s failure hold, back to the PTU")
+
+	cfg := DefaultPTUConfig()
+	cfg.FailureHold = 0
+	q, err := NewPTUFirst(cfg, ptuCands())
+	require.NoError(t, err)
+	q.Started(0, 2)
+	q.Observe(0, &o)
+	assert.Equal(t, 2, q.Pick(sec, first(0.5)), "with failure holds off, only saturation and 429 spill")
+}
