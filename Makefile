@@ -31,9 +31,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# The main job on embedded defaults: simulate the demo scenario's strategies,
-# load-test one of them against the in-process fakes, and report on both.
+# The main job on embedded defaults: simulate the scenario library and the
+# demo scenario's strategies, load-test one of them against the in-process
+# fakes, and report on both.
+LIBRARY := azure-exclusive federated multi-home gov-fedramp
+
 demo: build
+	@for s in $(LIBRARY); do ./$(BIN) sim $$s --out out/demo/library/$$s || exit 1; echo; done
 	./$(BIN) sim demo --out out/demo/sim --records
 	./$(BIN) load demo --strategy azure-bedrock-split --pacer poisson --rate 20 --duration 20s --warmup 2s --out out/demo/load --no-progress
 	./$(BIN) report out/demo/sim --out out/demo
