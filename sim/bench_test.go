@@ -77,3 +77,28 @@ func BenchmarkHeapHold(b *testing.B) {
 		h.push(e)
 	}
 }
+
+// BenchmarkFederated simulates the library's federated scenario (two
+// workloads, cross-cloud links, faults, four routing policies including
+// hedging): one op is one replication of every strategy; requests/s counts
+// simulated model calls (user-visible requests).
+func BenchmarkFederated(b *testing.B) {
+	s, err := scenarios.Open("federated")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Replications = 1
+	var requests int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		sum, err := Run(context.Background(), s, Options{Workers: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range sum.Results {
+			requests += r.PerReplication[0].Arrivals
+		}
+	}
+	b.ReportMetric(float64(requests)/b.Elapsed().Seconds(), "requests/s")
+}
