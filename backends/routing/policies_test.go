@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -237,4 +239,33 @@ func TestDeadlineBudget(t *testing.T) {
 	assert.Equal(t, 35*sec, DeadlineBudget(r, scenarios.Duration(30*sec), 5*sec), "the workload's SLO e2e")
 	r.Deadline = &scenarios.DeadlineParams{Budget: scenarios.Duration(10 * sec)}
 	assert.Equal(t, 15*sec, DeadlineBudget(r, scenarios.Duration(30*sec), 5*sec), "the policy's budget wins")
+}
+
+// TestSelectNthMatchesSort: quickselect returns what sorting would, for
+// random, sorted, reversed and constant inputs of many sizes.
+func TestSelectNthMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 1; n <= 300; n += 7 {
+		for kind := range 4 {
+			a := make([]int64, n)
+			for i := range a {
+				switch kind {
+				case 0:
+					a[i] = r.Int64N(50)
+				case 1:
+					a[i] = int64(i)
+				case 2:
+					a[i] = int64(n - i)
+				case 3:
+					a[i] = 7
+				}
+			}
+			sorted := slices.Clone(a)
+			slices.Sort(sorted)
+			for _, k := range []int{0, n / 2, n * 95 / 100, n - 1} {
+				b := slices.Clone(a)
+				require.Equal(t, sorted[k], selectNth(b, k), "n=%d kind=%d k=%d", n, kind, k)
+			}
+		}
+	}
 }
