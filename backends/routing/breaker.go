@@ -100,13 +100,7 @@ type CircuitBreaker struct {
 
 // NewCircuitBreaker builds the policy over cands (in preference order).
 func NewCircuitBreaker(cfg BreakerConfig, cands []Candidate) (*CircuitBreaker, error) {
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("routing: no deployments to route to")
-	}
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	dom, err := newDomains(cfg.Domain, cands)
+	dom, err := prepare(cfg.check, cfg.Domain, cands)
 	if err != nil {
 		return nil, err
 	}

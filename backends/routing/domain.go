@@ -114,3 +114,15 @@ func (d *domains) count(now int64) int {
 
 // size returns how many candidates share dep's domain.
 func (d *domains) size(dep int) int { return len(d.members[d.of[dep]]) }
+
+// prepare does what every constructor of a failure-domain policy does first:
+// refuse an empty candidate list, check the config, and build the domains.
+func prepare(check func() error, domain FailureDomain, cands []Candidate) (*domains, error) {
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("routing: no deployments to route to")
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	return newDomains(domain, cands)
+}

@@ -79,13 +79,7 @@ type Fallback struct {
 
 // NewFallback builds the policy over cands (in fallback order).
 func NewFallback(cfg FallbackConfig, cands []Candidate) (*Fallback, error) {
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("routing: no deployments to route to")
-	}
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	dom, err := newDomains(cfg.Domain, cands)
+	dom, err := prepare(cfg.check, cfg.Domain, cands)
 	if err != nil {
 		return nil, err
 	}

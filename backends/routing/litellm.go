@@ -123,13 +123,7 @@ type LiteLLM struct {
 
 // NewLiteLLM builds the preset over cands (the fallback order).
 func NewLiteLLM(cfg LiteLLMConfig, cands []Candidate) (*LiteLLM, error) {
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("routing: no deployments to route to")
-	}
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	dom, err := newDomains(cfg.Domain, cands)
+	dom, err := prepare(cfg.check, cfg.Domain, cands)
 	if err != nil {
 		return nil, err
 	}
