@@ -126,6 +126,8 @@ type BreakerParams struct {
 	Probes int `yaml:"probes,omitempty" json:"probes,omitempty"`
 	// Successes is how many successful probes close the breaker. Default 2.
 	Successes int `yaml:"successes,omitempty" json:"successes,omitempty"`
+	// FailFast fails a request at once when every breaker is open; by default it goes to the deployment whose breaker closes soonest.
+	FailFast bool `yaml:"fail_fast,omitempty" json:"fail_fast,omitempty"`
 }
 
 // LatencyParams are the latency policy's.

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -31,6 +32,12 @@ type BreakerConfig struct {
 	Successes int
 	// Domain makes an open breaker take out its deployment's failure domain.
 	Domain FailureDomain
+	// FailFast makes Pick return -1 when no breaker admits an attempt.
+	// Otherwise (the default) the attempt goes to the candidate whose
+	// breaker reopens soonest, as Envoy's panic routing does: when every
+	// deployment looks sick, refusing all traffic turns a partial outage
+	// (an overloaded survivor tripping its breaker) into a total one.
+	FailFast bool
 }
 
 // DefaultBreakerConfig returns the §6.5 defaults.
@@ -90,7 +97,7 @@ type breaker struct {
 // Failures are server errors, connection failures, timeouts and throttling
 // (a throttled deployment cannot serve either); other 4xx and cancelled
 // hedge losers are not evidence. When no breaker admits an attempt, Pick
-// returns -1: failing fast is the point of a breaker.
+// returns -1 with FailFast; otherwise it picks the breaker that reopens soonest.
 type CircuitBreaker struct {
 	cfg BreakerConfig
 	n   int
@@ -140,6 +147,19 @@ func (c *CircuitBreaker) Pick(now int64, r *Request) int {
 		prev = -1
 	}
 	i := nextFrom(c.n, prev, func(i int) bool { return (i != prev || c.n == 1) && c.admits(now, i) })
+	if i < 0 && !c.cfg.FailFast {
+		// Panic: every breaker is open; use the one closest to reopening.
+		soonest := int64(math.MaxInt64)
+		for j := range c.b {
+			if j == prev && c.n > 1 {
+				continue
+			}
+			if u := c.b[j].openUntil; u < soonest {
+				i, soonest = j, u
+			}
+		}
+		return i
+	}
 	if i >= 0 {
 		if b := &c.b[i]; b.state == halfOpen {
 			if b.probesOut >= c.cfg.Probes {

@@ -129,6 +129,7 @@ func TestBreakerIgnoresClientErrorsCountsThrottling(t *testing.T) {
 func TestBreakerAllOpenFailsFast(t *testing.T) {
 	cfg := DefaultBreakerConfig()
 	cfg.Failures = 1
+	cfg.FailFast = true
 	b, err := NewCircuitBreaker(cfg, cands("a", "b"))
 	require.NoError(t, err)
 	for dep := range 2 {
@@ -138,6 +139,23 @@ func TestBreakerAllOpenFailsFast(t *testing.T) {
 	assert.Equal(t, -1, b.Pick(sec, first(0.5)))
 	o := outage(0, 0)
 	assert.Equal(t, -1, b.Pick(sec, retry(2, 0, o)))
+}
+
+// TestBreakerAllOpenPanics: without FailFast, an attempt that finds every
+// breaker open goes to the one that reopens soonest (not the one that just
+// failed, on a retry).
+func TestBreakerAllOpenPanics(t *testing.T) {
+	cfg := DefaultBreakerConfig()
+	cfg.Failures = 1
+	b, err := NewCircuitBreaker(cfg, cands("a", "b", "c"))
+	require.NoError(t, err)
+	for dep, at := range []int64{2 * sec, 0, 1 * sec} {
+		o := outage(dep, at)
+		b.Observe(at, &o)
+	}
+	assert.Equal(t, 1, b.Pick(3*sec, first(0.5)), "b tripped first, so it reopens first")
+	o := outage(1, 3*sec)
+	assert.Equal(t, 2, b.Pick(3*sec, retry(2, 1, o)), "a retry avoids the candidate that just failed")
 }
 
 func TestBreakerLostProbeDoesNotWedge(t *testing.T) {

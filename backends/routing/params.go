@@ -101,6 +101,7 @@ func breakerConfig(p *scenarios.BreakerParams, dom FailureDomain) BreakerConfig 
 		}
 		setInt(&cfg.Probes, p.Probes)
 		setInt(&cfg.Successes, p.Successes)
+		cfg.FailFast = p.FailFast
 	}
 	cfg.Domain = dom
 	return cfg
