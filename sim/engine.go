@@ -196,6 +196,12 @@ type engine struct {
 	sinkErr    error
 	cancelled  bool
 	eventCount int64
+
+	// Fault-window statistics; baseline is completed measured requests
+	// outside every window.
+	faultAcc []faultAcc
+	baseN    int64
+	baseE2E  float64
 }
 
 // Histogram range: 1 µs resolution up to 10 days at 3 significant digits
@@ -237,6 +243,7 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 	for i := range e.deps {
 		e.deps[i] = depState{inService: -1, slow: 1, quotaF: 1, quota: behavior.NewQuota(m.deps[i].quota, m.deps[i].providerKind)}
 	}
+	e.newFaultAccs()
 	for i, f := range m.faults {
 		e.schedule(f.start, evFaultStart, int32(i), 0)
 		e.schedule(f.end, evFaultEnd, int32(i), 0)
@@ -767,6 +774,9 @@ func (e *engine) finish(slot int32) {
 	sojourn := e.now - rs.r.At
 	e.sumSojourn += float64(sojourn)
 	e.changeN(-1)
+	if len(e.faultAcc) > 0 {
+		e.faultFinish(rs, sojourn)
+	}
 	if rs.measured {
 		st := &e.st
 		st.Requests++

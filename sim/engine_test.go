@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +122,13 @@ func TestOutageFailsAndRecovers(t *testing.T) {
 	r := sum.Results[0]
 	// About 50 s × 5/s × 2 replications arrive during the outage, plus those in flight at its start.
 	require.InDelta(t, 500, r.Failed, 120)
+	require.Len(t, r.Faults, 1)
+	f := r.Faults[0]
+	require.Equal(t, f.Requests, f.Failed, "with nowhere to fail over, every arrival in the window fails")
+	require.InDelta(t, 500, f.Requests, 120)
+	require.InDelta(t, 50, float64(f.TimeToFailoverSeconds), 2, "the first success arrives when the outage ends")
+	require.InDelta(t, 50, float64(f.TimeToRecoverSeconds), 2, "failures last the whole window")
+	require.True(t, math.IsNaN(float64(f.ExtraE2ESeconds)), "no request in the window completed")
 	for _, o := range recs {
 		if o.Kind != backends.KindRequest {
 			continue
@@ -134,6 +142,25 @@ func TestOutageFailsAndRecovers(t *testing.T) {
 			require.Equal(t, backends.StatusOK, o.Status, "request %d arrived after recovery", o.RequestID)
 		}
 	}
+}
+
+// TestOutageWithFailover: a second deployment takes over at once, so the
+// window's requests complete, time to failover is zero, and the extra
+// latency is the failover's.
+func TestOutageWithFailover(t *testing.T) {
+	s := twoDeployments()
+	s.Deployments[0].Capacity.Quota = scenarios.Quota{}
+	s.Deployments[1].Capacity.Concurrency = 10
+	s.Run.Requests = 0
+	s.Run.Horizon = scenarios.Duration(300 * time.Second)
+	s.Faults = []scenarios.Fault{{Kind: scenarios.FaultOutage, Target: "d", Start: scenarios.Duration(100 * time.Second), Duration: scenarios.Duration(50 * time.Second)}}
+	sum, err := Run(context.Background(), s, Options{Strategies: []string{"primary"}})
+	require.NoError(t, err)
+	f := sum.Results[0].Faults[0]
+	require.Positive(t, f.Requests)
+	require.LessOrEqual(t, f.Failed, int64(2), "only requests in flight when the outage began could fail")
+	require.Zero(t, float64(f.TimeToFailoverSeconds))
+	require.False(t, math.IsNaN(float64(f.ExtraE2ESeconds)))
 }
 
 func TestTimeoutVoidsQueuedAttempt(t *testing.T) {

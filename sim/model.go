@@ -57,6 +57,10 @@ type faultModel struct {
 	start, end int64
 	factor     float64
 	deps       []int32
+	// recoverUntil bounds the arrivals whose failures count towards this
+	// window's time to recover: 10 minutes after it, or the start of the
+	// next window, whichever is first.
+	recoverUntil int64
 }
 
 func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
@@ -141,6 +145,15 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 			}
 		}
 		m.faults = append(m.faults, fm)
+	}
+	for i := range m.faults {
+		f := &m.faults[i]
+		f.recoverUntil = f.end + recoveryHorizon
+		for _, g := range m.faults {
+			if g.start > f.start && g.start < f.recoverUntil {
+				f.recoverUntil = max(g.start, f.end)
+			}
+		}
 	}
 	r := &st.Routing
 	m.maxAttempts = int32(max(r.MaxAttempts, 1))

@@ -29,6 +29,9 @@ type repResult struct {
 	sumWait, sumTTFT     float64
 	sumE2E               float64
 	deps                 []depState
+	faults               []faultAcc
+	baseN                int64
+	baseE2E              float64
 	events               int64
 	interrupted, started bool
 	err                  error
@@ -196,6 +199,7 @@ func (e *engine) result() repResult {
 		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
 		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
 		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
+		faults: e.faultAcc, baseN: e.baseN, baseE2E: e.baseE2E,
 	}
 }
 
@@ -262,6 +266,7 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 	if len(errs) > 0 {
 		return res, interrupted, errors.Join(errs...)
 	}
+	res.Faults = faultResults(m, reps)
 	if res.Replications > 0 {
 		for i := range util {
 			res.Deployments[i].Utilization = util[i] / float64(res.Replications)
@@ -291,4 +296,50 @@ func latency(h *hdrhistogram.Histogram, mean float64, means, p99s []float64) Lat
 	_, l.MeanCI95 = CI95(means)
 	_, l.P99CI95 = CI95(p99s)
 	return l
+}
+
+// faultResults summarises each fault window over the replications.
+func faultResults(m *model, reps []repResult) []FaultResult {
+	if len(m.faults) == 0 {
+		return nil
+	}
+	out := make([]FaultResult, len(m.faults))
+	for i, f := range m.faults {
+		src := &m.s.Faults[i]
+		fr := FaultResult{Kind: f.kind, Target: src.Target, StartSeconds: float64(f.start) / 1e9, DurationSeconds: float64(f.end-f.start) / 1e9}
+		var extra, ttf, ttr []float64
+		for _, r := range reps {
+			if !r.started || i >= len(r.faults) {
+				continue
+			}
+			a := &r.faults[i]
+			fr.Requests += a.requests
+			fr.Failed += a.failed
+			if a.completed > 0 && r.baseN > 0 {
+				extra = append(extra, (a.sumE2E/float64(a.completed)-r.baseE2E/float64(r.baseN))/1e9)
+			}
+			if a.firstOK >= 0 && a.firstIn >= 0 {
+				ttf = append(ttf, float64(max(a.firstOK-a.firstIn, 0))/1e9)
+			}
+			if a.lastFail >= 0 {
+				ttr = append(ttr, float64(a.lastFail-f.start)/1e9)
+			} else if a.requests > 0 {
+				ttr = append(ttr, 0)
+			}
+		}
+		fr.ExtraE2ESeconds, fr.TimeToFailoverSeconds, fr.TimeToRecoverSeconds = meanNum(extra), meanNum(ttf), meanNum(ttr)
+		out[i] = fr
+	}
+	return out
+}
+
+func meanNum(xs []float64) Num {
+	if len(xs) == 0 {
+		return Num(nan)
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return Num(s / float64(len(xs)))
 }

@@ -56,6 +56,8 @@ type Result struct {
 	// Little checks Little's law over the whole run: L measured as the time
 	// average of requests in the system, against λW from arrivals and sojourns.
 	Little LittleCheck `json:"little"`
+	// Faults says what each fault window did to the strategy.
+	Faults []FaultResult `json:"faults,omitempty"`
 	// Violations lists the constraints a what-if strategy breaks.
 	Violations []scenarios.Violation `json:"violations,omitempty"`
 	// Deployments breaks attempts down by deployment.

@@ -196,6 +196,14 @@ func writeRunInfo(dir string, s *scenarios.Scenario, cmd *cobra.Command) error {
 	})
 }
 
+// span formats a duration that may be zero (shown as 0s) or undefined (-).
+func span(s float64) string {
+	if s == 0 {
+		return "0s"
+	}
+	return secs(s)
+}
+
 func writeJSONFile(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -233,8 +241,19 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took ti
 	}
 	if len(s.Faults) > 0 {
 		fmt.Fprintln(w)
-		for _, f := range s.Faults {
+		for i, f := range s.Faults {
 			fmt.Fprintf(w, "fault: %s of %s from %s for %s\n", f.Kind, f.Target, f.Start, f.Duration)
+			t := newTable(w)
+			t.row("  strategy", "arrived", "failed", "extra E2E", "time to failover", "time to recover")
+			for _, r := range sum.Results {
+				if i >= len(r.Faults) {
+					continue
+				}
+				fr := r.Faults[i]
+				t.row("  "+r.Strategy, fmt.Sprint(fr.Requests), pct(fr.Failed, fr.Requests),
+					secs(float64(fr.ExtraE2ESeconds)), span(float64(fr.TimeToFailoverSeconds)), span(float64(fr.TimeToRecoverSeconds)))
+			}
+			t.flush()
 		}
 	}
 }
