@@ -74,6 +74,10 @@ type reqState struct {
 	partner int32
 	attNo   int32 // this slot's attempt number for records (attempt counts all of the request's)
 	hedged  bool  // a hedge was already sent for the current attempt
+	// deadline is when the current attempt times out (0: no timeout);
+	// armed says whether its timeout event is scheduled.
+	deadline int64
+	armed    bool
 }
 
 // reset makes a recycled slot a fresh request. It assigns every field but
@@ -90,6 +94,7 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.measured, rs.waited = false, false
 	rs.rq.Memo = 0
 	rs.partner, rs.attNo, rs.hedged = -1, 0, false
+	rs.deadline, rs.armed = 0, false
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -412,8 +417,15 @@ func (e *engine) send(slot int32, pick int) {
 	c := uint64(rs.attempt) * 2
 	out := e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c)
 	rs.netBack = e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c+1)
+	// The per-attempt timeout is armed lazily (see armTimeout): most
+	// attempts finish long before it, and an event per attempt that is
+	// almost always stale deepens the heap for nothing.
+	rs.deadline, rs.armed = 0, false
 	if e.m.timeout > 0 {
-		e.schedule(e.now+e.m.timeout, evTimeout, slot, rs.gen)
+		rs.deadline = e.now + e.m.timeout
+		if out >= e.m.timeout {
+			e.armTimeout(slot)
+		}
 	}
 	if at := e.timers[cls.group]; at != nil {
 		if t := at.FirstTokenTimeout(e.now, &rs.rq); t > 0 {
@@ -542,6 +554,7 @@ func (e *engine) atDeployment(slot int32) {
 	case d.silent > 0:
 		rs.state = stHeld
 		d.held.push(queueEntry{slot: slot, gen: rs.gen})
+		e.armTimeout(slot)
 		return
 	}
 	if d.quota.Limited() {
@@ -566,6 +579,7 @@ func (e *engine) atDeployment(slot int32) {
 		rs.waited = true
 		d.queued++
 		d.queue.push(queueEntry{slot: slot, gen: rs.gen})
+		e.armTimeout(slot)
 	default:
 		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
 		e.respond(slot, backends.StatusRejected, errQueueFull)
@@ -593,6 +607,9 @@ func (e *engine) startService(slot int32) {
 	}
 	if rs.partner >= 0 && rs.errClass == errNone {
 		e.schedule(rs.firstTok+rs.netBack, evFirstToken, slot, rs.gen)
+	}
+	if rs.deadline > 0 && e.now+total+rs.netBack > rs.deadline {
+		e.armTimeout(slot) // the response would reach the client too late
 	}
 	// Link into the in-service list so an outage can fail it.
 	rs.prev, rs.next = -1, d.inService
@@ -675,6 +692,18 @@ func (e *engine) clientRecv(slot int32) {
 		d.failed++
 	}
 	e.attemptEnded(slot)
+}
+
+// armTimeout schedules the attempt's timeout at its deadline, once. An
+// attempt needs it only while it could still be in flight at the deadline:
+// when it waits (queue, silent deployment), when its service would end too
+// late, or when the network alone takes longer.
+func (e *engine) armTimeout(slot int32) {
+	rs := &e.reqs[slot]
+	if rs.deadline > 0 && !rs.armed {
+		rs.armed = true
+		e.schedule(rs.deadline, evTimeout, slot, rs.gen)
+	}
 }
 
 // ttftTimeout aborts an attempt that has not delivered its first token by
