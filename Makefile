@@ -44,8 +44,20 @@ demo: build
 	./$(BIN) report out/demo/load --out out/demo/load-report
 	@echo "report: out/demo/report.html (load test: out/demo/load-report/report.html)"
 
+# Every fuzz target for FUZZTIME each (go test fuzzes one target at a time).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./scenarios/:FuzzParse \
+	./backends/azure/:FuzzSSEDecode \
+	./backends/bedrock/:FuzzEventStreamDecode ./backends/bedrock/:FuzzEventStreamFrames \
+	./backends/fake/:FuzzAzureDecode ./backends/fake/:FuzzSSEEncode ./backends/fake/:FuzzBedrockDecode \
+	./backends/fake/:FuzzEventStreamEncode ./backends/fake/:FuzzBedrockSigV4 \
+	./backends/internal/wirejson/:FuzzValid
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 clean:
 	rm -rf bin out
