@@ -73,6 +73,7 @@ type routeGroup struct {
 	starter routing.Starter
 	retrier routing.Retrier
 	timer   routing.AttemptTimer
+	hedger  routing.Hedger
 	cands   []int
 }
 
@@ -155,6 +156,7 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 			grp.starter, _ = p.(routing.Starter)
 			grp.retrier, _ = p.(routing.Retrier)
 			grp.timer, _ = p.(routing.AttemptTimer)
+			grp.hedger, _ = p.(routing.Hedger)
 			g = len(c.groups)
 			groupOf[layer] = g
 			c.groups = append(c.groups, grp)
@@ -201,23 +203,40 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 				InputTokens: r.InputTokens, Intended: int64(intended), Sent: int64(firstSent), Done: int64(time.Since(c.start))}
 			break
 		}
-		route := &c.routes[g.cands[pick]]
-		rec, retryAfter, remaining := c.attempt(ctx, route, id, attempt, r, &out.Timing, time.Duration(ttftTimeout))
-		if attempt == 1 {
-			firstSent = time.Duration(rec.Sent)
+		res := c.runAttempt(ctx, g, &rq, pick, id, r, time.Duration(ttftTimeout))
+		for i := range res {
+			a := &res[i]
+			if a.attempt == 1 {
+				firstSent = time.Duration(a.rec.Sent)
+			}
+			a.rec.Intended = int64(now)
+			if a.attempt == 1 {
+				a.rec.Intended = int64(intended)
+			}
+			out.Attempts = append(out.Attempts, a.rec)
+			o := routing.Observation{Dep: a.pick, Status: a.rec.Status, ErrorClass: a.rec.ErrorClass, Sent: a.rec.Sent,
+				FirstToken: a.rec.FirstToken, Done: a.rec.Done, RetryAfter: int64(a.retryAfter),
+				RemainingTokens: a.rl.tokens, RemainingRequests: a.rl.requests,
+				InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, OutputTokens: a.rec.OutputTokens}
+			g.mu.Lock()
+			g.policy.Observe(a.rec.Done, &o)
+			g.mu.Unlock()
+			if !a.loser {
+				last = o
+			}
 		}
-		rec.Intended = int64(now)
-		if attempt == 1 {
-			rec.Intended = int64(intended)
+		// The attempt that decides the request: the hedge winner, or the
+		// one that failed last.
+		win := &res[0]
+		for i := range res {
+			if res[i].decides {
+				win = &res[i]
+			}
 		}
-		out.Attempts = append(out.Attempts, rec)
-		last = routing.Observation{Dep: pick, Status: rec.Status, ErrorClass: rec.ErrorClass, Sent: rec.Sent,
-			FirstToken: rec.FirstToken, Done: rec.Done, RetryAfter: int64(retryAfter),
-			RemainingTokens: remaining.tokens, RemainingRequests: remaining.requests,
-			InputTokens: r.InputTokens, MaxTokens: r.MaxTokens, OutputTokens: rec.OutputTokens}
-		g.mu.Lock()
-		g.policy.Observe(rec.Done, &last)
-		g.mu.Unlock()
+		rec, retryAfter := win.rec, win.retryAfter
+		out.Timing = win.timing
+		pick = win.pick
+		attempt += len(res) - 1
 		if rec.Status == backends.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == backends.StatusClientError {
 			out.Request = rec
 			out.Request.Kind = backends.KindRequest
@@ -264,7 +283,7 @@ type rateLimits struct{ tokens, requests float64 }
 // attempt sends one call and reads its response to the end. A positive
 // ttftTimeout (from an AttemptTimer policy) aborts it if no content has
 // arrived by then.
-func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming, ttftTimeout time.Duration) (backends.Outcome, time.Duration, rateLimits) {
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming, ttftTimeout time.Duration, onToken func()) (backends.Outcome, time.Duration, rateLimits) {
 	rec := backends.Outcome{
 		Kind: backends.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
@@ -311,8 +330,8 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
 	dec := newDecoder(route.Kind, resp, t, func(ev backends.Event) {
-		if ev.Kind&backends.EventContent != 0 {
-			gotToken.Store(true)
+		if ev.Kind&backends.EventContent != 0 && !gotToken.Swap(true) && onToken != nil {
+			onToken()
 		}
 	})
 	body := backends.NewTimedBody(resp.Body, begin, t, dec)
@@ -475,4 +494,133 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// attemptResult is one attempt's outcome as runAttempt reports it.
+type attemptResult struct {
+	attempt    int
+	pick       int
+	rec        backends.Outcome
+	retryAfter time.Duration
+	rl         rateLimits
+	timing     backends.StreamTiming
+	// loser marks a hedge loser, cancelled when the other attempt delivered
+	// its first token; decides marks the attempt the request's outcome
+	// follows (the winner, or of two failures the later one).
+	loser, decides bool
+}
+
+// runAttempt sends attempt rq.Attempt to candidate pick and, when the policy
+// is a Hedger, a hedge attempt if no first token has arrived by the delay
+// it asks for. The first of the two to deliver a first token wins and the
+// other is cancelled; if one fails before either has a token, the other
+// carries on alone. Results come in attempt order.
+func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Request, pick int, id uint64, r scenarios.Request, ttft time.Duration) []attemptResult {
+	type running struct {
+		res    attemptResult
+		cancel context.CancelFunc
+		first  chan struct{}
+		done   chan struct{}
+	}
+	start := func(attempt, pick int, ttft time.Duration) *running {
+		actx, cancel := context.WithCancel(ctx)
+		run := &running{res: attemptResult{attempt: attempt, pick: pick}, cancel: cancel, first: make(chan struct{}), done: make(chan struct{})}
+		var once sync.Once
+		go func() {
+			defer close(run.done)
+			defer cancel()
+			a := &run.res
+			a.rec, a.retryAfter, a.rl = c.attempt(actx, &c.routes[g.cands[pick]], id, attempt, r, &a.timing, ttft,
+				func() { once.Do(func() { close(run.first) }) })
+		}()
+		return run
+	}
+	var delay int64
+	hedge := false
+	if g.hedger != nil && !rq.Hedge && rq.Attempt < c.maxAttempts {
+		g.mu.Lock()
+		delay, hedge = g.hedger.HedgeDelay(int64(time.Since(c.start)), rq, pick)
+		g.mu.Unlock()
+	}
+	a := start(rq.Attempt, pick, ttft)
+	if !hedge {
+		<-a.done
+		a.res.decides = true
+		return []attemptResult{a.res}
+	}
+	timer := time.NewTimer(time.Duration(max(delay, 0)))
+	defer timer.Stop()
+	select {
+	case <-a.first:
+		<-a.done
+		a.res.decides = true
+		return []attemptResult{a.res}
+	case <-a.done:
+		a.res.decides = true
+		return []attemptResult{a.res}
+	case <-timer.C:
+	}
+	hq := routing.Request{ID: rq.ID, Attempt: rq.Attempt + 1, Prev: pick, U: scenarios.Draw(c.keyRoute, id, uint64(rq.Attempt+1)),
+		InputTokens: rq.InputTokens, MaxTokens: rq.MaxTokens, Deadline: rq.Deadline, Tags: rq.Tags, Memo: rq.Memo, Hedge: true}
+	g.mu.Lock()
+	hp := g.policy.Pick(int64(time.Since(c.start)), &hq)
+	if hp >= 0 && hp < len(g.cands) && hp != pick && g.starter != nil {
+		g.starter.Started(int64(time.Since(c.start)), hp)
+	}
+	g.mu.Unlock()
+	if hp < 0 || hp >= len(g.cands) || hp == pick {
+		<-a.done
+		a.res.decides = true
+		return []attemptResult{a.res}
+	}
+	b := start(rq.Attempt+1, hp, ttft)
+	cancelled := func(x *running) {
+		x.cancel()
+		<-x.done
+		x.res.loser = true
+		x.res.rec.Status, x.res.rec.ErrorClass = backends.StatusFailed, routing.ClassCancelled
+	}
+	// Each channel is dropped once its attempt has finished, so a closed
+	// first-token channel of a finished attempt is not read again.
+	var winner *running
+	aFirst, bFirst, aDone, bDone := a.first, b.first, a.done, b.done
+	for winner == nil {
+		select {
+		case <-aFirst:
+			winner = a
+			if bDone != nil {
+				cancelled(b)
+			}
+		case <-bFirst:
+			winner = b
+			if aDone != nil {
+				cancelled(a)
+			}
+		case <-aDone:
+			aFirst, aDone = nil, nil
+			switch {
+			case a.res.rec.Status == backends.StatusOK:
+				winner = a
+				if bDone != nil {
+					cancelled(b)
+				}
+			case bDone == nil:
+				winner = a // both failed: the later failure decides
+			}
+		case <-bDone:
+			bFirst, bDone = nil, nil
+			switch {
+			case b.res.rec.Status == backends.StatusOK:
+				winner = b
+				if aDone != nil {
+					cancelled(a)
+				}
+			case aDone == nil:
+				winner = b
+			}
+		}
+	}
+	<-winner.done
+	winner.res.decides = true
+	return []attemptResult{a.res, b.res}
 }

@@ -259,3 +259,34 @@ func TestInterruptFlushesEverything(t *testing.T) {
 	}))
 	require.Equal(t, int(r.Requests), n)
 }
+
+// TestHedgingInTheLoadGenerator: the same hedged policy the simulator runs,
+// against fakes: the slow primary has no first token after 300 ms, so a
+// hedge goes to the other cloud, wins, and the primary is cancelled.
+func TestHedgingInTheLoadGenerator(t *testing.T) {
+	s := load(t, "../testdata/load/hedge.yaml")
+	routes := startFake(t, s, nil)
+	sum, recs := records(t, s, routes, Options{Strategy: "hedged", Pacer: "constant", Rate: 10, Duration: 2 * time.Second})
+	r := sum.Results[0]
+	require.Equal(t, r.Requests, r.Completed)
+	require.Equal(t, 2*r.Requests, r.Attempts, "every request sent a hedge")
+	cancelled := 0
+	for _, o := range recs {
+		switch {
+		case o.Kind == backends.KindAttempt && o.Attempt == 1:
+			require.Equal(t, "aoai-slow", o.Deployment)
+			require.Equal(t, "cancelled", o.ErrorClass)
+			cancelled++
+		case o.Kind == backends.KindAttempt:
+			require.Equal(t, "bedrock-fast", o.Deployment)
+			require.Equal(t, backends.StatusOK, o.Status)
+		case o.Kind == backends.KindRequest:
+			require.Equal(t, "bedrock-fast", o.Deployment)
+			// 300 ms delay + 50 ms TTFT + 10 tokens × 2 ms; far below the primary's 1.5 s.
+			e2e := time.Duration(o.Done - o.Intended)
+			require.Greater(t, e2e, 360*time.Millisecond)
+			require.Less(t, e2e, time.Second)
+		}
+	}
+	require.Equal(t, int(r.Requests), cancelled)
+}
