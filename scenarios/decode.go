@@ -489,3 +489,31 @@ func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Er
 	}
 	return x, errs, bad, ""
 }
+
+// place appends the problems found after decoding (validation) to errs,
+// each at its field's position, leaving out those under a path where a
+// problem was already found (bad): they are consequences, not news.
+func (x *index) place(errs Errors, found []*FieldError, bad []string) Errors {
+	for _, e := range found {
+		if suppressed(e.Path, bad) {
+			continue
+		}
+		e.Line, e.Column = x.lookup(e.Path)
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// named sets every problem's file and orders the problems by position.
+func named(file string, errs Errors) Errors {
+	for _, e := range errs {
+		e.File = file
+	}
+	slices.SortStableFunc(errs, func(a, b *FieldError) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Column - b.Column
+	})
+	return errs
+}

@@ -144,24 +144,9 @@ func parse(name, dir string, data []byte) (*Scenario, error) {
 	}
 	applyDefaults(&s, x.has)
 	s.Source, s.Dir = name, dir
-	for _, e := range validate(&s, x.has, tainted) {
-		if suppressed(e.Path, bad) {
-			continue
-		}
-		e.Line, e.Column = x.lookup(e.Path)
-		errs = append(errs, e)
-	}
+	errs = x.place(errs, validate(&s, x.has, tainted), bad)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			e.File = name
-		}
-		slices.SortStableFunc(errs, func(a, b *FieldError) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
-		return nil, Errors(errs)
+		return nil, named(name, errs)
 	}
 	return &s, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -94,23 +93,9 @@ func loadProfile(path string) (*Latency, bool, error) {
 	if hasLF && !(p.LoadFactor >= 1) {
 		v.addf("load_factor", "must be >= 1 (1: no slowdown under load), got %s", fmtFloat(p.LoadFactor))
 	}
-	for _, e := range v.errs {
-		if !suppressed(e.Path, bad) {
-			e.Line, e.Column = x.lookup(e.Path)
-			errs = append(errs, e)
-		}
-	}
+	errs = x.place(errs, v.errs, bad)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			e.File = path
-		}
-		slices.SortStableFunc(errs, func(a, b *FieldError) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
-			}
-			return a.Column - b.Column
-		})
-		return nil, false, Errors(errs)
+		return nil, false, named(path, errs)
 	}
 	return &Latency{TTFT: p.TTFT, PerInputToken: p.PerInputToken, TPOT: p.TPOT, LoadFactor: p.LoadFactor}, hasLF, nil
 }
