@@ -238,11 +238,7 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		pick = win.pick
 		attempt += len(res) - 1
 		if rec.Status == backends.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == backends.StatusClientError {
-			out.Request = rec
-			out.Request.Kind = backends.KindRequest
-			out.Request.Attempt = int32(attempt)
-			out.Request.Intended = int64(intended)
-			out.Request.Sent = int64(firstSent)
+			out.Request = requestRecord(rec, attempt, intended, firstSent)
 			break
 		}
 		delay := c.backoff << (attempt - 1)
@@ -258,11 +254,7 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		}
 		memo = rq.Memo
 		if !retry || !sleepCtx(ctx, delay) {
-			out.Request = rec
-			out.Request.Kind = backends.KindRequest
-			out.Request.Attempt = int32(attempt)
-			out.Request.Intended = int64(intended)
-			out.Request.Sent = int64(firstSent)
+			out.Request = requestRecord(rec, attempt, intended, firstSent)
 			break
 		}
 		prev = pick
@@ -494,6 +486,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// requestRecord turns the attempt that ended a request into its request
+// record: attempts made, intended and first actual send times.
+func requestRecord(last backends.Outcome, attempts int, intended, firstSent time.Duration) backends.Outcome {
+	last.Kind = backends.KindRequest
+	last.Attempt = int32(attempts)
+	last.Intended = int64(intended)
+	last.Sent = int64(firstSent)
+	return last
 }
 
 // attemptResult is one attempt's outcome as runAttempt reports it.
