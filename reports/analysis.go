@@ -48,7 +48,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults named in Options.
 func DefaultOptions() Options {
-	return Options{SLOTarget: 0.999, EstimateTransfer: true, BytesPerInputToken: 4, BytesPerOutputToken: 250,
+	return Options{SLOTarget: 0.999, EstimateTransfer: true, BytesPerInputToken: backends.PromptBytesPerToken, BytesPerOutputToken: backends.StreamBytesPerToken,
 		Exit: DefaultExitAssumptions()}
 }
 

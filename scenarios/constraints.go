@@ -63,11 +63,7 @@ func Violations(s *Scenario, i int) []Violation {
 					Message: fmt.Sprintf("deployment %q runs on provider %q, but layer %s may run only on %s", name, d.Provider, layer, strings.Join(allowed, ", "))})
 			}
 			for _, w := range s.Workloads {
-				wl := w.Layer
-				if wl == "" {
-					wl = LayerModel
-				}
-				if wl != layer {
+				if !slices.Contains(w.Layers(), layer) {
 					continue
 				}
 				for _, tag := range w.Tags {

@@ -80,15 +80,16 @@ func JSONSchema() ([]byte, error) {
 	}{
 		{"Provider", []string{"name", "kind", "regions"}, map[string][]any{"kind": {KindAzure, KindBedrock, KindGeneric}}},
 		{"Link", []string{"from", "to", "latency"}, nil},
-		{"Deployment", []string{"name", "provider", "region", "capacity"}, map[string][]any{"layer": layerEnum}},
+		{"Deployment", []string{"name", "provider", "region"}, map[string][]any{"layer": layerEnum}},
 		{"Capacity", []string{"concurrency"}, nil},
 		{"Workload", []string{"name", "arrival"}, map[string][]any{"layer": layerEnum}},
+		{"Session", []string{"steps"}, nil},
 		{"Arrival", []string{"process"}, map[string][]any{"process": {ProcPoisson, ProcConstant, ProcMMPP, ProcDiurnal, ProcRamp, ProcTrace}}},
 		{"Strategy", []string{"name", "placement"}, nil},
 		{"Routing", nil, map[string][]any{"policy": anys(Policies), "failure_domain": {DomainDeployment, DomainRegion, DomainProvider}}},
 		{"OutlierParams", nil, map[string][]any{"preset": {PresetEnvoyDefault, PresetAIGatewayDoc}}},
 		{"FallbackParams", nil, map[string][]any{"preset": {PresetLiteLLM}, "groups": {"each", "one"}}},
-		{"Fault", []string{"kind", "target", "duration"}, map[string][]any{"kind": {FaultOutage, FaultBrownout, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed}}},
+		{"Fault", []string{"kind", "target", "duration"}, map[string][]any{"kind": anys(FaultKinds)}},
 	} {
 		if err := refine(e.def, e.required, e.enums); err != nil {
 			return nil, err

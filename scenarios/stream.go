@@ -195,15 +195,17 @@ func (s *source) drawTokens(r *Request) {
 	w := s.w
 	maxTok := int32(w.MaxTokens)
 	r.MaxTokens = maxTok
-	r.InputTokens = tokenCount(w.InputTokens.Quantile(s.tokens.Float64()))
-	r.OutputTokens = min(tokenCount(w.OutputTokens.Quantile(s.tokens.Float64())), maxTok)
+	r.InputTokens = TokenCount(w.InputTokens.Quantile(s.tokens.Float64()))
+	r.OutputTokens = min(TokenCount(w.OutputTokens.Quantile(s.tokens.Float64())), maxTok)
 }
 
 // maxTokenCount caps token draws from unbounded distributions (a lognormal's
 // far tail) well inside int32 and above any model's context window.
 const maxTokenCount = 1 << 24
 
-func tokenCount(x float64) int32 {
+// TokenCount rounds a token-count draw to a whole number of tokens, clamped
+// to [0, 2^24].
+func TokenCount(x float64) int32 {
 	return int32(math.Round(math.Min(math.Max(x, 0), maxTokenCount)))
 }
 

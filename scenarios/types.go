@@ -99,7 +99,11 @@ type Deployment struct {
 	// resource (https://NAME.openai.azure.com), or a Bedrock Runtime
 	// endpoint override (default: the region's public endpoint).
 	Endpoint string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
-	// Layer is the layer the deployment serves: model, orchestration, application or state.
+	// Layer is the layer the deployment serves: model, orchestration,
+	// application or state. Orchestration deployments host sessions and
+	// state deployments hold session state (see Session); for a state
+	// deployment capacity may be left out, since only latency.ttft (the
+	// time per state operation) is used.
 	Layer string `yaml:"layer,omitempty" json:"layer,omitempty"`
 	// Capacity limits concurrency, queueing and quota.
 	Capacity Capacity `yaml:"capacity" json:"capacity"`
@@ -148,8 +152,9 @@ type Quota struct {
 	OutputBurn float64 `yaml:"output_burn,omitempty" json:"output_burn,omitempty"`
 }
 
-// Latency is a deployment's service-time model: time to first token plus one
-// time-per-output-token draw for each output token after the first.
+// Latency is a deployment's service-time model: the time to first token,
+// then output tokens × one time-per-output-token draw (the request's decode
+// speed) until the response is complete.
 type Latency struct {
 	// TTFT is the time to first token at the deployment, queueing excluded.
 	TTFT TimeDist `yaml:"ttft" json:"ttft"`
@@ -190,6 +195,60 @@ type Workload struct {
 	SLO SLO `yaml:"slo,omitempty" json:"slo,omitempty"`
 	// Tags are compliance tags of the traffic ("fedramp-high", "eu-data-zone").
 	Tags []string `yaml:"tags,omitempty" json:"tags,omitempty"`
+	// Session, when set, makes every arrival an agentic session rather than
+	// one model call: it enters the orchestration layer and makes Steps
+	// model calls (to the workload's layer) with the token distributions
+	// above, reading and writing session state around each.
+	Session *Session `yaml:"session,omitempty" json:"session,omitempty"`
+}
+
+// Session describes an agentic session: a conversation or task an
+// orchestrator (an agent runtime such as Bedrock AgentCore) drives through
+// several model calls, keeping state between them.
+//
+// A session arrives from the workload's origin at the strategy's
+// orchestration deployment (placement.orchestration, tried in order), which
+// hosts it for its lifetime: capacity.concurrency is how many sessions it
+// holds at once, capacity.queue how many may wait, capacity.quota.requests
+// how many may start per window, and latency.ttft the runtime's own
+// overhead per step. Each step reads the session state from the state
+// store, thinks, makes one model call from the orchestration region, and
+// writes the state back. The state store is the strategy's first
+// placement.state deployment (its latency.ttft is the time per state
+// operation) or, when none is placed, sits in the orchestrator's region.
+// Every hop between regions takes the link's latency, and every byte that
+// crosses a region or cloud boundary is counted for egress.
+type Session struct {
+	// Steps is the number of model calls per session (rounded; at least 1,
+	// at most 10000). Required.
+	Steps CountDist `yaml:"steps" json:"steps"`
+	// Think is the orchestrator's own time before each model call
+	// (planning, tool calls). Default 0.
+	Think TimeDist `yaml:"think,omitempty" json:"think,omitempty"`
+	// StateRead is the session state read before each step, in bytes ("64k").
+	StateRead Count `yaml:"state_read,omitempty" json:"state_read,omitempty"`
+	// StateWrite is the session state written after each step, in bytes.
+	StateWrite Count `yaml:"state_write,omitempty" json:"state_write,omitempty"`
+	// SLO is the most a whole session may take, from arrival to the answer
+	// back at the origin; 0 means not checked.
+	SLO Duration `yaml:"slo,omitempty" json:"slo,omitempty"`
+}
+
+// MaxSessionSteps bounds a session's step count, so a heavy-tailed step
+// distribution cannot make one session run for ever.
+const MaxSessionSteps = 10000
+
+// Layers returns the layers the workload's traffic touches: the layer its
+// requests enter, and for a session also orchestration and state.
+func (w *Workload) Layers() []string {
+	l := w.Layer
+	if l == "" {
+		l = LayerModel
+	}
+	if w.Session == nil {
+		return []string{l}
+	}
+	return []string{l, LayerOrchestration, LayerState}
 }
 
 // SLO is a latency objective; zero fields are not checked.
@@ -311,7 +370,8 @@ const (
 // Fault is a window in which the targeted deployments misbehave.
 type Fault struct {
 	// Kind is outage (every attempt fails with a 503, and attempts in flight
-	// at the start are cut), brownout (latency × LatencyFactor), throttle
+	// at the start are cut), brownout (latency × LatencyFactor), link (the
+	// network path between Target and To is LatencyFactor slower), throttle
 	// (quota × QuotaFactor), reset (new connections are reset), silent (the
 	// deployment accepts requests and never answers), stream_cut (responses
 	// stop half-way) or malformed (the first streamed frame is corrupt).
@@ -326,6 +386,10 @@ type Fault struct {
 	LatencyFactor float64 `yaml:"latency_factor,omitempty" json:"latency_factor,omitempty"`
 	// QuotaFactor multiplies quota rates during a throttle.
 	QuotaFactor float64 `yaml:"quota_factor,omitempty" json:"quota_factor,omitempty"`
+	// To is the other end of a link fault: a region or provider. The
+	// fault degrades every link between a region of Target and a region of
+	// To (provider to provider: every cross-cloud link).
+	To string `yaml:"to,omitempty" json:"to,omitempty"`
 }
 
 // Fault kinds.
@@ -333,6 +397,9 @@ const (
 	FaultOutage   = "outage"
 	FaultBrownout = "brownout"
 	FaultThrottle = "throttle"
+	// FaultLink: the links between Target and To are LatencyFactor slower
+	// (a degraded cross-cloud interconnect or a congested region pair).
+	FaultLink = "link"
 	// FaultReset: the connection is reset before any response.
 	FaultReset = "reset"
 	// FaultSilent: the request is accepted and never answered; the client's
@@ -343,6 +410,9 @@ const (
 	// FaultMalformed: the response's first frame is corrupt.
 	FaultMalformed = "malformed"
 )
+
+// FaultKinds lists every fault kind.
+var FaultKinds = []string{FaultOutage, FaultBrownout, FaultLink, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed}
 
 // Warmup is the part of a run deleted from statistics: either a fraction of
 // the requests or a duration.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -255,7 +256,10 @@ func (v *validator) deployments(regions map[string]string) map[string]*Deploymen
 
 		c := &d.Capacity
 		cp := path + ".capacity"
-		v.positive(cp+".concurrency", float64(c.Concurrency), strconv.Itoa(c.Concurrency))
+		if d.Layer != LayerState || c.Concurrency != 0 {
+			// A state store's capacity is not modelled (see Session).
+			v.positive(cp+".concurrency", float64(c.Concurrency), strconv.Itoa(c.Concurrency))
+		}
 		if c.Queue != nil && *c.Queue < 0 {
 			v.addf(cp+".queue", "must be >= 0 (0 rejects when all slots are busy; leave it out for an unbounded queue), got %d", *c.Queue)
 		}
@@ -313,7 +317,32 @@ func (v *validator) workloads(regions map[string]string) {
 		}
 		v.nonNegative(path+".slo.ttft", float64(w.SLO.TTFT), w.SLO.TTFT.String())
 		v.nonNegative(path+".slo.e2e", float64(w.SLO.E2E), w.SLO.E2E.String())
+		if w.Session != nil {
+			v.session(path+".session", w)
+		}
 	}
+}
+
+func (v *validator) session(path string, w *Workload) {
+	ss := w.Session
+	if w.Layer == LayerOrchestration || w.Layer == LayerState {
+		v.addf(strings.TrimSuffix(path, ".session")+".layer", "a session's model calls cannot enter layer %s; use model (the default) or application", w.Layer)
+	}
+	if ss.Steps.IsZero() {
+		v.addf(path+".steps", "is required: the number of model calls per session (a count or a distribution)")
+	} else {
+		v.tokens(path+".steps", &ss.Steps.Dist)
+	}
+	v.dist(path+".think", &ss.Think.Dist, durationText)
+	for _, f := range []struct {
+		name string
+		n    Count
+	}{{"state_read", ss.StateRead}, {"state_write", ss.StateWrite}} {
+		if x := float64(f.n); x < 0 || x != math.Trunc(x) {
+			v.addf(path+"."+f.name, "must be a whole number of bytes >= 0, got %s", fmtFloat(x))
+		}
+	}
+	v.nonNegative(path+".slo", float64(ss.SLO), ss.SLO.String())
 }
 
 func (v *validator) arrival(path string, a *Arrival) {
@@ -452,7 +481,8 @@ func (v *validator) strategies(deps map[string]*Deployment) {
 			}
 			var users []string
 			for _, w := range v.s.Workloads {
-				if w.Layer == layer {
+				// Sessions enter orchestration; their state layer is optional.
+				if w.Layer == layer || (w.Session != nil && layer == LayerOrchestration) {
 					users = append(users, strconv.Quote(w.Name))
 				}
 			}
@@ -517,22 +547,35 @@ func (v *validator) faults(regions map[string]string) {
 	for r := range regions {
 		targets[r] = true
 	}
+	ends := maps.Clone(targets) // regions and providers
 	for _, d := range v.s.Deployments {
 		targets[d.Name] = true
 	}
 	for i, f := range v.s.Faults {
 		path := indexPath("faults", i)
-		v.oneOf(path+".kind", f.Kind, FaultOutage, FaultBrownout, FaultThrottle, FaultReset, FaultSilent, FaultStreamCut, FaultMalformed)
+		v.oneOf(path+".kind", f.Kind, FaultKinds...)
 		switch {
+		case f.Target == "" && f.Kind == FaultLink:
+			v.addf(path+".target", "is required: name the region or provider at one end of the link")
 		case f.Target == "":
 			v.addf(path+".target", "is required: name a deployment, region or provider")
+		case f.Kind == FaultLink && !ends[f.Target] && !v.isTainted("providers"):
+			v.addf(path+".target", "%q is not a declared region or provider (a link fault names the ends of a link)", f.Target)
 		case !targets[f.Target] && !v.isTainted("providers", "deployments"):
 			v.addf(path+".target", "%q is not a declared deployment, region or provider", f.Target)
+		}
+		switch {
+		case f.Kind == FaultLink && f.To == "":
+			v.addf(path+".to", "is required for a link fault: name the region or provider at the other end")
+		case f.Kind == FaultLink && !ends[f.To] && !v.isTainted("providers"):
+			v.addf(path+".to", "%q is not a declared region or provider", f.To)
+		case f.Kind != FaultLink && f.To != "":
+			v.addf(path+".to", "is used only by link faults; remove it or set kind: link")
 		}
 		v.nonNegative(path+".start", float64(f.Start), f.Start.String())
 		v.positive(path+".duration", float64(f.Duration), f.Duration.String())
 		switch f.Kind {
-		case FaultBrownout:
+		case FaultBrownout, FaultLink:
 			v.positive(path+".latency_factor", f.LatencyFactor, fmtFloat(f.LatencyFactor))
 		case FaultThrottle:
 			v.nonNegative(path+".quota_factor", f.QuotaFactor, fmtFloat(f.QuotaFactor))

@@ -39,7 +39,7 @@ const (
 	errCancelled
 )
 
-var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route", routing.ClassTTFTTimeout, routing.ClassCancelled}
+var errClassNames = [...]string{"", "outage", "queue_full", "quota_tokens", "quota_requests", "timeout", "reset", "silent", "stream_cut", "malformed", "no_route", routing.ClassTTFTTimeout, routing.ClassCancelled, "state_lost"}
 
 // reqState is one request in flight. Slots are reused through a free list, so
 // memory is bounded by the most requests in flight, not by the run length.
@@ -78,6 +78,15 @@ type reqState struct {
 	// armed says whether its timeout event is scheduled.
 	deadline int64
 	armed    bool
+	// origin is the region the request is sent from (-1: outside every
+	// cloud): its class's origin, or for a session's model call the
+	// session's orchestration region.
+	origin int32
+	// sess is the session slot whose model call this is (-1: none).
+	sess int32
+	// xbytes is what the current attempt's payload moved across clouds
+	// (session calls only; see sessCallBytes).
+	xbytes int64
 }
 
 // reset makes a recycled slot a fresh request. It assigns every field but
@@ -95,6 +104,7 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.rq.Memo = 0
 	rs.partner, rs.attNo, rs.hedged = -1, 0, false
 	rs.deadline, rs.armed = 0, false
+	rs.origin, rs.sess, rs.xbytes = -1, -1, 0
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -207,6 +217,17 @@ type engine struct {
 	faultAcc []faultAcc
 	baseN    int64
 	baseE2E  float64
+
+	// Sessions (session.go).
+	sess     []sessState
+	sessFree []int32
+	liveSess int64
+	keySess  uint64
+	sessAcc  []sessAcc // per class (nil when no class has sessions)
+	sessRec  SessionRecord
+	// linkF[a][b] multiplies the a→b link latency while link faults are
+	// open; nil when the scenario has none.
+	linkF [][]float64
 }
 
 // Histogram range: 1 µs resolution up to 10 days at 3 significant digits
@@ -249,6 +270,7 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 		e.deps[i] = depState{inService: -1, slow: 1, quotaF: 1, quota: behavior.NewQuota(m.deps[i].quota, m.deps[i].providerKind)}
 	}
 	e.newFaultAccs()
+	e.newSessions()
 	for i, f := range m.faults {
 		e.schedule(f.start, evFaultStart, int32(i), 0)
 		e.schedule(f.end, evFaultEnd, int32(i), 0)
@@ -269,7 +291,7 @@ func (e *engine) run(ctx context.Context) {
 		e.schedule(e.pending.At, evArrival, 0, 0)
 	}
 	for e.h.len() > 0 {
-		if !e.more && e.inflight == 0 {
+		if !e.more && e.inflight == 0 && e.liveSess == 0 {
 			break
 		}
 		ev := e.h.pop()
@@ -286,6 +308,8 @@ func (e *engine) run(ctx context.Context) {
 			e.faultStart(&e.m.faults[ev.ref])
 		case evFaultEnd:
 			e.faultEnd(&e.m.faults[ev.ref])
+		case evSessAtOrch, evSessRetry, evSessStep, evSessEnd:
+			e.sessEvent(ev)
 		default:
 			rs := &e.reqs[ev.ref]
 			if rs.gen != ev.gen {
@@ -328,22 +352,32 @@ func (e *engine) alloc() int32 {
 }
 
 func (e *engine) arrive() {
-	slot := e.alloc()
-	rs := &e.reqs[slot]
-	gen := rs.gen + 1
 	r := e.pending
-	rs.reset(r, gen)
-	rs.measured = r.ID >= e.m.warmID && r.At >= e.m.warmAt
-	e.changeN(+1)
-	e.arrivals++
+	measured := r.ID >= e.m.warmID && r.At >= e.m.warmAt
 	e.lastArr = r.At
-	if rs.measured && e.firstMeas < 0 {
+	if measured && e.firstMeas < 0 {
 		e.firstMeas = r.At
 	}
-	e.startAttempt(slot)
+	if cls := &e.m.classes[r.Class]; cls.session != nil {
+		e.arriveSession(r, measured)
+	} else {
+		e.launch(r, int32(cls.originIdx), -1, measured)
+	}
 	if e.more = e.stream.Next(&e.pending); e.more {
 		e.schedule(max(e.pending.At, e.now), evArrival, 0, 0)
 	}
+}
+
+// launch starts a user-visible request: an arrival of the stream, or a
+// session's model call (sess >= 0) sent from region origin.
+func (e *engine) launch(r scenarios.Request, origin, sess int32, measured bool) {
+	slot := e.alloc()
+	rs := &e.reqs[slot]
+	rs.reset(r, rs.gen+1)
+	rs.origin, rs.sess, rs.measured = origin, sess, measured
+	e.changeN(+1)
+	e.arrivals++
+	e.startAttempt(slot)
 }
 
 func (e *engine) changeN(d int64) {
@@ -360,7 +394,11 @@ func (e *engine) netDelay(from, to int, id uint64, counter uint64) int64 {
 	if d == nil {
 		return 0
 	}
-	return int64(d.Quantile(scenarios.Draw(e.keyNet, id, counter)) * 1e9)
+	x := d.Quantile(scenarios.Draw(e.keyNet, id, counter)) * 1e9
+	if e.linkF != nil {
+		x *= e.linkF[from][to]
+	}
+	return int64(x)
 }
 
 func (e *engine) startAttempt(slot int32) {
@@ -415,8 +453,11 @@ func (e *engine) send(slot int32, pick int) {
 	rs.status, rs.errClass, rs.retryAfter, rs.reserved, rs.qAtt = backends.StatusOK, errNone, 0, 0, 0
 	dm := &e.m.deps[rs.dep]
 	c := uint64(rs.attempt) * 2
-	out := e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c)
-	rs.netBack = e.netDelay(cls.originIdx, dm.regionIdx, rs.r.ID, c+1)
+	out := e.netDelay(int(rs.origin), dm.regionIdx, rs.r.ID, c)
+	rs.netBack = e.netDelay(int(rs.origin), dm.regionIdx, rs.r.ID, c+1)
+	if rs.sess >= 0 {
+		e.sessCallBytes(slot, false)
+	}
 	// The per-attempt timeout is armed lazily (see armTimeout): most
 	// attempts finish long before it, and an event per attempt that is
 	// almost always stale deepens the heap for nothing.
@@ -481,7 +522,8 @@ func (e *engine) hedge(slot int32) {
 	rs = &e.reqs[slot] // alloc may have moved the slice
 	hs := &e.reqs[h]
 	*hs = reqState{r: rs.r, gen: hs.gen + 1, pick: rs.pick, prev: -1, next: -1, partner: slot,
-		attempt: rs.attempt, measured: rs.measured, wait: rs.wait, waited: rs.waited, rq: rq}
+		attempt: rs.attempt, measured: rs.measured, wait: rs.wait, waited: rs.waited, rq: rq,
+		origin: rs.origin, sess: rs.sess}
 	rs.partner = h
 	e.send(h, pick)
 }
@@ -684,6 +726,9 @@ func (e *engine) clientRecv(slot int32) {
 	switch rs.status {
 	case backends.StatusOK:
 		d.completed++
+		if rs.sess >= 0 {
+			e.sessCallBytes(slot, true)
+		}
 	case backends.StatusThrottled:
 		d.throttled++
 	case backends.StatusRejected:
@@ -837,6 +882,9 @@ func (e *engine) finish(slot int32) {
 	rs.state = stFree
 	rs.gen++
 	e.free = append(e.free, slot)
+	if rs.sess >= 0 {
+		e.sessCallDone(rs.sess, rs.status, rs.errClass, rs.attempt)
+	}
 	if e.progress != nil {
 		if e.sinceProg++; e.sinceProg >= 1<<14 {
 			e.progress(e.sinceProg)
@@ -854,6 +902,10 @@ func recordNs(h *hdrhistogram.Histogram, ns int64) {
 }
 
 func (e *engine) faultStart(f *faultModel) {
+	if f.kind == scenarios.FaultLink {
+		e.scaleLinks(f, f.factor)
+		return
+	}
 	for _, di := range f.deps {
 		d := &e.deps[di]
 		switch f.kind {
@@ -878,6 +930,10 @@ func (e *engine) faultStart(f *faultModel) {
 }
 
 func (e *engine) faultEnd(f *faultModel) {
+	if f.kind == scenarios.FaultLink {
+		e.scaleLinks(f, 1/f.factor)
+		return
+	}
 	for _, di := range f.deps {
 		d := &e.deps[di]
 		switch f.kind {
@@ -924,6 +980,10 @@ func (e *engine) releaseHeld(di int32) {
 // failAll fails every attempt queued at or served by a deployment that just
 // went down: clients see their connections reset.
 func (e *engine) failAll(di int32) {
+	if e.m.deps[di].orchestration {
+		e.failQueuedSessions(di)
+		return
+	}
 	d := &e.deps[di]
 	for d.inService >= 0 {
 		slot := d.inService

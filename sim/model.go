@@ -19,6 +19,13 @@ type model struct {
 	faults   []faultModel
 	// links[a][b] is the one-way latency from region a to region b; nil is zero.
 	links [][]*scenarios.Dist
+	// regionProvider[r] is the index of region r's provider.
+	regionProvider []int
+	// orch are the orchestration deployments sessions try, in placement
+	// order; state is the session state store (-1: in the orchestrator's
+	// region, with no latency of its own).
+	orch  []int32
+	state int32
 
 	maxAttempts int32
 	backoff     int64
@@ -35,6 +42,7 @@ type depModel struct {
 	queueLimit                           int // -1: unbounded
 	latency                              behavior.Latency
 	quota                                *scenarios.Quota
+	orchestration                        bool // hosts sessions rather than serving model calls
 }
 
 type classModel struct {
@@ -43,6 +51,17 @@ type classModel struct {
 	originIdx int // -1: no origin, no network latency
 	tags      []string
 	deadline  int64 // the deadline policy's budget (else the SLO's e2e); 0: none
+	session   *sessionModel
+}
+
+// sessionModel is a session workload's steps, think time and state sizes.
+type sessionModel struct {
+	w           *scenarios.Workload
+	steps       *scenarios.Dist
+	think       *scenarios.Dist // nil: no think time
+	read, write int64
+	slo         int64
+	maxTokens   int32
 }
 
 // groupModel is the candidate list a strategy places for one layer.
@@ -57,6 +76,7 @@ type faultModel struct {
 	start, end int64
 	factor     float64
 	deps       []int32
+	links      [][2]int // region pairs a link fault slows, each once
 	// recoverUntil bounds the arrivals whose failures count towards this
 	// window's time to recover: 10 minutes after it, or the start of the
 	// next window, whichever is first.
@@ -67,10 +87,13 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 	m := &model{s: s, strategy: st}
 	regionIdx := map[string]int{}
 	providerKind := map[string]string{}
-	for _, p := range s.Providers {
+	providerRegions := map[string][]int{}
+	for pi, p := range s.Providers {
 		providerKind[p.Name] = p.Kind
 		for _, r := range p.Regions {
+			providerRegions[p.Name] = append(providerRegions[p.Name], len(regionIdx))
 			regionIdx[r.Name] = len(regionIdx)
+			m.regionProvider = append(m.regionProvider, pi)
 		}
 	}
 	depIdx := map[string]int32{}
@@ -85,6 +108,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 			name: d.Name, provider: d.Provider, region: d.Region, providerKind: providerKind[d.Provider],
 			regionIdx: regionIdx[d.Region], concurrency: d.Capacity.Concurrency, queueLimit: ql,
 			latency: behavior.NewLatency(&d.Latency), quota: &d.Capacity.Quota,
+			orchestration: d.Layer == scenarios.LayerOrchestration,
 		})
 	}
 	groupIdx := map[string]int{}
@@ -117,8 +141,38 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		if w.Origin != "" {
 			origin = regionIdx[w.Origin]
 		}
-		m.classes = append(m.classes, classModel{name: w.Name, group: g, originIdx: origin, tags: w.Tags,
-			deadline: routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0)})
+		cm := classModel{name: w.Name, group: g, originIdx: origin, tags: w.Tags,
+			deadline: routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0)}
+		if ss := w.Session; ss != nil {
+			sm := &sessionModel{w: w, steps: &ss.Steps.Dist, read: int64(ss.StateRead), write: int64(ss.StateWrite),
+				slo: int64(ss.SLO), maxTokens: int32(w.MaxTokens)}
+			if !ss.Think.IsZero() {
+				sm.think = &ss.Think.Dist
+			}
+			cm.session = sm
+			if m.orch == nil {
+				names := st.Placement[scenarios.LayerOrchestration]
+				if len(names) == 0 {
+					return nil, fmt.Errorf("strategy %q places no orchestration deployment for session workload %q", st.Name, w.Name)
+				}
+				for _, n := range names {
+					di, ok := depIdx[n]
+					if !ok {
+						return nil, fmt.Errorf("strategy %q: deployment %q is not declared", st.Name, n)
+					}
+					m.orch = append(m.orch, di)
+				}
+			}
+		}
+		m.classes = append(m.classes, cm)
+	}
+	m.state = -1
+	if names := st.Placement[scenarios.LayerState]; len(names) > 0 {
+		di, ok := depIdx[names[0]]
+		if !ok {
+			return nil, fmt.Errorf("strategy %q: deployment %q is not declared", st.Name, names[0])
+		}
+		m.state = di
 	}
 	m.links = make([][]*scenarios.Dist, len(regionIdx))
 	for i := range m.links {
@@ -134,6 +188,11 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 	for _, f := range s.Faults {
 		fm := faultModel{kind: f.Kind, start: int64(f.Start), end: int64(f.Start + f.Duration)}
 		switch f.Kind {
+		case scenarios.FaultLink:
+			fm.factor = f.LatencyFactor
+			fm.links = linkPairs(ends(f.Target, regionIdx, providerRegions), ends(f.To, regionIdx, providerRegions))
+			m.faults = append(m.faults, fm)
+			continue
 		case scenarios.FaultBrownout:
 			fm.factor = f.LatencyFactor
 		case scenarios.FaultThrottle:
@@ -182,4 +241,33 @@ func (m *model) newPolicies() ([]routing.Policy, error) {
 		ps[i] = p
 	}
 	return ps, nil
+}
+
+// ends returns the regions a link fault's end names: a region, or every
+// region of a provider.
+func ends(name string, regionIdx map[string]int, providerRegions map[string][]int) []int {
+	if r, ok := regionIdx[name]; ok {
+		return []int{r}
+	}
+	return providerRegions[name]
+}
+
+// linkPairs returns each unordered pair of distinct regions, one from a and
+// one from b, once.
+func linkPairs(a, b []int) [][2]int {
+	seen := map[[2]int]bool{}
+	var out [][2]int
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				continue
+			}
+			p := [2]int{min(x, y), max(x, y)}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

@@ -37,6 +37,7 @@ func (e *engine) writeAttempt(rs *reqState) {
 	o.Attempt = rs.attNo
 	o.Intended, o.Sent = rs.sent, rs.sent
 	o.Queued = rs.qAtt
+	o.CrossCloudBytes = rs.xbytes
 	e.emit(o)
 }
 
@@ -52,6 +53,49 @@ func (e *engine) emit(o *backends.Outcome) {
 		return
 	}
 	if err := e.sink.Write(o); err != nil {
+		e.sinkErr = err
+	}
+}
+
+// SessionRecord is the record written for every agentic session.
+type SessionRecord struct {
+	Replication int32
+	// SessionID is the arrival's position in the request stream; the
+	// session's model calls carry request IDs derived from it.
+	SessionID uint64
+	Class     string
+	Strategy  string
+	// Orchestrator is the orchestration deployment the session ended on.
+	Orchestrator string
+	// Start is the arrival at the origin and Done when the answer (or the
+	// failure) was back, in nanoseconds from the start of the run.
+	Start, Done int64
+	Status      backends.Status
+	ErrorClass  string
+	// Steps is the model calls made; Attempts their attempts, retries and
+	// hedges included; Failovers the moves to another orchestrator.
+	Steps, Attempts, Failovers int32
+	// Bytes moved across regions of one provider and across providers
+	// (model-call payloads and state), and all state read and written.
+	CrossRegionBytes, CrossCloudBytes, StateBytes int64
+}
+
+// SessionSink is implemented by record sinks that also take one record per
+// agentic session. The simulator reuses the record it passes.
+type SessionSink interface {
+	WriteSession(r *SessionRecord) error
+}
+
+func (e *engine) writeSession(sk SessionSink, ss *sessState) {
+	if e.sinkErr != nil {
+		return
+	}
+	r := &e.sessRec
+	*r = SessionRecord{Replication: int32(e.rep), SessionID: ss.id, Class: e.m.classes[ss.class].name,
+		Strategy: e.m.strategy.Name, Orchestrator: e.m.deps[e.orchDep(ss)].name, Start: ss.at, Done: e.now,
+		Status: ss.status, ErrorClass: errClassNames[ss.errClass], Steps: ss.step, Attempts: ss.calls,
+		Failovers: ss.failovers, CrossRegionBytes: ss.xRegion, CrossCloudBytes: ss.xCloud, StateBytes: ss.stateBytes}
+	if err := sk.WriteSession(r); err != nil {
 		e.sinkErr = err
 	}
 }

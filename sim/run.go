@@ -30,6 +30,7 @@ type repResult struct {
 	sumE2E               float64
 	deps                 []depState
 	faults               []faultAcc
+	sessions             []sessAcc
 	baseN                int64
 	baseE2E              float64
 	events               int64
@@ -199,7 +200,7 @@ func (e *engine) result() repResult {
 		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
 		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
 		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
-		faults: e.faultAcc, baseN: e.baseN, baseE2E: e.baseE2E,
+		faults: e.faultAcc, baseN: e.baseN, baseE2E: e.baseE2E, sessions: e.sessAcc,
 	}
 }
 
@@ -267,6 +268,7 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 		return res, interrupted, errors.Join(errs...)
 	}
 	res.Faults = faultResults(m, reps)
+	res.Sessions = sessionResults(m, reps)
 	if res.Replications > 0 {
 		for i := range util {
 			res.Deployments[i].Utilization = util[i] / float64(res.Replications)
@@ -342,4 +344,53 @@ func meanNum(xs []float64) Num {
 		s += x
 	}
 	return Num(s / float64(len(xs)))
+}
+
+// sessionResults summarises each session class over the replications.
+func sessionResults(m *model, reps []repResult) []SessionResult {
+	var out []SessionResult
+	for ci := range m.classes {
+		sm := m.classes[ci].session
+		if sm == nil {
+			continue
+		}
+		sr := SessionResult{Class: m.classes[ci].name}
+		h := newHist()
+		var sumLat float64
+		var steps, calls, failovers, xRegion, stateBytes, sloMet int64
+		var means, p99s []float64
+		for _, r := range reps {
+			if !r.started || r.sessions == nil {
+				continue
+			}
+			a := &r.sessions[ci]
+			sr.Sessions += a.sessions
+			sr.Completed += a.completed
+			sr.Failed += a.failed
+			steps, calls, failovers = steps+a.steps, calls+a.calls, failovers+a.failovers
+			xRegion, sr.CrossCloudBytes, stateBytes = xRegion+a.xRegion, sr.CrossCloudBytes+a.xCloud, stateBytes+a.stateBytes
+			sloMet += a.sloMet
+			sumLat += a.sumLat
+			h.Merge(a.hLat)
+			if a.completed > 0 {
+				means = append(means, a.sumLat/float64(a.completed)/1e9)
+				p99s = append(p99s, quantile(a.hLat, 99))
+			}
+		}
+		sr.LatencySeconds = latency(h, sumLat/float64(sr.Completed)/1e9, means, p99s)
+		sr.SLOAttainment = Num(nan)
+		if n := float64(sr.Sessions); n > 0 {
+			sr.MeanSteps = float64(steps) / n
+			sr.RetriesPerSession = float64(calls-steps) / n
+			sr.FailoversPerSession = float64(failovers) / n
+			sr.CrossRegionBytesPerSession = float64(xRegion) / n
+			sr.CrossCloudBytesPerSession = float64(sr.CrossCloudBytes) / n
+			sr.StateBytesPerSession = float64(stateBytes) / n
+			if sm.slo > 0 {
+				sr.SLOAttainment = Num(float64(sloMet) / n)
+			}
+		}
+		out = append(out, sr)
+	}
+	return out
 }

@@ -56,6 +56,9 @@ type Result struct {
 	// Little checks Little's law over the whole run: L measured as the time
 	// average of requests in the system, against λW from arrivals and sojourns.
 	Little LittleCheck `json:"little"`
+	// Sessions summarises each session workload (agentic sessions; their
+	// model calls are also counted as requests above).
+	Sessions []SessionResult `json:"sessions,omitempty"`
 	// Faults says what each fault window did to the strategy.
 	Faults []FaultResult `json:"faults,omitempty"`
 	// Violations lists the constraints a what-if strategy breaks.
@@ -115,4 +118,36 @@ type RepStats struct {
 	LittleL, LittleLambdaW float64
 	// Arrivals is the number of requests in the run, warm-up included.
 	Arrivals int64
+}
+
+// SessionResult is one session workload's measured sessions over all
+// replications.
+type SessionResult struct {
+	Class string `json:"class"`
+	// Sessions arrived after warm-up; Completed got their answer, Failed
+	// ended on a model call that failed after its retries, on an
+	// orchestration layer that would not host them, or on lost state.
+	Sessions  int64 `json:"sessions"`
+	Completed int64 `json:"completed"`
+	Failed    int64 `json:"failed"`
+	// LatencySeconds is arrival to answer of completed sessions.
+	LatencySeconds Latency `json:"latency_seconds"`
+	// SLOAttainment is the share of sessions that completed within the
+	// session SLO (null when none is set).
+	SLOAttainment Num `json:"slo_attainment"`
+	// MeanSteps is the mean number of model calls a session made;
+	// RetriesPerSession the mean model-call attempts beyond one per call
+	// (retries and hedges); FailoversPerSession the mean moves to another
+	// orchestrator.
+	MeanSteps           float64 `json:"mean_steps"`
+	RetriesPerSession   float64 `json:"retries_per_session"`
+	FailoversPerSession float64 `json:"failovers_per_session"`
+	// Bytes per session that crossed a region boundary within a provider,
+	// and that crossed between providers (model-call payloads and session
+	// state), and the session state moved wherever it went.
+	CrossRegionBytesPerSession float64 `json:"cross_region_bytes_per_session"`
+	CrossCloudBytesPerSession  float64 `json:"cross_cloud_bytes_per_session"`
+	StateBytesPerSession       float64 `json:"state_bytes_per_session"`
+	// CrossCloudBytes is the total over all replications.
+	CrossCloudBytes int64 `json:"cross_cloud_bytes"`
 }
