@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // The pricing tables' canonical copy is testdata/pricing (the project keeps
@@ -486,4 +488,26 @@ func (p *Pricing) Dates() []DateCount {
 type DateCount struct {
 	Date time.Time
 	Rows int
+}
+
+// TokenPrices returns a function giving each deployment of s its
+// pay-as-you-go token prices (USD per million input and output tokens), for
+// the simulator's cost figures and the cost-aware routing policy. ok is
+// false for a deployment whose model the tables do not price.
+func (p *Pricing) TokenPrices(s *scenarios.Scenario) func(d *scenarios.Deployment) (input, output float64, ok bool) {
+	return func(d *scenarios.Deployment) (float64, float64, bool) {
+		for _, pr := range s.Providers {
+			if pr.Name != d.Provider {
+				continue
+			}
+			for _, r := range pr.Regions {
+				if r.Name == d.Region {
+					if tp := p.TokenPriceFor(pr.Kind, d.Model, d.Region, r.Tags); tp != nil {
+						return tp.Input, tp.Output, true
+					}
+				}
+			}
+		}
+		return 0, 0, false
+	}
 }

@@ -212,11 +212,8 @@ type engine struct {
 	cancelled  bool
 	eventCount int64
 
-	// Fault-window statistics; baseline is completed measured requests
-	// outside every window.
+	// Fault-window statistics.
 	faultAcc []faultAcc
-	baseN    int64
-	baseE2E  float64
 
 	// Sessions (session.go).
 	sess     []sessState
@@ -773,6 +770,9 @@ func (e *engine) timeout(slot int32, cls uint8) {
 // observe feeds an attempt's end to its routing policy, with the
 // deployment's remaining quota as rate-limit headers would report it.
 func (e *engine) observe(rs *reqState) {
+	if e.m.priced {
+		e.bookCost(rs)
+	}
 	if e.stateless[e.m.classes[rs.r.Class].group] {
 		return // the policy keeps no state and reads no Last
 	}
@@ -902,6 +902,9 @@ func recordNs(h *hdrhistogram.Histogram, ns int64) {
 }
 
 func (e *engine) faultStart(f *faultModel) {
+	if e.m.inert {
+		return
+	}
 	if f.kind == scenarios.FaultLink {
 		e.scaleLinks(f, f.factor)
 		return
@@ -930,6 +933,9 @@ func (e *engine) faultStart(f *faultModel) {
 }
 
 func (e *engine) faultEnd(f *faultModel) {
+	if e.m.inert {
+		return
+	}
 	if f.kind == scenarios.FaultLink {
 		e.scaleLinks(f, 1/f.factor)
 		return

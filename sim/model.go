@@ -27,6 +27,10 @@ type model struct {
 	orch  []int32
 	state int32
 
+	priced bool // token prices are known (Options.Prices)
+	// inert keeps the fault windows for accounting but does not apply
+	// them: the fault-free counterfactual each fault window is compared with.
+	inert       bool
 	maxAttempts int32
 	backoff     int64
 	timeout     int64
@@ -43,6 +47,9 @@ type depModel struct {
 	latency                              behavior.Latency
 	quota                                *scenarios.Quota
 	orchestration                        bool // hosts sessions rather than serving model calls
+	// Token prices in USD per token (0 for provisioned capacity, whose
+	// marginal token is free: it is paid for by the hour).
+	priceIn, priceOut float64
 }
 
 type classModel struct {
@@ -270,4 +277,33 @@ func linkPairs(a, b []int) [][2]int {
 		}
 	}
 	return out
+}
+
+// setPrices gives the deployments their token prices and the routing
+// candidates theirs.
+func (m *model) setPrices(prices func(*scenarios.Deployment) (float64, float64, bool)) {
+	if prices == nil {
+		return
+	}
+	byName := map[string][2]float64{}
+	for i := range m.s.Deployments {
+		d := &m.s.Deployments[i]
+		in, out, ok := prices(d)
+		if !ok {
+			continue
+		}
+		byName[d.Name] = [2]float64{in, out}
+		m.priced = true
+		if d.Capacity.ProvisionedUnits == 0 {
+			m.deps[i].priceIn, m.deps[i].priceOut = in/1e6, out/1e6
+		}
+	}
+	for gi := range m.groups {
+		for ci := range m.groups[gi].cands {
+			c := &m.groups[gi].cands[ci]
+			if p, ok := byName[c.Name]; ok {
+				c.PriceInputPerMTok, c.PriceOutputPerMTok = p[0], p[1]
+			}
+		}
+	}
 }

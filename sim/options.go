@@ -1,6 +1,9 @@
 package sim
 
-import "github.com/mcbench/mcbench/backends"
+import (
+	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/scenarios"
+)
 
 // Options control a simulation run. The scenario itself (seed, replications,
 // request count, horizon) is set on the Scenario before calling Run.
@@ -15,6 +18,12 @@ type Options struct {
 	// Records, if set, is asked for a sink for each (strategy, replication) and
 	// receives one record per attempt and one per request, in completion order.
 	Records func(strategy string, replication int) (RecordSink, error)
+	// Prices, if set, gives a deployment's pay-as-you-go token prices in
+	// USD per million input and output tokens (ok false: unpriced). The
+	// simulator then reports token cost per strategy and the extra cost of
+	// each fault window, and the cost-aware policy sees the prices.
+	// reports.Pricing.TokenPrices provides one from the pricing tables.
+	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
 }
 
 // RecordSink receives outcome records. The simulator reuses the record it

@@ -31,8 +31,6 @@ type repResult struct {
 	deps                 []depState
 	faults               []faultAcc
 	sessions             []sessAcc
-	baseN                int64
-	baseE2E              float64
 	events               int64
 	interrupted, started bool
 	err                  error
@@ -53,13 +51,30 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, err
 		if models[i], err = compile(s, st); err != nil {
 			return nil, err
 		}
+		models[i].setPrices(opt.Prices)
 	}
 	reps := max(s.Replications, 1)
 	results := make([][]repResult, len(strats))
+	// Each fault window is compared with the same requests in a run of the
+	// same replication without faults (common random numbers make it the
+	// same requests with the same draws): baselines[k] holds those runs.
+	baselines := make([][]repResult, len(strats))
+	var inert []*model
 	for i := range results {
 		results[i] = make([]repResult, reps)
+		if len(models[i].faults) > 0 {
+			baselines[i] = make([]repResult, reps)
+			b := *models[i]
+			b.inert = true
+			inert = append(inert, &b)
+		} else {
+			inert = append(inert, nil)
+		}
 	}
-	type job struct{ strat, rep int }
+	type job struct {
+		strat, rep int
+		base       bool
+	}
 	jobs := make(chan job)
 	workers := opt.Workers
 	if workers <= 0 {
@@ -71,6 +86,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, err
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
+				if j.base {
+					baselines[j.strat][j.rep] = runReplication(ctx, inert[j.strat], j.rep, Options{})
+					continue
+				}
 				results[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
 			}
 		}()
@@ -78,10 +97,15 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, err
 feed:
 	for si := range strats {
 		for r := range reps {
-			select {
-			case jobs <- job{si, r}:
-			case <-ctx.Done():
-				break feed
+			for _, base := range []bool{false, true} {
+				if base && inert[si] == nil {
+					continue
+				}
+				select {
+				case jobs <- job{si, r, base}:
+				case <-ctx.Done():
+					break feed
+				}
 			}
 		}
 	}
@@ -90,7 +114,7 @@ feed:
 
 	sum := &Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: Hash(s)}
 	for si, st := range strats {
-		res, interrupted, err := aggregate(models[si], st.Name, results[si])
+		res, interrupted, err := aggregate(models[si], st.Name, results[si], baselines[si])
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +224,7 @@ func (e *engine) result() repResult {
 		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
 		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
 		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
-		faults: e.faultAcc, baseN: e.baseN, baseE2E: e.baseE2E, sessions: e.sessAcc,
+		faults: e.faultAcc, sessions: e.sessAcc,
 	}
 }
 
@@ -209,13 +233,13 @@ func quantile(h *hdrhistogram.Histogram, q float64) float64 {
 	return float64(h.ValueAtQuantile(q)) / 1e6
 }
 
-func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
+func aggregate(m *model, name string, reps, base []repResult) (Result, bool, error) {
 	res := Result{Strategy: name}
 	var errs []error
 	interrupted := false
 	hWait, hTTFT, hE2E := newHist(), newHist(), newHist()
 	var sumWait, sumTTFT, sumE2E float64
-	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw []float64
+	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw, cost []float64
 	util := make([]float64, len(m.deps))
 	res.Deployments = make([]DeploymentResult, len(m.deps))
 	for i := range m.deps {
@@ -244,6 +268,7 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 		hE2E.Merge(r.hE2E)
 		sumWait, sumTTFT, sumE2E = sumWait+r.sumWait, sumTTFT+r.sumTTFT, sumE2E+r.sumE2E
 		thr = append(thr, st.Throughput)
+		cost = append(cost, st.CostUSD)
 		pw = append(pw, st.PWait)
 		ll, lw = append(ll, st.LittleL), append(lw, st.LittleLambdaW)
 		if st.Completed > 0 {
@@ -267,7 +292,7 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 	if len(errs) > 0 {
 		return res, interrupted, errors.Join(errs...)
 	}
-	res.Faults = faultResults(m, reps)
+	res.Faults = faultResults(m, reps, base)
 	res.Sessions = sessionResults(m, reps)
 	if res.Replications > 0 {
 		for i := range util {
@@ -275,6 +300,14 @@ func aggregate(m *model, name string, reps []repResult) (Result, bool, error) {
 		}
 	}
 	res.ThroughputRPS, res.ThroughputRPSCI95 = CI95(thr)
+	res.TokenCostUSD, res.TokenCostUSDCI95, res.TokenCostPer1kRequests = Num(nan), CI{nan, nan}, Num(nan)
+	if m.priced {
+		c, ci := CI95(cost)
+		res.TokenCostUSD, res.TokenCostUSDCI95 = Num(c), ci
+		if res.Requests > 0 {
+			res.TokenCostPer1kRequests = Num(c * float64(res.Replications) / float64(res.Requests) * 1000)
+		}
+	}
 	pwMean, pwCI := CI95(pw)
 	res.PWait, res.PWaitCI95 = Num(pwMean), pwCI
 	res.Little.L, _ = CI95(ll)
@@ -301,7 +334,7 @@ func latency(h *hdrhistogram.Histogram, mean float64, means, p99s []float64) Lat
 }
 
 // faultResults summarises each fault window over the replications.
-func faultResults(m *model, reps []repResult) []FaultResult {
+func faultResults(m *model, reps, base []repResult) []FaultResult {
 	if len(m.faults) == 0 {
 		return nil
 	}
@@ -309,16 +342,28 @@ func faultResults(m *model, reps []repResult) []FaultResult {
 	for i, f := range m.faults {
 		src := &m.s.Faults[i]
 		fr := FaultResult{Kind: f.kind, Target: src.Target, StartSeconds: float64(f.start) / 1e9, DurationSeconds: float64(f.end-f.start) / 1e9}
-		var extra, ttf, ttr []float64
-		for _, r := range reps {
+		var extra, ttf, ttr, cost, extraCost []float64
+		for j, r := range reps {
 			if !r.started || i >= len(r.faults) {
 				continue
 			}
 			a := &r.faults[i]
+			var b *faultAcc // the same window in the fault-free run
+			if j < len(base) && base[j].started && i < len(base[j].faults) {
+				b = &base[j].faults[i]
+			}
 			fr.Requests += a.requests
 			fr.Failed += a.failed
-			if a.completed > 0 && r.baseN > 0 {
-				extra = append(extra, (a.sumE2E/float64(a.completed)-r.baseE2E/float64(r.baseN))/1e9)
+			fr.Sessions += a.sessions
+			fr.SessionsFailed += a.sessionsFailed
+			if m.priced {
+				cost = append(cost, a.cost)
+				if b != nil {
+					extraCost = append(extraCost, a.cost-b.cost)
+				}
+			}
+			if b != nil && a.completed > 0 && b.completed > 0 {
+				extra = append(extra, (a.sumE2E/float64(a.completed)-b.sumE2E/float64(b.completed))/1e9)
 			}
 			if a.firstOK >= 0 && a.firstIn >= 0 {
 				ttf = append(ttf, float64(max(a.firstOK-a.firstIn, 0))/1e9)
@@ -330,6 +375,7 @@ func faultResults(m *model, reps []repResult) []FaultResult {
 			}
 		}
 		fr.ExtraE2ESeconds, fr.TimeToFailoverSeconds, fr.TimeToRecoverSeconds = meanNum(extra), meanNum(ttf), meanNum(ttr)
+		fr.CostUSD, fr.ExtraCostUSD = meanNum(cost), meanNum(extraCost)
 		out[i] = fr
 	}
 	return out

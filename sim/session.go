@@ -430,6 +430,9 @@ func (e *engine) sessFinish(slot int32) {
 			a.failed++
 		}
 	}
+	if len(e.faultAcc) > 0 {
+		e.sessionFaultFinish(ss)
+	}
 	if e.sink != nil {
 		if sk, ok := e.sink.(SessionSink); ok {
 			e.writeSession(sk, ss)

@@ -56,6 +56,13 @@ type Result struct {
 	// Little checks Little's law over the whole run: L measured as the time
 	// average of requests in the system, against λW from arrivals and sojourns.
 	Little LittleCheck `json:"little"`
+	// TokenCostUSD is the pay-as-you-go token cost of the measured
+	// requests, mean per replication, and TokenCostPer1kRequests the same
+	// per thousand requests (null without prices; provisioned capacity's
+	// hourly price is not included, see reports).
+	TokenCostUSD           Num `json:"token_cost_usd"`
+	TokenCostUSDCI95       CI  `json:"token_cost_usd_ci95"`
+	TokenCostPer1kRequests Num `json:"token_cost_per_1k_requests"`
 	// Sessions summarises each session workload (agentic sessions; their
 	// model calls are also counted as requests above).
 	Sessions []SessionResult `json:"sessions,omitempty"`
@@ -118,6 +125,8 @@ type RepStats struct {
 	LittleL, LittleLambdaW float64
 	// Arrivals is the number of requests in the run, warm-up included.
 	Arrivals int64
+	// CostUSD is the token cost of the measured requests (0 without prices).
+	CostUSD float64
 }
 
 // SessionResult is one session workload's measured sessions over all

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/mcbench/mcbench/backends"
@@ -17,9 +21,10 @@ import (
 // replications run in parallel, and merges the parts into one outcomes.csv
 // in a fixed order so the file is the same on every run.
 type recordFiles struct {
-	dir   string
-	mu    sync.Mutex
-	parts map[string]string // sort key -> path
+	dir      string
+	mu       sync.Mutex
+	parts    map[string]string // sort key -> path
+	sessions map[string]string // sort key -> path of the session part, where sessions were written
 }
 
 func newRecordFiles(dir string) (*recordFiles, error) {
@@ -27,21 +32,51 @@ func newRecordFiles(dir string) (*recordFiles, error) {
 	if err := os.MkdirAll(parts, 0o755); err != nil {
 		return nil, err
 	}
-	return &recordFiles{dir: dir, parts: map[string]string{}}, nil
+	return &recordFiles{dir: dir, parts: map[string]string{}, sessions: map[string]string{}}, nil
 }
 
 type csvPart struct {
 	f *os.File
 	w *backends.CSVWriter
+	// The session part is opened on the first session record.
+	r        *recordFiles
+	key      string
+	sessF    *os.File
+	sessW    *csv.Writer
+	sessPath string
 }
 
 func (p *csvPart) Write(o *backends.Outcome) error { return p.w.Write(o) }
-func (p *csvPart) Close() error {
-	if err := p.w.Flush(); err != nil {
-		p.f.Close()
-		return err
+
+// WriteSession implements sim.SessionSink: one row of sessions.csv.
+func (p *csvPart) WriteSession(r *sim.SessionRecord) error {
+	if p.sessW == nil {
+		f, err := os.Create(p.sessPath)
+		if err != nil {
+			return err
+		}
+		p.sessF, p.sessW = f, csv.NewWriter(f)
+		p.r.mu.Lock()
+		p.r.sessions[p.key] = p.sessPath
+		p.r.mu.Unlock()
 	}
-	return p.f.Close()
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return p.sessW.Write([]string{i(int64(r.Replication)), strconv.FormatUint(r.SessionID, 10), r.Class, r.Strategy, r.Orchestrator,
+		i(r.Start), i(r.Done), r.Status.String(), r.ErrorClass, i(int64(r.Steps)), i(int64(r.Attempts)), i(int64(r.Failovers)),
+		i(r.CrossRegionBytes), i(r.CrossCloudBytes), i(r.StateBytes)})
+}
+
+// sessionHeader names the columns of sessions.csv.
+var sessionHeader = []string{"replication", "session_id", "class", "strategy", "orchestrator", "start_ns", "done_ns", "status",
+	"error_class", "steps", "attempts", "failovers", "cross_region_bytes", "cross_cloud_bytes", "state_bytes"}
+
+func (p *csvPart) Close() error {
+	err := p.w.Flush()
+	if p.sessW != nil {
+		p.sessW.Flush()
+		err = errors.Join(err, p.sessW.Error(), p.sessF.Close())
+	}
+	return errors.Join(err, p.f.Close())
 }
 
 func (r *recordFiles) open(strategy string, rep int) (sim.RecordSink, error) {
@@ -58,8 +93,9 @@ func (r *recordFiles) open(strategy string, rep int) (sim.RecordSink, error) {
 		return nil, err
 	}
 	// merge orders parts by strategy name, then replication.
-	r.parts[fmt.Sprintf("%s\x00%05d", strategy, rep)] = path
-	return &csvPart{f: f, w: w}, nil
+	key := fmt.Sprintf("%s\x00%05d", strategy, rep)
+	r.parts[key] = path
+	return &csvPart{f: f, w: w, r: r, key: key, sessPath: strings.TrimSuffix(path, ".csv") + ".sessions.csv"}, nil
 }
 
 // merge concatenates the parts into outcomes.csv and removes them.
@@ -95,10 +131,42 @@ func (r *recordFiles) merge() error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && len(r.sessions) > 0 {
+		err = r.mergeSessions()
+	}
 	if err == nil {
 		err = os.RemoveAll(filepath.Join(r.dir, ".parts"))
 	}
 	return err
+}
+
+// mergeSessions concatenates the session parts into sessions.csv.
+func (r *recordFiles) mergeSessions() error {
+	out, err := os.Create(filepath.Join(r.dir, "sessions.csv"))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(out)
+	cw := csv.NewWriter(bw)
+	err = cw.Write(sessionHeader)
+	cw.Flush()
+	keys := make([]string, 0, len(r.sessions))
+	for k := range r.sessions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err != nil {
+			break
+		}
+		var f *os.File
+		if f, err = os.Open(r.sessions[k]); err != nil {
+			break
+		}
+		_, err = io.Copy(bw, f)
+		f.Close()
+	}
+	return errors.Join(err, bw.Flush(), out.Close())
 }
 
 func sanitize(s string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
@@ -31,6 +33,7 @@ type simFlags struct {
 	records      bool
 	workers      int
 	noProgress   bool
+	pricing      string
 }
 
 func init() {
@@ -60,6 +63,7 @@ strategies come from the strategies, not from luck.`,
 	fl.BoolVar(&f.records, "records", false, "with --out, also write one outcome record per attempt and per request")
 	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once (default: number of CPUs)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show a progress bar")
+	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables for token costs (default: the built-in copy of testdata/pricing)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -87,6 +91,17 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	defer stop()
 
 	opt := sim.Options{Strategies: f.strategies, Workers: f.workers}
+	pricing, err := reports.DefaultPricing()
+	if f.pricing != "" {
+		pricing, err = reports.LoadPricingDir(f.pricing)
+		if err != nil {
+			return usageError{fmt.Errorf("--pricing: %w", err)}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	opt.Prices = pricing.TokenPrices(s)
 	var recs *recordFiles
 	if f.records {
 		if recs, err = newRecordFiles(f.out); err != nil {
@@ -225,15 +240,16 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took ti
 	}
 	fmt.Fprintf(w, "scenario %s  seed %d  replications %d  (simulated in %.2fs)\n\n", sum.Scenario, sum.Seed, reps, took.Seconds())
 	tw := newTable(w)
-	tw.row("strategy", "requests", "ok", "rejected", "failed", "timed out", "thr/s", "P(wait)", "TTFT p50", "TTFT p99", "E2E mean ±95%", "E2E p99")
+	tw.row("strategy", "requests", "ok", "rejected", "failed", "timed out", "thr/s", "P(wait)", "TTFT p50", "TTFT p99", "E2E mean ±95%", "E2E p99", "$/1k req")
 	for _, r := range sum.Results {
 		tw.row(r.Strategy,
 			fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests), pct(r.TimedOut, r.Requests),
 			fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.3f", r.PWait),
 			secs(r.TTFTSeconds.P50), secs(r.TTFTSeconds.P99),
-			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99))
+			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99), usd(float64(r.TokenCostPer1kRequests)))
 	}
 	tw.flush()
+	printSessions(w, sum)
 	for _, r := range sum.Results {
 		for _, v := range r.Violations {
 			fmt.Fprintf(w, "\nwhat-if: %s breaks %s: %s", r.Strategy, v.Constraint, v.Message)
@@ -242,18 +258,80 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took ti
 	if len(s.Faults) > 0 {
 		fmt.Fprintln(w)
 		for i, f := range s.Faults {
-			fmt.Fprintf(w, "fault: %s of %s from %s for %s\n", f.Kind, f.Target, f.Start, f.Duration)
+			target := f.Target
+			if f.Kind == scenarios.FaultLink {
+				target = fmt.Sprintf("%s<->%s (latency x%g)", f.Target, f.To, f.LatencyFactor)
+			}
+			fmt.Fprintf(w, "fault: %s of %s from %s for %s\n", f.Kind, target, f.Start, f.Duration)
 			t := newTable(w)
-			t.row("  strategy", "arrived", "failed", "extra E2E", "time to failover", "time to recover")
+			t.row("  strategy", "arrived", "failed", "extra E2E", "time to failover", "time to recover", "extra cost", "sessions", "failed")
 			for _, r := range sum.Results {
 				if i >= len(r.Faults) {
 					continue
 				}
 				fr := r.Faults[i]
 				t.row("  "+r.Strategy, fmt.Sprint(fr.Requests), pct(fr.Failed, fr.Requests),
-					secs(float64(fr.ExtraE2ESeconds)), span(float64(fr.TimeToFailoverSeconds)), span(float64(fr.TimeToRecoverSeconds)))
+					secs(float64(fr.ExtraE2ESeconds)), span(float64(fr.TimeToFailoverSeconds)), span(float64(fr.TimeToRecoverSeconds)),
+					usd(float64(fr.ExtraCostUSD)), count(fr.Sessions), pct(fr.SessionsFailed, fr.Sessions))
 			}
 			t.flush()
 		}
 	}
+}
+
+// printSessions prints one table per session workload: how its sessions
+// fared under each strategy.
+func printSessions(w io.Writer, sum *sim.Summary) {
+	if len(sum.Results) == 0 {
+		return
+	}
+	for i, c := range sum.Results[0].Sessions {
+		fmt.Fprintf(w, "\nsessions of %s\n", c.Class)
+		t := newTable(w)
+		t.row("  strategy", "sessions", "ok", "failed", "latency mean ±95%", "p99", "in SLO", "steps", "retries", "failovers", "cross-cloud/session")
+		for _, r := range sum.Results {
+			if i >= len(r.Sessions) {
+				continue
+			}
+			x := r.Sessions[i]
+			slo := "-"
+			if !math.IsNaN(float64(x.SLOAttainment)) {
+				slo = fmt.Sprintf("%.1f%%", 100*float64(x.SLOAttainment))
+			}
+			t.row("  "+r.Strategy, fmt.Sprint(x.Sessions), pct(x.Completed, x.Sessions), pct(x.Failed, x.Sessions),
+				meanCI(x.LatencySeconds), secs(x.LatencySeconds.P99), slo,
+				fmt.Sprintf("%.2f", x.MeanSteps), fmt.Sprintf("%.3f", x.RetriesPerSession), fmt.Sprintf("%.3f", x.FailoversPerSession),
+				bytesText(x.CrossCloudBytesPerSession))
+		}
+		t.flush()
+	}
+}
+
+// bytesText writes a byte count with a decimal unit.
+func bytesText(b float64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.2f GB", b/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.2f MB", b/1e6)
+	case b >= 1e3:
+		return fmt.Sprintf("%.1f kB", b/1e3)
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+// usd writes a dollar amount, "-" when unknown.
+func usd(x float64) string {
+	if math.IsNaN(x) {
+		return "-"
+	}
+	return fmt.Sprintf("$%.2f", x)
+}
+
+// count writes a count, "-" for none.
+func count(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
 }
