@@ -44,3 +44,35 @@ func TestOpenErrors(t *testing.T) {
 	_, err = LibraryFile("nope")
 	require.Error(t, err)
 }
+
+// TestLibraryCoversTheBrief: each architecture scenario of the library has
+// the workloads and faults the brief asks for: diurnal interactive chat,
+// agent sessions, batch; a regional outage, a throttling storm and a
+// degraded link; several strategies; and a header saying what it assumes.
+func TestLibraryCoversTheBrief(t *testing.T) {
+	for _, name := range []string{"azure-exclusive", "federated", "multi-home", "gov-fedramp"} {
+		s, err := Open(name)
+		require.NoError(t, err, name)
+		var diurnal, sessions, batch bool
+		for _, w := range s.Workloads {
+			diurnal = diurnal || w.Arrival.Process == ProcDiurnal
+			sessions = sessions || w.Session != nil
+			batch = batch || (w.Session == nil && w.Arrival.Process != ProcDiurnal)
+		}
+		assert.True(t, diurnal && sessions && batch, "%s: chat %v, sessions %v, batch %v", name, diurnal, sessions, batch)
+		kinds := map[string]bool{}
+		for _, f := range s.Faults {
+			kinds[f.Kind] = true
+			if f.Kind == FaultOutage {
+				assert.Contains(t, []string{"eastus2", "usgovvirginia"}, f.Target, "%s: the outage is an Azure region's", name)
+			}
+		}
+		for _, k := range []string{FaultOutage, FaultThrottle, FaultLink} {
+			assert.True(t, kinds[k], "%s has a %s fault", name, k)
+		}
+		assert.GreaterOrEqual(t, len(s.Strategies), 3, name)
+		data, err := LibraryFile(name)
+		require.NoError(t, err)
+		assert.Contains(t, string(data), "Assumptions (not measurements)", name)
+	}
+}

@@ -38,6 +38,9 @@ func secs(s float64) string {
 	switch {
 	case math.IsNaN(s) || s == 0:
 		return "-"
+	case s < 0:
+		return "-" + secs(-s) // an improvement, such as a window with less load than the baseline
+
 	case s < 1e-3:
 		return fmt.Sprintf("%.0fµs", s*1e6)
 	case s < 1:
@@ -51,7 +54,7 @@ func meanCI(l sim.Latency) string {
 	if l.Mean == 0 {
 		return "-"
 	}
-	if math.IsNaN(l.MeanCI95[0]) {
+	if math.IsNaN(l.MeanCI95[0]) || l.MeanCI95.HalfWidth() == 0 {
 		return secs(l.Mean)
 	}
 	return fmt.Sprintf("%s ±%s", secs(l.Mean), secs(l.MeanCI95.HalfWidth()))
