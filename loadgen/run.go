@@ -85,6 +85,15 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	if st == nil {
 		return nil, fmt.Errorf("scenario %q has no strategy %q", s.Name, opt.Strategy)
 	}
+	for _, w := range s.Workloads {
+		if w.Session != nil {
+			// A load test sends one model call per arrival; driving whole
+			// sessions (steps, think time, state) through live endpoints is
+			// not built yet, and sending only their first call would
+			// misreport them.
+			return nil, fmt.Errorf("scenario %q: workload %q is an agentic session workload, which load tests cannot drive yet; simulate it with mcbench sim, or load-test a scenario whose workloads send single calls", s.Name, w.Name)
+		}
+	}
 	feed, err := NewRequestFeed(s, opt.Pacer != "replay")
 	if err != nil {
 		return nil, err

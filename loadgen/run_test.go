@@ -290,3 +290,14 @@ func TestHedgingInTheLoadGenerator(t *testing.T) {
 	}
 	require.Equal(t, int(r.Requests), cancelled)
 }
+
+// TestSessionWorkloadsRefused: a scenario with agentic sessions is refused
+// with a message that names the workload, rather than load-tested as if
+// each session were one call.
+func TestSessionWorkloadsRefused(t *testing.T) {
+	s, err := scenarios.Open("federated")
+	require.NoError(t, err)
+	_, err = Run(context.Background(), s, nil, Options{Strategy: "hedged", Out: t.TempDir()})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `workload "agent-sessions" is an agentic session workload`)
+}

@@ -192,7 +192,7 @@ func (a *aggregator) attempt(s *stratAgg, ra *repAgg, at *pendingAttempt) {
 		}
 	}
 	rt := a.w.routeOf(int(at.class), int(at.dep))
-	if a.opt.EstimateTransfer {
+	if a.opt.EstimateTransfer && !a.w.isSession(int(at.class)) {
 		if rt.reqPayer >= 0 {
 			ra.xfer[xferIndex(rt.reqPayer, rt.reqPath, xEstimated)] += float64(at.in) * a.opt.BytesPerInputToken
 		}

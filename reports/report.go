@@ -236,7 +236,7 @@ func (an *Analysis) transferTable() *Table {
 			t.row(txt(m.Name), txt(l.Provider), txt(l.Region), txt(l.Path), txt(l.Source), Cell{Text: gb(l.GB), Raw: raw(l.GB), Num: true}, Cell{Text: fmt.Sprintf("%.4f", l.PerGB), Raw: raw(l.PerGB), Num: true}, usdc(l.USD))
 		}
 	}
-	t.Notes = []string{fmt.Sprintf("Estimated payloads: %g bytes per input token (prompt JSON) and %g bytes per streamed output token (one SSE chunk or event-stream frame each; the research note measures 150–400). Egress is paid by the provider the bytes leave; ingress is free.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken),
+	t.Notes = []string{fmt.Sprintf("Estimated payloads: %g bytes per input token (prompt JSON) and %g bytes per streamed output token (one SSE chunk or event-stream frame each; the research note measures 150–400). Egress is paid by the provider the bytes leave; ingress is free. Agentic sessions' model calls leave from the orchestration region, not the workload's origin: their cross-cloud bytes (prompts, answers) come from the records' cross_cloud_bytes instead, and session state transfer is in the simulator's summary.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken),
 		"Volume tiers (and monthly free allowances) are applied to the run's volume extrapolated to a 730-hour month; the resulting average $/GB prices the run's bytes.",
 		"Recorded cross_cloud_bytes carry no direction and are charged as inter-cloud egress of the serving deployment's provider."}
 	return t

@@ -64,6 +64,10 @@ type classInfo struct {
 	origin    int // region index, -1 off-cloud
 	ttft, e2e int64
 	layer     int
+	// session: the class's requests are agentic sessions' model calls,
+	// sent from the orchestration region rather than the origin; their
+	// cross-cloud bytes are recorded by the simulator, not estimated.
+	session bool
 }
 
 type faultInfo struct {
@@ -88,7 +92,7 @@ func newWorld(sc *scenarios.Scenario, p *Pricing) *world {
 		w.addDeployment(d, regionIdx, p, true)
 	}
 	for _, c := range sc.Workloads {
-		ci := classInfo{name: c.Name, origin: -1, ttft: int64(c.SLO.TTFT), e2e: int64(c.SLO.E2E), layer: layerIndex(c.Layer)}
+		ci := classInfo{name: c.Name, origin: -1, ttft: int64(c.SLO.TTFT), e2e: int64(c.SLO.E2E), layer: layerIndex(c.Layer), session: c.Session != nil}
 		if i, ok := regionIdx[c.Origin]; ok {
 			ci.origin = i
 		}
@@ -278,3 +282,6 @@ func (r warmRule) String() string {
 	}
 	return "no warm-up deleted"
 }
+
+// isSession reports whether class c is an agentic session workload.
+func (w *world) isSession(c int) bool { return c >= 0 && c < len(w.classes) && w.classes[c].session }
