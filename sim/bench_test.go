@@ -38,14 +38,7 @@ func BenchmarkMMc10(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	stream, err := scenarios.NewStream(s, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := newEngine(m, 0, stream)
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b, m)
 	b.ReportAllocs()
 	b.ResetTimer()
 	e.run(context.Background())
@@ -78,27 +71,50 @@ func BenchmarkHeapHold(b *testing.B) {
 	}
 }
 
-// BenchmarkFederated simulates the library's federated scenario (two
-// workloads, cross-cloud links, faults, four routing policies including
-// hedging): one op is one replication of every strategy; requests/s counts
-// simulated model calls (user-visible requests).
+// BenchmarkFederated simulates the library's federated scenario (chat,
+// agent sessions and batch, cross-cloud links, an outage, a throttling storm
+// and a link fault, four routing policies including hedging) through the
+// engine, as BenchmarkMMc10 does: one op is one replication of every
+// strategy; calls/s counts simulated model calls (session steps included).
+// Run's fault-free baseline replications are left out: they are the same
+// work again.
 func BenchmarkFederated(b *testing.B) {
 	s, err := scenarios.Open("federated")
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.Replications = 1
-	var requests int64
+	models := make([]*model, len(s.Strategies))
+	for i := range s.Strategies {
+		if models[i], err = compile(s, &s.Strategies[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var calls, events int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		sum, err := Run(context.Background(), s, Options{Workers: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range sum.Results {
-			requests += r.PerReplication[0].Arrivals
+		for _, m := range models {
+			e := benchEngine(b, m)
+			e.run(context.Background())
+			calls += e.arrivals
+			events += e.eventCount
 		}
 	}
-	b.ReportMetric(float64(requests)/b.Elapsed().Seconds(), "requests/s")
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(calls)/sec, "calls/s")
+	b.ReportMetric(float64(events)/sec, "events/s")
+	b.ReportMetric(float64(events)/float64(calls), "events/call")
+}
+
+// benchEngine returns an engine for replication 0 of a compiled model.
+func benchEngine(b *testing.B, m *model) *engine {
+	stream, err := scenarios.NewStream(m.s, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := newEngine(m, 0, stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
