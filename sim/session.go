@@ -102,12 +102,13 @@ const (
 	sessNetDraws = 8 // per step: state read out/back, write out/back, hop there/back
 )
 
-// sessNetID and sessCallID give a session's network hops and model calls IDs
-// of their own for keyed draws, apart from stream IDs (which stay below 2^40
-// in any run that fits in memory) and from each other.
-func sessNetID(id uint64) uint64              { return 1<<62 | id }
-func sessHopID(id uint64) uint64              { return 1<<61 | id }
-func sessCallID(id uint64, step int32) uint64 { return 1<<63 | id<<14 | uint64(step) }
+// sessNetID, sessHopID and sessCallID give a session's network hops and
+// model calls IDs of their own for keyed draws, apart from stream IDs (which
+// stay below 2^40 in any run that fits in memory) and from each other. They
+// stay below 2^63 so records can carry them as signed integers too.
+func sessNetID(id uint64) uint64              { return 1<<61 | id }
+func sessHopID(id uint64) uint64              { return 1<<60 | id }
+func sessCallID(id uint64, step int32) uint64 { return 1<<62 | id<<14 | uint64(step) }
 
 func (e *engine) allocSess() int32 {
 	if n := len(e.sessFree); n > 0 {
