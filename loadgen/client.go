@@ -17,6 +17,7 @@ import (
 	"github.com/mcbench/mcbench/backends/bedrock"
 	"github.com/mcbench/mcbench/backends/routing"
 	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/sim"
 )
 
 // Route is one deployment the load generator can call, with what it takes
@@ -62,6 +63,11 @@ type Client struct {
 	sendOutput    bool
 	stream        bool
 	sink          func(*Outcome)
+	// Agentic sessions: the workloads (nil where a class sends single
+	// calls), their draws, and where finished sessions go.
+	sessions    []*scenarios.Workload
+	plan        scenarios.SessionPlan
+	sessionSink func(*SessionOutcome)
 }
 
 // routeGroup is a layer's candidates and the policy choosing among them.
@@ -102,6 +108,8 @@ type ClientOptions struct {
 	NoStream bool
 	// Sink receives each finished request; called concurrently.
 	Sink func(*Outcome)
+	// SessionSink receives each finished agentic session; called concurrently.
+	SessionSink func(*SessionOutcome)
 }
 
 // NewClient builds a client for one strategy of the scenario over routes
@@ -111,13 +119,14 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 		http: opt.HTTP, strategy: st.Name, start: opt.Start, sendOutput: opt.SendOutputTokens, stream: !opt.NoStream, sink: opt.Sink,
 		maxAttempts: max(st.Routing.MaxAttempts, 1), backoff: st.Routing.Backoff.Std(), timeout: st.Routing.Timeout.Std(),
 		keyRoute: scenarios.StreamKey(s.Seed, 0, "routing", st.Name),
+		plan:     scenarios.NewSessionPlan(s, 0), sessionSink: opt.SessionSink,
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
 	index := map[string]int{}
 	groupOf := map[string]int{}
-	for _, w := range s.Workloads {
+	for wi, w := range s.Workloads {
 		layer := w.Layer
 		if layer == "" {
 			layer = scenarios.LayerModel
@@ -165,8 +174,60 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 		c.classNames = append(c.classNames, w.Name)
 		c.classTags = append(c.classTags, w.Tags)
 		c.classDeadline = append(c.classDeadline, routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0))
+		var sw *scenarios.Workload
+		if w.Session != nil {
+			sw = &s.Workloads[wi]
+		}
+		c.sessions = append(c.sessions, sw)
 	}
 	return c, nil
+}
+
+// IsSession reports whether requests of class run as agentic sessions.
+func (c *Client) IsSession(class int32) bool {
+	return class >= 0 && int(class) < len(c.sessions) && c.sessions[class] != nil
+}
+
+// SessionOutcome is what the client reports for one agentic session.
+type SessionOutcome struct {
+	Record sim.SessionRecord
+	// Intended is when the session was due, from the start of the run.
+	Intended time.Duration
+}
+
+// DoSession runs session r (stream position id), due at intended: the
+// load generator stands in for the orchestrator, thinking for the drawn
+// time before each step and making each step's model call through the
+// strategy (Do), with the steps, think times and tokens the simulator draws
+// for the same session. A call that fails after its retries ends the
+// session. State reads and writes are not made: a load test has no state
+// store to call.
+func (c *Client) DoSession(ctx context.Context, id uint64, r scenarios.Request, intended time.Duration) *SessionOutcome {
+	w := c.sessions[r.Class]
+	out := &SessionOutcome{Intended: intended}
+	rec := &out.Record
+	*rec = sim.SessionRecord{SessionID: id, Class: w.Name, Strategy: c.strategy, Orchestrator: "mcbench-load", Start: int64(intended)}
+	steps := c.plan.Steps(w, id)
+	for k := int32(0); k < steps; k++ {
+		if !sleepCtx(ctx, time.Duration(c.plan.Think(w, id, k))) {
+			rec.Status, rec.ErrorClass = backends.StatusFailed, routing.ClassCancelled
+			break
+		}
+		now := time.Since(c.start)
+		call := c.plan.Call(w, r.Class, id, k, int64(now))
+		o := c.Do(ctx, call.ID, call, now)
+		rec.Steps++
+		rec.Attempts += o.Request.Attempt
+		if o.Request.Status != backends.StatusOK {
+			rec.Status, rec.ErrorClass = o.Request.Status, o.Request.ErrorClass
+			break
+		}
+	}
+	rec.Done = int64(time.Since(c.start))
+	if c.sessionSink != nil {
+		c.sessionSink(out)
+	}
+	return out
 }
 
 // Do runs request r (stream position id), due at intended, to its end.

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bufio"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,76 @@ type collector struct {
 
 	log      *hdrhistogram.HistogramLogWriter
 	logStart time.Time
+
+	// Agentic sessions, per class in the order first seen.
+	sessRecords *csv.Writer
+	sessions    []*sessionStats
+	sloOf       func(class string) time.Duration
+}
+
+// sessionStats accumulates one session class's measured sessions.
+type sessionStats struct {
+	class                                      string
+	sessions, completed, failed, sloMet, steps int64
+	attempts                                   int64
+	sumLat                                     float64
+	lat                                        *hdrhistogram.Histogram
+}
+
+// addSession records one finished session.
+func (c *collector) addSession(o *SessionOutcome) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &o.Record
+	if c.sessRecords != nil && c.recErr == nil {
+		c.recErr = sim.WriteSessionCSV(c.sessRecords, r)
+	}
+	if o.Intended < c.warmup {
+		return
+	}
+	var st *sessionStats
+	for _, x := range c.sessions {
+		if x.class == r.Class {
+			st = x
+		}
+	}
+	if st == nil {
+		st = &sessionStats{class: r.Class, lat: newHist()}
+		c.sessions = append(c.sessions, st)
+	}
+	st.sessions++
+	st.steps += int64(r.Steps)
+	st.attempts += int64(r.Attempts)
+	if r.Status != backends.StatusOK {
+		st.failed++
+		return
+	}
+	lat := time.Duration(r.Done - r.Start)
+	st.completed++
+	st.sumLat += float64(lat)
+	_ = st.lat.RecordValue(us(lat))
+	if slo := c.sloOf(r.Class); slo > 0 && lat <= slo {
+		st.sloMet++
+	}
+}
+
+// sessionResults summarises the sessions in the simulator's schema (no
+// state or cross-cloud bytes: a load test does not count them).
+func (c *collector) sessionResults() []sim.SessionResult {
+	var out []sim.SessionResult
+	for _, st := range c.sessions {
+		x := sim.SessionResult{Class: st.class, Sessions: st.sessions, Completed: st.completed, Failed: st.failed,
+			LatencySeconds: latencyOf(st.lat, st.sumLat), SLOAttainment: sim.Num(math.NaN())}
+		if n := float64(st.sessions); n > 0 {
+			x.MeanSteps = float64(st.steps) / n
+			x.RetriesPerSession = float64(st.attempts-st.steps) / n
+			if c.sloOf(st.class) > 0 {
+				x.SLOAttainment = sim.Num(float64(st.sloMet) / n)
+			}
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 24*3600*1e6, 3) }
@@ -134,6 +205,10 @@ func (c *collector) flush(hlog *bufio.Writer) error {
 	if c.records != nil {
 		err = c.records.Flush()
 	}
+	if c.sessRecords != nil {
+		c.sessRecords.Flush()
+		err = errors.Join(err, c.sessRecords.Error())
+	}
 	if hlog != nil {
 		err = errors.Join(err, hlog.Flush())
 	}
@@ -201,6 +276,7 @@ func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
 		WaitSeconds: latencyOf(c.wait, 0),
 		TTFTSeconds: latencyOf(c.ttft, c.sumTTFT),
 		E2ESeconds:  latencyOf(c.e2e, c.sumE2E),
+		Sessions:    c.sessionResults(),
 	}
 	// Throughput over the wall time the measured requests took, from the
 	// first one's intended send to the last one's end: if the generator

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/prom"
 
+	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
@@ -85,15 +88,6 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	if st == nil {
 		return nil, fmt.Errorf("scenario %q has no strategy %q", s.Name, opt.Strategy)
 	}
-	for _, w := range s.Workloads {
-		if w.Session != nil {
-			// A load test sends one model call per arrival; driving whole
-			// sessions (steps, think time, state) through live endpoints is
-			// not built yet, and sending only their first call would
-			// misreport them.
-			return nil, fmt.Errorf("scenario %q: workload %q is an agentic session workload, which load tests cannot drive yet; simulate it with mcbench sim, or load-test a scenario whose workloads send single calls", s.Name, w.Name)
-		}
-	}
 	feed, err := NewRequestFeed(s, opt.Pacer != "replay")
 	if err != nil {
 		return nil, err
@@ -105,7 +99,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	}
 	pacer := NewPacer(sched, opt.Duration)
 
-	files, err := openOutputs(opt.Out)
+	hasSessions := slices.ContainsFunc(s.Workloads, func(w scenarios.Workload) bool { return w.Session != nil })
+	files, err := openOutputs(opt.Out, hasSessions)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +111,20 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	col, err := newCollector(files.records, files.hlog, warm, start)
 	if err != nil {
 		return nil, err
+	}
+	col.sloOf = func(class string) time.Duration {
+		for _, w := range s.Workloads {
+			if w.Name == class && w.Session != nil {
+				return w.Session.SLO.Std()
+			}
+		}
+		return 0
+	}
+	if files.sess != nil {
+		col.sessRecords = csv.NewWriter(files.sess)
+		if err := col.sessRecords.Write(sim.SessionCSVHeader); err != nil {
+			return nil, err
+		}
 	}
 	httpc := opt.HTTPClient
 	if httpc == nil {
@@ -130,6 +139,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	}
 	client, err := NewClient(s, st, routes, ClientOptions{
 		HTTP: httpc, Start: start, SendOutputTokens: opt.SendOutputTokens, NoStream: opt.NoStream, Sink: col.add,
+		SessionSink: col.addSession,
 	})
 	if err != nil {
 		return nil, err
@@ -274,6 +284,7 @@ const (
 	HeaderIntended   = "X-Mcbench-Intended-Ns"
 	HeaderStatus     = "X-Mcbench-Status"
 	HeaderOutput     = "X-Mcbench-Output-Tokens"
+	HeaderSteps      = "X-Mcbench-Steps"
 )
 
 func (h *hitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -288,21 +299,14 @@ func (h *hitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, fmt.Errorf("mcbench: request stream ended before hit %d", seq)
 	}
+	if h.client.IsSession(r.Class) {
+		return h.session(req, seq, r)
+	}
 	h.inFlight.Add(1)
 	out := h.client.Do(h.ctx, seq, r, h.pacer.Intended(seq))
 	h.inFlight.Add(-1)
 	rec := &out.Request
-	code := http.StatusOK
-	switch rec.Status.String() {
-	case "throttled":
-		code = http.StatusTooManyRequests
-	case "rejected", "failed":
-		code = http.StatusServiceUnavailable
-	case "timed_out":
-		code = http.StatusGatewayTimeout
-	case "client_error":
-		code = http.StatusBadRequest
-	}
+	code := statusCode(rec.Status)
 	hdr := http.Header{}
 	hdr.Set(HeaderAttempts, strconv.Itoa(int(rec.Attempt)))
 	hdr.Set(HeaderDeployment, rec.Deployment)
@@ -312,11 +316,45 @@ func (h *hitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		hdr.Set(HeaderTTFT, strconv.FormatInt(rec.FirstToken-rec.Intended, 10))
 		hdr.Set(HeaderOutput, strconv.Itoa(int(rec.OutputTokens)))
 	}
+	return syntheticResponse(req, code, hdr), nil
+}
+
+// session runs a hit that is an agentic session: vegeta sees the whole
+// session as one hit, from its intended start to its last call's end.
+func (h *hitTransport) session(req *http.Request, seq uint64, r scenarios.Request) (*http.Response, error) {
+	h.inFlight.Add(1)
+	out := h.client.DoSession(h.ctx, seq, r, h.pacer.Intended(seq))
+	h.inFlight.Add(-1)
+	rec := &out.Record
+	hdr := http.Header{}
+	hdr.Set(HeaderAttempts, strconv.Itoa(int(rec.Attempts)))
+	hdr.Set(HeaderStatus, rec.Status.String())
+	hdr.Set(HeaderIntended, strconv.FormatInt(int64(out.Intended), 10))
+	hdr.Set(HeaderSteps, strconv.Itoa(int(rec.Steps)))
+	return syntheticResponse(req, statusCode(rec.Status), hdr), nil
+}
+
+// statusCode is the HTTP status vegeta's results file shows for an outcome.
+func statusCode(s backends.Status) int {
+	switch s {
+	case backends.StatusThrottled:
+		return http.StatusTooManyRequests
+	case backends.StatusRejected, backends.StatusFailed:
+		return http.StatusServiceUnavailable
+	case backends.StatusTimedOut:
+		return http.StatusGatewayTimeout
+	case backends.StatusClientError:
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
+}
+
+func syntheticResponse(req *http.Request, code int, hdr http.Header) *http.Response {
 	return &http.Response{
 		StatusCode: code, Status: strconv.Itoa(code) + " " + http.StatusText(code),
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: hdr,
 		Body: http.NoBody, ContentLength: 0, Request: req,
-	}, nil
+	}
 }
 
 // fromIntended moves a vegeta result's timestamp to the hit's intended send
@@ -342,13 +380,14 @@ func fromIntended(res *vegeta.Result, start time.Time) {
 // results.vegeta.
 type outputs struct {
 	results, recs, log *os.File
+	sess               *os.File // sessions.csv, when the scenario has sessions
 	resultsBuf         *bufio.Writer
 	hlogBuf            *bufio.Writer
 	records, hlog      io.Writer
 	closed             bool
 }
 
-func openOutputs(dir string) (*outputs, error) {
+func openOutputs(dir string, sessions bool) (*outputs, error) {
 	o := &outputs{}
 	if dir == "" {
 		return o, nil
@@ -368,6 +407,11 @@ func openOutputs(dir string) (*outputs, error) {
 	}
 	if o.log, err = open("latency.hlog"); err != nil {
 		return nil, err
+	}
+	if sessions {
+		if o.sess, err = open("sessions.csv"); err != nil {
+			return nil, err
+		}
 	}
 	o.resultsBuf = bufio.NewWriterSize(o.results, 64<<10)
 	o.hlogBuf = bufio.NewWriterSize(o.log, 16<<10)
@@ -397,6 +441,9 @@ func (o *outputs) close() error {
 	}
 	err := errors.Join(o.resultsBuf.Flush(), o.hlogBuf.Flush())
 	o.closed = true
+	if o.sess != nil {
+		err = errors.Join(err, o.sess.Close())
+	}
 	return errors.Join(err, o.results.Close(), o.recs.Close(), o.log.Close())
 }
 

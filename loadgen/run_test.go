@@ -19,6 +19,7 @@ import (
 	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/fake"
 	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/sim"
 )
 
 // startFake serves the scenario's fakes on loopback, optionally behind a
@@ -291,13 +292,66 @@ func TestHedgingInTheLoadGenerator(t *testing.T) {
 	require.Equal(t, int(r.Requests), cancelled)
 }
 
-// TestSessionWorkloadsRefused: a scenario with agentic sessions is refused
-// with a message that names the workload, rather than load-tested as if
-// each session were one call.
-func TestSessionWorkloadsRefused(t *testing.T) {
-	s, err := scenarios.Open("federated")
+// TestSessions: a load test drives agentic sessions as the simulator does:
+// the same steps and tokens per session (one SessionPlan), each step a
+// model call through the strategy after its think time, one sessions.csv
+// row per session and the sessions block in the summary.
+func TestSessions(t *testing.T) {
+	s := load(t, "../testdata/load/sessions.yaml")
+	routes := startFake(t, s, nil)
+	out := t.TempDir()
+	sum, err := Run(context.Background(), s, routes, Options{Strategy: "s", Pacer: "poisson", Rate: 10, Duration: 2 * time.Second,
+		Out: out, SendOutputTokens: true})
 	require.NoError(t, err)
-	_, err = Run(context.Background(), s, nil, Options{Strategy: "hedged", Out: t.TempDir()})
-	require.Error(t, err)
-	require.Contains(t, err.Error(), `workload "agent-sessions" is an agentic session workload`)
+	var recs []backends.Outcome
+	f, err := os.Open(filepath.Join(out, "outcomes.csv"))
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error {
+		if o.Kind == backends.KindRequest {
+			recs = append(recs, *o)
+		}
+		return nil
+	}))
+	data, err := os.ReadFile(filepath.Join(out, "sessions.csv"))
+	require.NoError(t, err)
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Greater(t, len(rows), 5, "a header and one row per session")
+	require.Equal(t, strings.Join(sim.SessionCSVHeader, ","), rows[0])
+
+	plan := scenarios.NewSessionPlan(s, 0)
+	w := &s.Workloads[0]
+	calls := map[uint64]backends.Outcome{}
+	for _, r := range recs {
+		calls[r.RequestID] = r
+	}
+	steps := 0
+	for _, row := range rows[1:] {
+		col := strings.Split(row, ",")
+		id, err := strconv.ParseUint(col[1], 10, 64)
+		require.NoError(t, err)
+		require.Equal(t, "ok", col[7], row)
+		n := plan.Steps(w, id)
+		require.Equal(t, strconv.Itoa(int(n)), col[9], "steps of session %d", id)
+		start, _ := strconv.ParseInt(col[5], 10, 64)
+		done, _ := strconv.ParseInt(col[6], 10, 64)
+		// Each step thinks 30 ms and waits at least the 50 ms TTFT.
+		assert.GreaterOrEqual(t, time.Duration(done-start), time.Duration(n)*80*time.Millisecond, row)
+		for k := int32(0); k < n; k++ {
+			want := plan.Call(w, 0, id, k, 0)
+			got, ok := calls[want.ID]
+			require.True(t, ok, "session %d step %d has a request record", id, k)
+			assert.Equal(t, want.InputTokens, got.InputTokens, "the simulator's tokens")
+			assert.Equal(t, backends.StatusOK, got.Status)
+			steps++
+		}
+	}
+	require.Len(t, sum.Results, 1)
+	require.Len(t, sum.Results[0].Sessions, 1)
+	ss := sum.Results[0].Sessions[0]
+	assert.Equal(t, int64(len(rows)-1), ss.Sessions)
+	assert.Equal(t, ss.Sessions, ss.Completed)
+	assert.InDelta(t, float64(steps)/float64(ss.Sessions), ss.MeanSteps, 1e-9)
+	assert.Equal(t, 1.0, float64(ss.SLOAttainment))
+	assert.Equal(t, int64(steps), sum.Results[0].Requests, "every step is a request")
 }

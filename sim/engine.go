@@ -219,7 +219,7 @@ type engine struct {
 	sess     []sessState
 	sessFree []int32
 	liveSess int64
-	keySess  uint64
+	plan     scenarios.SessionPlan
 	sessAcc  []sessAcc // per class (nil when no class has sessions)
 	sessRec  SessionRecord
 	// linkF[a][b] multiplies the a→b link latency while link faults are

@@ -61,14 +61,12 @@ type classModel struct {
 	session   *sessionModel
 }
 
-// sessionModel is a session workload's steps, think time and state sizes.
+// sessionModel is a session workload's state sizes and SLO; its steps,
+// think times and calls come from scenarios.SessionPlan.
 type sessionModel struct {
 	w           *scenarios.Workload
-	steps       *scenarios.Dist
-	think       *scenarios.Dist // nil: no think time
 	read, write int64
 	slo         int64
-	maxTokens   int32
 }
 
 // groupModel is the candidate list a strategy places for one layer.
@@ -151,12 +149,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		cm := classModel{name: w.Name, group: g, originIdx: origin, tags: w.Tags,
 			deadline: routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0)}
 		if ss := w.Session; ss != nil {
-			sm := &sessionModel{w: w, steps: &ss.Steps.Dist, read: int64(ss.StateRead), write: int64(ss.StateWrite),
-				slo: int64(ss.SLO), maxTokens: int32(w.MaxTokens)}
-			if !ss.Think.IsZero() {
-				sm.think = &ss.Think.Dist
-			}
-			cm.session = sm
+			cm.session = &sessionModel{w: w, read: int64(ss.StateRead), write: int64(ss.StateWrite), slo: int64(ss.SLO)}
 			if m.orch == nil {
 				names := st.Placement[scenarios.LayerOrchestration]
 				if len(names) == 0 {

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"encoding/csv"
+	"strconv"
+
 	"github.com/mcbench/mcbench/backends"
 )
 
@@ -98,4 +101,17 @@ func (e *engine) writeSession(sk SessionSink, ss *sessState) {
 	if err := sk.WriteSession(r); err != nil {
 		e.sinkErr = err
 	}
+}
+
+// SessionCSVHeader names the columns of sessions.csv, which the simulator
+// and the load generator both write.
+var SessionCSVHeader = []string{"replication", "session_id", "class", "strategy", "orchestrator", "start_ns", "done_ns", "status",
+	"error_class", "steps", "attempts", "failovers", "cross_region_bytes", "cross_cloud_bytes", "state_bytes"}
+
+// WriteSessionCSV writes r as one row of sessions.csv.
+func WriteSessionCSV(w *csv.Writer, r *SessionRecord) error {
+	i := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return w.Write([]string{i(int64(r.Replication)), strconv.FormatUint(r.SessionID, 10), r.Class, r.Strategy, r.Orchestrator,
+		i(r.Start), i(r.Done), r.Status.String(), r.ErrorClass, i(int64(r.Steps)), i(int64(r.Attempts)), i(int64(r.Failovers)),
+		i(r.CrossRegionBytes), i(r.CrossCloudBytes), i(r.StateBytes)})
 }

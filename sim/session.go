@@ -65,7 +65,7 @@ type sessAcc struct {
 }
 
 func (e *engine) newSessions() {
-	e.keySess = scenarios.StreamKey(e.m.s.Seed, e.rep, "session", "")
+	e.plan = scenarios.NewSessionPlan(e.m.s, e.rep)
 	for i := range e.m.classes {
 		if e.m.classes[i].session != nil {
 			if e.sessAcc == nil {
@@ -95,12 +95,9 @@ func (e *engine) scaleLinks(fm *faultModel, f float64) {
 	}
 }
 
-// Draw counters of a session's keyed stream: counter 0 is the step count,
-// then sessDraws per step.
-const (
-	sessDraws    = 4 // think, input tokens, output tokens, orchestrator overhead
-	sessNetDraws = 8 // per step: state read out/back, write out/back, hop there/back
-)
+// sessNetDraws is how many network draws a session step may use: state
+// read out and back, write out and back, the hop home.
+const sessNetDraws = 8
 
 // sessNetID, sessHopID and sessCallID give a session's network hops and
 // model calls IDs of their own for keyed draws, apart from stream IDs (which
@@ -126,7 +123,7 @@ func (e *engine) arriveSession(r scenarios.Request, measured bool) {
 	slot := e.allocSess()
 	ss := &e.sess[slot]
 	sm := e.m.classes[r.Class].session
-	steps := int32(min(max(sm.steps.Quantile(scenarios.Draw(e.keySess, r.ID, 0)), 1), scenarios.MaxSessionSteps) + 0.5)
+	steps := e.plan.Steps(sm.w, r.ID)
 	*ss = sessState{id: r.ID, at: r.At, class: r.Class, steps: steps, gen: ss.gen + 1, measured: measured}
 	e.liveSess++
 	e.sessSend(slot, 0)
@@ -327,13 +324,10 @@ func (e *engine) sessNext(slot int32) {
 	if sm.read > 0 {
 		d += e.stateOp(ss, sm.read, next)
 	}
-	c := 1 + uint64(ss.step)*sessDraws
-	if sm.think != nil {
-		d += int64(sm.think.Quantile(scenarios.Draw(e.keySess, ss.id, c)) * 1e9)
-	}
+	d += e.plan.Think(sm.w, ss.id, ss.step)
 	di := e.orchDep(ss)
 	if ov := &e.m.deps[di].latency.TTFT; !ov.IsZero() {
-		d += int64(ov.Quantile(scenarios.Draw(e.keySess, ss.id, c+3)) * 1e9 * e.deps[di].slow)
+		d += int64(ov.Quantile(e.plan.U(ss.id, ss.step, scenarios.DrawOverhead)) * 1e9 * e.deps[di].slow)
 	}
 	e.schedule(e.now+d, evSessStep, slot, ss.gen)
 }
@@ -364,12 +358,7 @@ func (e *engine) sessStep(slot int32) {
 		e.sessSend(slot, (ss.cand+1)%int32(len(e.m.orch)))
 		return
 	}
-	sm := e.m.classes[ss.class].session
-	c := 1 + uint64(ss.step)*sessDraws
-	w := sm.w
-	r := scenarios.Request{ID: sessCallID(ss.id, ss.step), At: e.now, Class: ss.class, MaxTokens: sm.maxTokens,
-		InputTokens: scenarios.TokenCount(w.InputTokens.Quantile(scenarios.Draw(e.keySess, ss.id, c+1)))}
-	r.OutputTokens = min(scenarios.TokenCount(w.OutputTokens.Quantile(scenarios.Draw(e.keySess, ss.id, c+2))), sm.maxTokens)
+	r := e.plan.Call(e.m.classes[ss.class].session.w, ss.class, ss.id, ss.step, e.now)
 	ss.step++
 	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, ss.measured)
 }

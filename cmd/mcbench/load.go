@@ -282,4 +282,5 @@ func printLoadTable(w io.Writer, sum *loadgen.Summary) {
 		t.row(row.name, secs(row.mean), secs(row.p50), secs(row.p90), secs(row.p99), secs(row.max))
 	}
 	t.flush()
+	printSessions(w, &sum.Summary)
 }

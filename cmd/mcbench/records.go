@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -60,15 +59,8 @@ func (p *csvPart) WriteSession(r *sim.SessionRecord) error {
 		p.r.sessions[p.key] = p.sessPath
 		p.r.mu.Unlock()
 	}
-	i := func(n int64) string { return strconv.FormatInt(n, 10) }
-	return p.sessW.Write([]string{i(int64(r.Replication)), strconv.FormatUint(r.SessionID, 10), r.Class, r.Strategy, r.Orchestrator,
-		i(r.Start), i(r.Done), r.Status.String(), r.ErrorClass, i(int64(r.Steps)), i(int64(r.Attempts)), i(int64(r.Failovers)),
-		i(r.CrossRegionBytes), i(r.CrossCloudBytes), i(r.StateBytes)})
+	return sim.WriteSessionCSV(p.sessW, r)
 }
-
-// sessionHeader names the columns of sessions.csv.
-var sessionHeader = []string{"replication", "session_id", "class", "strategy", "orchestrator", "start_ns", "done_ns", "status",
-	"error_class", "steps", "attempts", "failovers", "cross_region_bytes", "cross_cloud_bytes", "state_bytes"}
 
 func (p *csvPart) Close() error {
 	err := p.w.Flush()
@@ -148,7 +140,7 @@ func (r *recordFiles) mergeSessions() error {
 	}
 	bw := bufio.NewWriter(out)
 	cw := csv.NewWriter(bw)
-	err = cw.Write(sessionHeader)
+	err = cw.Write(sim.SessionCSVHeader)
 	cw.Flush()
 	keys := make([]string, 0, len(r.sessions))
 	for k := range r.sessions {
