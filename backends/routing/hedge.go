@@ -103,9 +103,11 @@ func (h *Hedged) HedgeDelay(_ int64, r *Request, primary int) (int64, bool) {
 
 // Observe implements Policy: it learns TTFTs of successful attempts
 // (cancelled losers are censored at the winner's TTFT and would bias the
-// quantile down, so they are left out).
+// quantile down, so they are left out). With a fixed Delay the quantile is
+// never read, so nothing is recorded: the simulator calls Observe for every
+// attempt, and keeping an unused window current is pure cost.
 func (h *Hedged) Observe(_ int64, o *Observation) {
-	if o.Dep < 0 || o.Dep >= len(h.ttft) {
+	if h.cfg.Delay > 0 || o.Dep < 0 || o.Dep >= len(h.ttft) {
 		return
 	}
 	if t := ttftOf(o); t >= 0 {

@@ -89,3 +89,18 @@ func TestHedgeOnlyAfterDelayWithoutFirstToken(t *testing.T) {
 	assert.Equal(t, 800*ms, at, "hedged exactly at the delay")
 	assert.Equal(t, 2, dep)
 }
+
+// With a fixed delay the TTFT window is never read, so Observe keeps none.
+func TestHedgeFixedDelayKeepsNoWindow(t *testing.T) {
+	cfg := DefaultHedgeConfig()
+	cfg.Delay = 700 * ms
+	h, err := NewHedged(cfg, hedgeCands())
+	require.NoError(t, err)
+	for i := range 50 {
+		o := okObs(0, 0, int64(i+1)*10*ms)
+		h.Observe(0, &o)
+	}
+	assert.Zero(t, h.ttft[0].len())
+	d, _ := h.HedgeDelay(0, first(0.5), 0)
+	assert.Equal(t, 700*ms, d)
+}
