@@ -178,10 +178,10 @@ func (s *source) advance() {
 		}
 	case ProcDiurnal, ProcRamp:
 		// Non-homogeneous Poisson by thinning (Lewis and Shedler).
-		max := math.Max(a.Rate.PerSecond(), a.Peak.PerSecond())
+		top := max(a.Rate.PerSecond(), a.Peak.PerSecond())
 		for {
-			s.t += s.arrival.ExpFloat64() / max
-			if s.arrival.Float64()*max < a.RateAt(s.t) {
+			s.t += s.arrival.ExpFloat64() / top
+			if s.arrival.Float64()*top < a.RateAt(s.t) {
 				break
 			}
 		}
@@ -206,7 +206,8 @@ const maxTokenCount = 1 << 24
 // TokenCount rounds a token-count draw to a whole number of tokens, clamped
 // to [0, 2^24].
 func TokenCount(x float64) int32 {
-	return int32(math.Round(math.Min(math.Max(x, 0), maxTokenCount)))
+	// The built-in min and max inline; math.Min and math.Max do not.
+	return int32(math.Round(min(max(x, 0), maxTokenCount)))
 }
 
 // RateAt returns the instantaneous arrival rate, per second, t seconds into the run.
@@ -219,7 +220,7 @@ func (a *Arrival) RateAt(t float64) float64 {
 		phase := 2 * math.Pi * (t - a.PeakAt.Seconds()) / a.Period.Seconds()
 		return lo + (hi-lo)*(1+math.Cos(phase))/2
 	case ProcRamp:
-		f := math.Min(t/a.Over.Seconds(), 1)
+		f := min(t/a.Over.Seconds(), 1)
 		return a.Rate.PerSecond() + (a.Peak.PerSecond()-a.Rate.PerSecond())*f
 	case ProcMMPP:
 		// The long-run mean: λ̄ = (λ1·s1 + λ2·s2)/(s1 + s2) with s the mean sojourns.

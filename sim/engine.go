@@ -74,6 +74,11 @@ type reqState struct {
 	partner int32
 	attNo   int32 // this slot's attempt number for records (attempt counts all of the request's)
 	hedged  bool  // a hedge was already sent for the current attempt
+	// hedgeAt is when the current attempt should be hedged if no first
+	// token has reached the client by then (0: never); hedgeArmed says
+	// whether that event is scheduled (see armHedge).
+	hedgeAt    int64
+	hedgeArmed bool
 	// deadline is when the current attempt times out (0: no timeout);
 	// armed says whether its timeout event is scheduled.
 	deadline int64
@@ -103,6 +108,7 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.measured, rs.waited = false, false
 	rs.rq.Memo = 0
 	rs.partner, rs.attNo, rs.hedged = -1, 0, false
+	rs.hedgeAt, rs.hedgeArmed = 0, false
 	rs.deadline, rs.armed = 0, false
 	rs.origin, rs.sess, rs.xbytes = -1, -1, 0
 }
@@ -470,9 +476,16 @@ func (e *engine) send(slot int32, pick int) {
 			e.schedule(e.now+t, evTTFTTimeout, slot, rs.gen)
 		}
 	}
+	rs.hedgeAt, rs.hedgeArmed = 0, false
 	if h := e.hedgers[cls.group]; h != nil && !rs.rq.Hedge && rs.partner < 0 && rs.attempt < e.m.maxAttempts {
 		if delay, ok := h.HedgeDelay(e.now, &rs.rq, pick); ok {
-			e.schedule(e.now+max(delay, 0), evHedge, slot, rs.gen)
+			// Like the timeout, the hedge timer is armed lazily: most
+			// attempts deliver their first token before the delay, and a
+			// timer that finds it already there is an event for nothing.
+			rs.hedgeAt = e.now + max(delay, 0)
+			if out >= delay {
+				e.armHedge(slot)
+			}
 		}
 	}
 	if out > 0 {
@@ -481,6 +494,19 @@ func (e *engine) send(slot int32, pick int) {
 		return
 	}
 	e.atDeployment(slot)
+}
+
+// armHedge schedules the attempt's hedge timer, once. An attempt needs it
+// only while its first token could still be missing at hedgeAt: when it
+// reaches its deployment after it, waits in a queue or at a silent
+// deployment, streams a first token that arrives after it (or a broken
+// stream), or fails and its error is still travelling back then.
+func (e *engine) armHedge(slot int32) {
+	rs := &e.reqs[slot]
+	if rs.hedgeAt > 0 && !rs.hedgeArmed {
+		rs.hedgeArmed = true
+		e.schedule(max(rs.hedgeAt, e.now), evHedge, slot, rs.gen)
+	}
 }
 
 // firstTokenSeen reports whether the slot's current attempt has delivered
@@ -594,6 +620,7 @@ func (e *engine) atDeployment(slot int32) {
 		rs.state = stHeld
 		d.held.push(queueEntry{slot: slot, gen: rs.gen})
 		e.armTimeout(slot)
+		e.armHedge(slot)
 		return
 	}
 	if d.quota.Limited() {
@@ -619,6 +646,7 @@ func (e *engine) atDeployment(slot int32) {
 		d.queued++
 		d.queue.push(queueEntry{slot: slot, gen: rs.gen})
 		e.armTimeout(slot)
+		e.armHedge(slot)
 	default:
 		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
 		e.respond(slot, backends.StatusRejected, errQueueFull)
@@ -646,6 +674,9 @@ func (e *engine) startService(slot int32) {
 	}
 	if rs.partner >= 0 && rs.errClass == errNone {
 		e.schedule(rs.firstTok+rs.netBack, evFirstToken, slot, rs.gen)
+	}
+	if rs.hedgeAt > 0 && (rs.errClass != errNone || rs.firstTok+rs.netBack > rs.hedgeAt) {
+		e.armHedge(slot)
 	}
 	if rs.deadline > 0 && e.now+total+rs.netBack > rs.deadline {
 		e.armTimeout(slot) // the response would reach the client too late
@@ -708,6 +739,9 @@ func (e *engine) serviceDone(slot int32) {
 func (e *engine) respond(slot int32, status backends.Status, cls uint8) {
 	rs := &e.reqs[slot]
 	rs.status, rs.errClass = status, cls
+	if rs.hedgeAt > 0 && status != backends.StatusOK && e.now <= rs.hedgeAt && e.now+rs.netBack > rs.hedgeAt {
+		e.armHedge(slot) // the failure is still on its way when the hedge is due
+	}
 	if rs.netBack > 0 {
 		rs.state = stBack
 		e.schedule(e.now+rs.netBack, evClientRecv, slot, rs.gen)

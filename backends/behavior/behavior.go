@@ -74,7 +74,7 @@ func NewTokenBucket(ratePerSec, burst float64) TokenBucket {
 
 func (b *TokenBucket) refill(now int64) {
 	if now > b.last {
-		b.tokens = math.Min(b.burst, b.tokens+b.rate*float64(now-b.last))
+		b.tokens = min(b.burst, b.tokens+b.rate*float64(now-b.last))
 		b.last = now
 	}
 }
@@ -97,7 +97,7 @@ func (b *TokenBucket) Take(now int64, n float64) (ok bool, wait int64) {
 // Give returns n tokens (a refund), never above the burst.
 func (b *TokenBucket) Give(now int64, n float64) {
 	b.refill(now)
-	b.tokens = math.Min(b.burst, b.tokens+n)
+	b.tokens = min(b.burst, b.tokens+n)
 }
 
 // Available returns the tokens in the bucket at time now.
