@@ -207,14 +207,14 @@ func (c *Client) DoSession(ctx context.Context, id uint64, r scenarios.Request, 
 	out := &SessionOutcome{Intended: intended}
 	rec := &out.Record
 	*rec = sim.SessionRecord{SessionID: id, Class: w.Name, Strategy: c.strategy, Orchestrator: "mcbench-load", Start: int64(intended)}
-	steps := c.plan.Steps(w, id)
+	steps := c.plan.Steps(r.Class, id)
 	for k := int32(0); k < steps; k++ {
-		if !sleepCtx(ctx, time.Duration(c.plan.Think(w, id, k))) {
+		if !sleepCtx(ctx, time.Duration(c.plan.Think(r.Class, id, k))) {
 			rec.Status, rec.ErrorClass = backends.StatusFailed, routing.ClassCancelled
 			break
 		}
 		now := time.Since(c.start)
-		call := c.plan.Call(w, r.Class, id, k, int64(now))
+		call := c.plan.Call(r.Class, id, k, int64(now))
 		o := c.Do(ctx, call.ID, call, now)
 		rec.Steps++
 		rec.Attempts += o.Request.Attempt

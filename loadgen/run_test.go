@@ -320,7 +320,6 @@ func TestSessions(t *testing.T) {
 	require.Equal(t, strings.Join(sim.SessionCSVHeader, ","), rows[0])
 
 	plan := scenarios.NewSessionPlan(s, 0)
-	w := &s.Workloads[0]
 	calls := map[uint64]backends.Outcome{}
 	for _, r := range recs {
 		calls[r.RequestID] = r
@@ -331,14 +330,14 @@ func TestSessions(t *testing.T) {
 		id, err := strconv.ParseUint(col[1], 10, 64)
 		require.NoError(t, err)
 		require.Equal(t, "ok", col[7], row)
-		n := plan.Steps(w, id)
+		n := plan.Steps(0, id)
 		require.Equal(t, strconv.Itoa(int(n)), col[9], "steps of session %d", id)
 		start, _ := strconv.ParseInt(col[5], 10, 64)
 		done, _ := strconv.ParseInt(col[6], 10, 64)
 		// Each step thinks 30 ms and waits at least the 50 ms TTFT.
 		assert.GreaterOrEqual(t, time.Duration(done-start), time.Duration(n)*80*time.Millisecond, row)
 		for k := int32(0); k < n; k++ {
-			want := plan.Call(w, 0, id, k, 0)
+			want := plan.Call(0, id, k, 0)
 			got, ok := calls[want.ID]
 			require.True(t, ok, "session %d step %d has a request record", id, k)
 			assert.Equal(t, want.InputTokens, got.InputTokens, "the simulator's tokens")

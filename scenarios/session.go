@@ -6,11 +6,28 @@ import "math"
 // it thinks before each, the tokens of each model call), keyed by the
 // session's stream ID and the step, so the simulator and the load generator
 // run the same sessions, and every strategy sees the same ones.
-type SessionPlan struct{ key uint64 }
+type SessionPlan struct {
+	key     uint64
+	classes []sessionClass // by workload index; zero where not a session
+}
+
+// sessionClass is one session workload's samplers.
+type sessionClass struct {
+	w                           *Workload
+	steps, think, input, output Sampler
+}
 
 // NewSessionPlan returns the session draws of replication rep.
 func NewSessionPlan(s *Scenario, rep int) SessionPlan {
-	return SessionPlan{key: StreamKey(s.Seed, rep, "session", "")}
+	p := SessionPlan{key: StreamKey(s.Seed, rep, "session", ""), classes: make([]sessionClass, len(s.Workloads))}
+	for i := range s.Workloads {
+		w := &s.Workloads[i]
+		if w.Session != nil {
+			p.classes[i] = sessionClass{w: w, steps: NewSampler(w.Session.Steps.Dist), think: NewSampler(w.Session.Think.Dist),
+				input: NewSampler(w.InputTokens.Dist), output: NewSampler(w.OutputTokens.Dist)}
+		}
+	}
+	return p
 }
 
 // Per-step draw slots: think time, input tokens, output tokens, and one for
@@ -26,32 +43,34 @@ const (
 )
 
 // U returns the uniform draw in slot k of step step of session id.
-func (p SessionPlan) U(id uint64, step int32, k int) float64 {
+func (p *SessionPlan) U(id uint64, step int32, k int) float64 {
 	return Draw(p.key, id, 1+uint64(step)*drawsPerStep+uint64(k))
 }
 
-// Steps returns how many model calls session id of workload w makes: the
-// step distribution's draw, rounded, between 1 and MaxSessionSteps.
-func (p SessionPlan) Steps(w *Workload, id uint64) int32 {
-	x := w.Session.Steps.Quantile(Draw(p.key, id, 0))
+// Steps returns how many model calls session id of workload class makes:
+// the step distribution's draw, rounded, between 1 and MaxSessionSteps.
+func (p *SessionPlan) Steps(class int32, id uint64) int32 {
+	x := p.classes[class].steps.Quantile(Draw(p.key, id, 0))
 	return int32(math.Round(min(max(x, 1), MaxSessionSteps)))
 }
 
 // Think returns the think time before step step, in nanoseconds.
-func (p SessionPlan) Think(w *Workload, id uint64, step int32) int64 {
-	if w.Session.Think.IsZero() {
+func (p *SessionPlan) Think(class int32, id uint64, step int32) int64 {
+	c := &p.classes[class]
+	if c.think.IsZero() {
 		return 0
 	}
-	return int64(w.Session.Think.Quantile(p.U(id, step, drawThink)) * 1e9)
+	return int64(c.think.Quantile(p.U(id, step, drawThink)) * 1e9)
 }
 
-// Call returns the model call of step step of session id (workload index
-// class), due at at: its ID (SessionCallID) and token counts.
-func (p SessionPlan) Call(w *Workload, class int32, id uint64, step int32, at int64) Request {
-	maxTok := int32(w.MaxTokens)
+// Call returns the model call of step step of session id of workload
+// class, due at at: its ID (SessionCallID) and token counts.
+func (p *SessionPlan) Call(class int32, id uint64, step int32, at int64) Request {
+	c := &p.classes[class]
+	maxTok := int32(c.w.MaxTokens)
 	return Request{ID: SessionCallID(id, step), At: at, Class: class, MaxTokens: maxTok,
-		InputTokens:  TokenCount(w.InputTokens.Quantile(p.U(id, step, drawInput))),
-		OutputTokens: min(TokenCount(w.OutputTokens.Quantile(p.U(id, step, drawOutput))), maxTok)}
+		InputTokens:  TokenCount(c.input.Quantile(p.U(id, step, drawInput))),
+		OutputTokens: min(TokenCount(c.output.Quantile(p.U(id, step, drawOutput))), maxTok)}
 }
 
 // SessionCallID is the request ID of step step of session id: apart from

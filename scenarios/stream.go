@@ -54,6 +54,8 @@ func NewStream(s *Scenario, rep int) (*Stream, error) {
 		src := source{
 			class:   int32(i),
 			w:       w,
+			input:   NewSampler(w.InputTokens.Dist),
+			output:  NewSampler(w.OutputTokens.Dist),
 			arrival: NewRand(s.Seed, rep, "arrival", w.Name),
 			tokens:  NewRand(s.Seed, rep, "tokens", w.Name),
 		}
@@ -130,18 +132,20 @@ func (st *Stream) Close() error {
 
 // source generates one workload's arrivals.
 type source struct {
-	class   int32
-	w       *Workload
-	arrival Rand
-	tokens  Rand
-	t       float64 // seconds: time of the last arrival (or thinning candidate)
-	state   int     // MMPP state
-	n       int64   // arrivals generated (constant process)
-	at      int64   // next arrival, ns
-	req     Request // next request, ID unset
-	done    bool
-	trace   *traceReader
-	err     error
+	class int32
+	w     *Workload
+	// input and output draw the token counts.
+	input, output Sampler
+	arrival       Rand
+	tokens        Rand
+	t             float64 // seconds: time of the last arrival (or thinning candidate)
+	state         int     // MMPP state
+	n             int64   // arrivals generated (constant process)
+	at            int64   // next arrival, ns
+	req           Request // next request, ID unset
+	done          bool
+	trace         *traceReader
+	err           error
 }
 
 func (s *source) advance() {
@@ -195,8 +199,8 @@ func (s *source) drawTokens(r *Request) {
 	w := s.w
 	maxTok := int32(w.MaxTokens)
 	r.MaxTokens = maxTok
-	r.InputTokens = TokenCount(w.InputTokens.Quantile(s.tokens.Float64()))
-	r.OutputTokens = min(TokenCount(w.OutputTokens.Quantile(s.tokens.Float64())), maxTok)
+	r.InputTokens = TokenCount(s.input.Quantile(s.tokens.Float64()))
+	r.OutputTokens = min(TokenCount(s.output.Quantile(s.tokens.Float64())), maxTok)
 }
 
 // maxTokenCount caps token draws from unbounded distributions (a lognormal's

@@ -18,7 +18,7 @@ type model struct {
 	groups   []groupModel
 	faults   []faultModel
 	// links[a][b] is the one-way latency from region a to region b; nil is zero.
-	links [][]*scenarios.Dist
+	links [][]*scenarios.Sampler
 	// regionProvider[r] is the index of region r's provider.
 	regionProvider []int
 	// orch are the orchestration deployments sessions try, in placement
@@ -64,7 +64,6 @@ type classModel struct {
 // sessionModel is a session workload's state sizes and SLO; its steps,
 // think times and calls come from scenarios.SessionPlan.
 type sessionModel struct {
-	w           *scenarios.Workload
 	read, write int64
 	slo         int64
 }
@@ -149,7 +148,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		cm := classModel{name: w.Name, group: g, originIdx: origin, tags: w.Tags,
 			deadline: routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0)}
 		if ss := w.Session; ss != nil {
-			cm.session = &sessionModel{w: w, read: int64(ss.StateRead), write: int64(ss.StateWrite), slo: int64(ss.SLO)}
+			cm.session = &sessionModel{read: int64(ss.StateRead), write: int64(ss.StateWrite), slo: int64(ss.SLO)}
 			if m.orch == nil {
 				names := st.Placement[scenarios.LayerOrchestration]
 				if len(names) == 0 {
@@ -174,15 +173,16 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		}
 		m.state = di
 	}
-	m.links = make([][]*scenarios.Dist, len(regionIdx))
+	m.links = make([][]*scenarios.Sampler, len(regionIdx))
 	for i := range m.links {
-		m.links[i] = make([]*scenarios.Dist, len(regionIdx))
+		m.links[i] = make([]*scenarios.Sampler, len(regionIdx))
 	}
 	for i := range s.Links {
 		l := &s.Links[i]
 		a, b := regionIdx[l.From], regionIdx[l.To]
 		if !l.Latency.IsZero() {
-			m.links[a][b], m.links[b][a] = &l.Latency.Dist, &l.Latency.Dist
+			sm := scenarios.NewSampler(l.Latency.Dist)
+			m.links[a][b], m.links[b][a] = &sm, &sm
 		}
 	}
 	for _, f := range s.Faults {

@@ -122,8 +122,7 @@ func (e *engine) allocSess() int32 {
 func (e *engine) arriveSession(r scenarios.Request, measured bool) {
 	slot := e.allocSess()
 	ss := &e.sess[slot]
-	sm := e.m.classes[r.Class].session
-	steps := e.plan.Steps(sm.w, r.ID)
+	steps := e.plan.Steps(r.Class, r.ID)
 	*ss = sessState{id: r.ID, at: r.At, class: r.Class, steps: steps, gen: ss.gen + 1, measured: measured}
 	e.liveSess++
 	e.sessSend(slot, 0)
@@ -324,7 +323,7 @@ func (e *engine) sessNext(slot int32) {
 	if sm.read > 0 {
 		d += e.stateOp(ss, sm.read, next)
 	}
-	d += e.plan.Think(sm.w, ss.id, ss.step)
+	d += e.plan.Think(ss.class, ss.id, ss.step)
 	di := e.orchDep(ss)
 	if ov := &e.m.deps[di].latency.TTFT; !ov.IsZero() {
 		d += int64(ov.Quantile(e.plan.U(ss.id, ss.step, scenarios.DrawOverhead)) * 1e9 * e.deps[di].slow)
@@ -358,7 +357,7 @@ func (e *engine) sessStep(slot int32) {
 		e.sessSend(slot, (ss.cand+1)%int32(len(e.m.orch)))
 		return
 	}
-	r := e.plan.Call(e.m.classes[ss.class].session.w, ss.class, ss.id, ss.step, e.now)
+	r := e.plan.Call(ss.class, ss.id, ss.step, e.now)
 	ss.step++
 	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, ss.measured)
 }

@@ -14,11 +14,11 @@ import (
 // Latency is a deployment's service-time model.
 type Latency struct {
 	// TTFT is the time to first token at the deployment (seconds), queueing excluded.
-	TTFT scenarios.Dist
+	TTFT scenarios.Sampler
 	// PerInputToken is the prefill cost added to TTFT per input token (seconds).
 	PerInputToken float64
 	// TPOT is the time per output token (seconds).
-	TPOT scenarios.Dist
+	TPOT scenarios.Sampler
 	// LoadFactor is the TPOT multiplier at full concurrency (1 = no load effect).
 	LoadFactor float64
 }
@@ -29,7 +29,8 @@ func NewLatency(l *scenarios.Latency) Latency {
 	if lf < 1 {
 		lf = 1
 	}
-	return Latency{TTFT: l.TTFT.Dist, PerInputToken: l.PerInputToken.Seconds(), TPOT: l.TPOT.Dist, LoadFactor: lf}
+	return Latency{TTFT: scenarios.NewSampler(l.TTFT.Dist), PerInputToken: l.PerInputToken.Seconds(),
+		TPOT: scenarios.NewSampler(l.TPOT.Dist), LoadFactor: lf}
 }
 
 // Service returns the time to first token and the total service time, in

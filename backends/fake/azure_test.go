@@ -1245,7 +1245,7 @@ func TestAzureLatencyLognormal(t *testing.T) {
 			for _, m := range []struct {
 				name string
 				got  []time.Duration
-				dist *scenarios.Dist
+				dist *scenarios.Sampler
 			}{{"ttft", ttft, &d.lat.TTFT}, {"tpot", gap, &d.lat.TPOT}} {
 				want := time.Duration(m.dist.Quantile(q) * 1e9)
 				got := azQuantile(m.got, q)
