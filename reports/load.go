@@ -81,6 +81,44 @@ type StrategySummary struct {
 	TTFTSeconds       LatencySummary      `json:"ttft_seconds"`
 	E2ESeconds        LatencySummary      `json:"e2e_seconds"`
 	Deployments       []DeploymentSummary `json:"deployments"`
+	// Sessions and Faults are the simulator's (and, for sessions, the load
+	// generator's) blocks; see sim.SessionResult and sim.FaultResult.
+	Sessions []SessionSummary `json:"sessions,omitempty"`
+	Faults   []FaultSummary   `json:"faults,omitempty"`
+}
+
+// SessionSummary is one session workload's entry in summary.json.
+type SessionSummary struct {
+	Class                      string         `json:"class"`
+	Sessions                   int64          `json:"sessions"`
+	Completed                  int64          `json:"completed"`
+	Failed                     int64          `json:"failed"`
+	LatencySeconds             LatencySummary `json:"latency_seconds"`
+	SLOAttainment              *float64       `json:"slo_attainment"`
+	MeanSteps                  float64        `json:"mean_steps"`
+	RetriesPerSession          float64        `json:"retries_per_session"`
+	FailoversPerSession        float64        `json:"failovers_per_session"`
+	CrossRegionBytesPerSession float64        `json:"cross_region_bytes_per_session"`
+	CrossCloudBytesPerSession  float64        `json:"cross_cloud_bytes_per_session"`
+	StateBytesPerSession       float64        `json:"state_bytes_per_session"`
+}
+
+// FaultSummary is one fault window's entry in summary.json (simulator).
+type FaultSummary struct {
+	Kind                  string   `json:"kind"`
+	Target                string   `json:"target"`
+	To                    string   `json:"to"`
+	StartSeconds          float64  `json:"start_seconds"`
+	DurationSeconds       float64  `json:"duration_seconds"`
+	Requests              int64    `json:"requests"`
+	Failed                int64    `json:"failed"`
+	ExtraE2ESeconds       *float64 `json:"extra_e2e_seconds"`
+	TimeToRecoverSeconds  *float64 `json:"time_to_recover_seconds"`
+	CostUSD               *float64 `json:"cost_usd"`
+	ExtraCostUSD          *float64 `json:"extra_cost_usd"`
+	Sessions              int64    `json:"sessions"`
+	SessionsFailed        int64    `json:"sessions_failed"`
+	TimeToFailoverSeconds *float64 `json:"time_to_failover_seconds"`
 }
 
 // LatencySummary is a latency distribution in seconds as summary.json has it.

@@ -287,6 +287,9 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 		}
 	}
 	s.table(ct)
+	if st := an.sessionsTable(); st != nil {
+		s.table(st)
+	}
 	if ld := an.Run.Summary.Load; ld != nil {
 		lt := &Table{ID: "load-test", Title: "Load-test measurements (from summary.json)", Columns: []string{"measurement", "mean", "p50", "p90", "p99", "max"}}
 		for _, r := range []struct {
@@ -418,6 +421,9 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 		fmt.Sprintf("Time to recover: from the fault's start to the end of the last time bucket (%s) whose breach rate exceeds the baseline by %.0f points (a harness convention), searched up to the next fault. Time to fail over: from the start to the first bucket after which the window stays below that line.", secs(an.BucketSeconds), 100*RecoveryThreshold),
 		"Failover coverage and blast radius are defined for outages (outage, reset, silent); brownouts and throttles show their impact only."}
 	s.table(ft)
+	if wt := an.faultWindowsTable(); wt != nil {
+		s.table(wt)
+	}
 	pe := &Table{ID: "provider-exposure", Title: "Each provider's outage (R1, R2, R5)",
 		Columns: []string{"strategy", "provider", "primary share", "static blast radius", "static coverage", "observed coverage", "observed blast radius", "substitutability", "layers served"}}
 	for _, m := range an.Strategies {
@@ -510,5 +516,57 @@ func bandsTable() *Table {
 	} {
 		t.row(txt(r[0]), txt(r[1]), txt(r[2]), txt(r[3]))
 	}
+	return t
+}
+
+// opt is a summary.json number that may be null.
+func opt(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// sessionsTable shows the summary's agentic sessions, when there are any.
+func (an *Analysis) sessionsTable() *Table {
+	t := &Table{ID: "sessions", Title: "Agentic sessions (from summary.json)", Columns: []string{"strategy", "class", "sessions", "completed",
+		"latency mean", "latency p99", "within session SLO", "steps", "retries / session", "orchestrator failovers / session",
+		"cross-region bytes / session", "cross-cloud bytes / session", "state bytes / session"}}
+	for _, r := range an.Run.Summary.Results {
+		for _, x := range r.Sessions {
+			t.row(txt(r.Strategy), txt(x.Class), intc(x.Sessions), pctc(ratio(float64(x.Completed), float64(x.Sessions))),
+				secc(x.LatencySeconds.Mean), secc(x.LatencySeconds.P99), pctc(opt(x.SLOAttainment)), numc(x.MeanSteps, 2),
+				numc(x.RetriesPerSession, 3), numc(x.FailoversPerSession, 3), intc(int64(x.CrossRegionBytesPerSession)),
+				intc(int64(x.CrossCloudBytesPerSession)), intc(int64(x.StateBytesPerSession)))
+		}
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.Notes = []string{"A session enters the orchestration layer, makes its steps' model calls from the orchestration region through the strategy, and reads and writes its state around each; it fails when a call fails after its retries, when no orchestrator will host it, or when its state is lost. Bytes: prompts and streamed answers of the calls and the state, counted where they cross a region or cloud boundary (a load test counts none)."}
+	return t
+}
+
+// faultWindowsTable shows the simulator's per-window comparison with the
+// fault-free run of the same replications, when the summary has one.
+func (an *Analysis) faultWindowsTable() *Table {
+	t := &Table{ID: "fault-windows", Title: "Fault windows against the fault-free run (from summary.json)", Columns: []string{"strategy", "fault", "requests",
+		"failed", "extra E2E", "time to fail over", "time to recover", "token cost", "extra cost", "sessions", "sessions failed"}}
+	for _, r := range an.Run.Summary.Results {
+		for _, f := range r.Faults {
+			target := f.Target
+			if f.To != "" {
+				target += "–" + f.To
+			}
+			t.row(txt(r.Strategy), txt(fmt.Sprintf("%s of %s at %s for %s", f.Kind, target, secs(f.StartSeconds), secs(f.DurationSeconds))),
+				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(opt(f.ExtraE2ESeconds)),
+				secc(opt(f.TimeToFailoverSeconds)), secc(opt(f.TimeToRecoverSeconds)), usdc(opt(f.CostUSD)), usdc(opt(f.ExtraCostUSD)),
+				intc(f.Sessions), pctc(ratio(float64(f.SessionsFailed), float64(f.Sessions))))
+		}
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	t.Notes = []string{"Computed by the simulator: requests (and sessions) that arrived in the window, against the same requests in a run of the same replication without faults (common random numbers), so a window at peak load is not blamed for the peak. Extra E2E and cost are means per replication; token cost is pay-as-you-go at the simulator's prices (provisioned capacity's marginal tokens are free)."}
 	return t
 }

@@ -24,8 +24,10 @@ type faultAcc struct {
 // replications: counts are summed, times and extra latency averaged over
 // the replications in which they are defined.
 type FaultResult struct {
-	Kind            string  `json:"kind"`
-	Target          string  `json:"target"`
+	Kind   string `json:"kind"`
+	Target string `json:"target"`
+	// To is a link fault's other end.
+	To              string  `json:"to,omitempty"`
 	StartSeconds    float64 `json:"start_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Requests arrived during the window; Failed of them did not complete.

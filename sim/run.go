@@ -341,7 +341,7 @@ func faultResults(m *model, reps, base []repResult) []FaultResult {
 	out := make([]FaultResult, len(m.faults))
 	for i, f := range m.faults {
 		src := &m.s.Faults[i]
-		fr := FaultResult{Kind: f.kind, Target: src.Target, StartSeconds: float64(f.start) / 1e9, DurationSeconds: float64(f.end-f.start) / 1e9}
+		fr := FaultResult{Kind: f.kind, Target: src.Target, To: src.To, StartSeconds: float64(f.start) / 1e9, DurationSeconds: float64(f.end-f.start) / 1e9}
 		var extra, ttf, ttr, cost, extraCost []float64
 		for j, r := range reps {
 			if !r.started || i >= len(r.faults) {

@@ -195,3 +195,29 @@ func TestCompareSimulationWithLoadTest(t *testing.T) {
 	assert.Contains(t, stdout, "A: azure-failover")
 	assert.Contains(t, stdout, "prediction against measurement")
 }
+
+// TestSessionsAndFaultWindowsEndToEnd: a federated simulation with records
+// writes sessions.csv and a summary whose sessions and fault windows (with
+// extra latency and cost against the fault-free run) reach the report.
+func TestSessionsAndFaultWindowsEndToEnd(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "fed")
+	stdout, stderr, err := execute(t, "sim", "federated", "--strategy", "circuit-breaker", "--replications", "1",
+		"--horizon", "14m", "--out", run, "--records")
+	require.NoError(t, err, stderr)
+	assert.Contains(t, stdout, "sessions of agent-sessions")
+	assert.Contains(t, stdout, "fault: outage of eastus2 from 10m0s for 3m0s")
+	sessions, err := os.ReadFile(filepath.Join(run, "sessions.csv"))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(sessions), "replication,session_id,class,strategy,orchestrator,"))
+	assert.Greater(t, strings.Count(string(sessions), "\n"), 100)
+
+	out := filepath.Join(t.TempDir(), "rep")
+	_, stderr, err = execute(t, "report", run, "--out", out, "--format", "md")
+	require.NoError(t, err, stderr)
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "Agentic sessions (from summary.json)")
+	assert.Contains(t, string(md), "| circuit-breaker | agent-sessions |")
+	assert.Contains(t, string(md), "Fault windows against the fault-free run (from summary.json)")
+	assert.Contains(t, string(md), "| circuit-breaker | outage of eastus2 at 600 s for 180 s |")
+}
