@@ -110,6 +110,9 @@ type ClientOptions struct {
 	Sink func(*Outcome)
 	// SessionSink receives each finished agentic session; called concurrently.
 	SessionSink func(*SessionOutcome)
+	// Prices, if set, gives the routing candidates their token prices (see
+	// Options.Prices).
+	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
 }
 
 // NewClient builds a client for one strategy of the scenario over routes
@@ -152,8 +155,14 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 				}
 				grp.cands = append(grp.cands, i)
 				for di := range s.Deployments {
-					if s.Deployments[di].Name == n {
-						cands = append(cands, routing.CandidateOf(s, &s.Deployments[di]))
+					if d := &s.Deployments[di]; d.Name == n {
+						c := routing.CandidateOf(s, d)
+						if opt.Prices != nil {
+							if in, out, ok := opt.Prices(d); ok {
+								c.PriceInputPerMTok, c.PriceOutputPerMTok = in, out
+							}
+						}
+						cands = append(cands, c)
 					}
 				}
 			}

@@ -42,6 +42,9 @@ type Options struct {
 	Progress io.Writer
 	// PrometheusAddr, if set, serves metrics there while the test runs.
 	PrometheusAddr string
+	// Prices, if set, gives deployments their pay-as-you-go token prices
+	// for the cost-aware routing policy, as sim.Options.Prices does.
+	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
 	// SendOutputTokens asks fakes for the stream's output lengths.
 	SendOutputTokens bool
 	// NoStream uses the non-streaming operations.
@@ -139,7 +142,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	}
 	client, err := NewClient(s, st, routes, ClientOptions{
 		HTTP: httpc, Start: start, SendOutputTokens: opt.SendOutputTokens, NoStream: opt.NoStream, Sink: col.add,
-		SessionSink: col.addSession,
+		SessionSink: col.addSession, Prices: opt.Prices,
 	})
 	if err != nil {
 		return nil, err

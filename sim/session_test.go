@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 
@@ -210,4 +211,44 @@ func TestLinkFault(t *testing.T) {
 	// Only the AWS↔Azure hop of each call (5 ms each way) triples.
 	want := 2*0.040 + 3*(0.120+0.3+101*0.010+2*3*0.005)
 	assert.InDelta(t, want, sum.Results[0].Sessions[0].LatencySeconds.Mean, 1e-6)
+}
+
+// TestCostAwareSeesPrices: with Options.Prices the cost-aware policy sends
+// traffic to the cheaper deployment, and the summary prices the tokens;
+// without prices it has nothing to tell the deployments apart by.
+func TestCostAwareSeesPrices(t *testing.T) {
+	s, err := scenarios.Parse("cost.yaml", []byte(`
+name: cost
+seed: 3
+replications: 1
+run: {requests: 2000}
+providers:
+  - {name: azure, kind: azure, regions: [eastus2]}
+  - {name: aws, kind: bedrock, regions: [us-east-1]}
+deployments:
+  - {name: dear, provider: azure, region: eastus2, model: big, capacity: {concurrency: 100}, latency: {ttft: 200ms}}
+  - {name: cheap, provider: aws, region: us-east-1, model: small, capacity: {concurrency: 100}, latency: {ttft: 200ms}}
+workloads:
+  - {name: chat, arrival: {process: poisson, rate: 20/s}, input_tokens: 1000, output_tokens: 100, max_tokens: 200}
+strategies:
+  - {name: cost, placement: {model: [dear, cheap]}, routing: {policy: cost-aware}}
+`))
+	require.NoError(t, err)
+	prices := func(d *scenarios.Deployment) (float64, float64, bool) {
+		if d.Model == "big" {
+			return 2.5, 10, true
+		}
+		return 0.25, 1, true
+	}
+	priced, err := Run(context.Background(), s, Options{Prices: prices})
+	require.NoError(t, err)
+	r := priced.Results[0]
+	assert.Equal(t, "cheap", r.Deployments[1].Name)
+	assert.Greater(t, r.Deployments[1].Attempts, 9*r.Deployments[0].Attempts, "the cheap deployment takes the traffic")
+	// 1000 input and 100 output tokens at $0.25 and $1 per million.
+	assert.InDelta(t, 0.25*1000/1e6+1*100/1e6, float64(r.TokenCostPer1kRequests)/1000, 1e-9)
+
+	unpriced, err := Run(context.Background(), s, Options{})
+	require.NoError(t, err)
+	assert.True(t, math.IsNaN(float64(unpriced.Results[0].TokenCostUSD)), "no prices, no cost")
 }

@@ -154,6 +154,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
 		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
 		NoStream: f.noStream, Workers: f.workers, Grace: f.grace, Warmup: f.warmup,
+		Prices: routePrices(s),
 	})
 	if sum == nil {
 		return err
@@ -283,4 +284,14 @@ func printLoadTable(w io.Writer, sum *loadgen.Summary) {
 	}
 	t.flush()
 	printSessions(w, &sum.Summary)
+}
+
+// routePrices gives the cost-aware policy the pricing tables' token prices,
+// as mcbench sim does; without tables it routes on its other criteria.
+func routePrices(s *scenarios.Scenario) func(*scenarios.Deployment) (float64, float64, bool) {
+	p, err := reports.DefaultPricing()
+	if err != nil {
+		return nil
+	}
+	return p.TokenPrices(s)
 }
