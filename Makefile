@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: build test bench bench-load lint demo fuzz clean
+.PHONY: bench-federated build test bench bench-load lint demo fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mcbench
@@ -21,6 +21,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@echo "--- 10M requests in one run: request-slots and heap-capacity stay flat"
 	$(GO) test -run '^$$' -bench 'MMc10$$' -benchtime 10000000x -benchmem ./sim/
+
+# Simulated model calls/s of the federated library scenario (sessions,
+# faults, four policies) next to M/M/10's requests/s, alternating runs on
+# one machine: compare the best and the median of each.
+bench-federated:
+	$(GO) test -run '^$$' -bench 'Federated|MMc10$$' -benchmem -count 6 ./sim/
 
 # Highest sustained load-generator rate next to plain `vegeta attack`.
 bench-load:
