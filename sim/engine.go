@@ -917,8 +917,17 @@ func (e *engine) finish(slot int32) {
 	rs.gen++
 	e.free = append(e.free, slot)
 	if rs.sess >= 0 {
+		// A session's calls are not arrivals of the stream: the session
+		// counts towards progress when it ends.
 		e.sessCallDone(rs.sess, rs.status, rs.errClass, rs.attempt)
+		return
 	}
+	e.tickProgress()
+}
+
+// tickProgress counts one arrival of the stream (a request or a session)
+// as done, reporting every 16k of them.
+func (e *engine) tickProgress() {
 	if e.progress != nil {
 		if e.sinceProg++; e.sinceProg >= 1<<14 {
 			e.progress(e.sinceProg)

@@ -13,7 +13,8 @@ type Options struct {
 	// Workers is the number of replications simulated at once; 0 means GOMAXPROCS.
 	Workers int
 	// Progress, if set, is called from worker goroutines with the number of
-	// requests finished since the last call. It must be safe for concurrent use.
+	// arrivals of the request stream (requests, or whole agentic sessions)
+	// finished since the last call. It must be safe for concurrent use.
 	Progress func(requests int64)
 	// Records, if set, is asked for a sink for each (strategy, replication) and
 	// receives one record per attempt and one per request, in completion order.

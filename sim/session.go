@@ -431,4 +431,5 @@ func (e *engine) sessFinish(slot int32) {
 	ss.gen++
 	e.liveSess--
 	e.sessFree = append(e.sessFree, slot)
+	e.tickProgress()
 }
