@@ -19,7 +19,7 @@ test:
 # allocations per event. Numbers depend on the machine; nothing fails on them.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	@echo "--- 10M requests in one run: request-slots and heap-capacity stay flat"
+	@echo "--- 10M requests in one run: request-slots and queue-capacity stay flat"
 	$(GO) test -run '^$$' -bench 'MMc10$$' -benchtime 10000000x -benchmem ./sim/
 
 # Simulated model calls/s of the federated library scenario (sessions,

@@ -50,13 +50,13 @@ func BenchmarkMMc10(b *testing.B) {
 	// Memory is flat in the run length: request slots are reused, so this
 	// stays near the most requests ever in flight, whatever b.N is.
 	b.ReportMetric(float64(len(e.reqs)), "request-slots")
-	b.ReportMetric(float64(cap(e.h.ev)), "heap-capacity")
+	b.ReportMetric(float64(cap(e.h.ev)), "queue-capacity")
 }
 
-// BenchmarkHeapHold is the classic hold benchmark on the event heap: pop the
+// BenchmarkQueueHold is the classic hold benchmark on the event queue: pop the
 // minimum, push it back later, at a steady population of 1,000 events.
-func BenchmarkHeapHold(b *testing.B) {
-	var h eventHeap
+func BenchmarkQueueHold(b *testing.B) {
+	var h eventQueue
 	r := scenarios.NewRand(1, 0, "bench", "")
 	for i := range 1000 {
 		h.push(event{at: int64(r.ExpFloat64() * 1e9), seq: uint64(i)})

@@ -176,7 +176,7 @@ type engine struct {
 	rep       int
 	now       int64
 	seq       uint64
-	h         eventHeap
+	h         eventQueue
 	stream    *scenarios.Stream
 	pending   scenarios.Request
 	more      bool
@@ -463,7 +463,7 @@ func (e *engine) send(slot int32, pick int) {
 	}
 	// The per-attempt timeout is armed lazily (see armTimeout): most
 	// attempts finish long before it, and an event per attempt that is
-	// almost always stale deepens the heap for nothing.
+	// almost always stale crowds the event queue for nothing.
 	rs.deadline, rs.armed = 0, false
 	if e.m.timeout > 0 {
 		rs.deadline = e.now + e.m.timeout

@@ -1,5 +1,5 @@
 // Package sim is mcbench's discrete-event simulator: an allocation-free event
-// loop on a typed 4-ary heap with an int64-nanosecond clock, replications run
+// loop on a typed event queue (a timing wheel that sorts only the window due next) with an int64-nanosecond clock, replications run
 // in parallel across cores, and confidence intervals across replications.
 // It reads the request stream from package scenarios and uses the deployment
 // behaviour and routing policies of package backends, the same ones the load

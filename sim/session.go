@@ -8,7 +8,7 @@ import (
 	"github.com/mcbench/mcbench/scenarios"
 )
 
-// Session event kinds, numbered after the request kinds of heap.go. Their
+// Session event kinds, numbered after the request kinds of queue.go. Their
 // ref is a session slot.
 const (
 	evSessAtOrch evKind = evFirstToken + 1 + iota // a session reaches an orchestration deployment
@@ -99,13 +99,11 @@ func (e *engine) scaleLinks(fm *faultModel, f float64) {
 // read out and back, write out and back, the hop home.
 const sessNetDraws = 8
 
-// sessNetID, sessHopID and sessCallID give a session's network hops and
-// model calls IDs of their own for keyed draws, apart from stream IDs (which
-// stay below 2^40 in any run that fits in memory) and from each other. They
-// stay below 2^63 so records can carry them as signed integers too.
-func sessNetID(id uint64) uint64              { return 1<<61 | id }
-func sessHopID(id uint64) uint64              { return 1<<60 | id }
-func sessCallID(id uint64, step int32) uint64 { return 1<<62 | id<<14 | uint64(step) }
+// sessNetID and sessHopID give a session's network hops IDs of their own
+// for keyed draws, apart from stream IDs (below 2^40 in any run that fits in
+// memory), from each other and from scenarios.SessionCallID.
+func sessNetID(id uint64) uint64 { return 1<<61 | id }
+func sessHopID(id uint64) uint64 { return 1<<60 | id }
 
 func (e *engine) allocSess() int32 {
 	if n := len(e.sessFree); n > 0 {
