@@ -16,8 +16,11 @@ import (
 // federated scenario: through the East US 2 outage, what does each strategy
 // lose, how long until users stop seeing failures, and what does failing
 // over from provisioned to pay-as-you-go capacity cost? The circuit breaker
-// must fail fewer requests than plain retry-then-failover, whose third
-// attempt goes back to the dead region while Sweden Central throttles.
+// must fail fewer requests than plain retry-then-failover: when Sweden
+// Central throttles a request at the diurnal peak, ordered failover sends
+// its third attempt back to the dead region, while the open breaker keeps
+// it on Sweden Central after the retry-after. (Seeds 1–4 of the scenario
+// give 7–17 failures against 0–1.)
 func TestFederatedOutage(t *testing.T) {
 	s, err := scenarios.Open("federated")
 	require.NoError(t, err)
@@ -50,6 +53,7 @@ func TestFederatedOutage(t *testing.T) {
 		assert.Greater(t, float64(r.TokenCostUSD), 0.0, r.Strategy)
 	}
 	fo, cb := outage["retry-then-failover"], outage["circuit-breaker"]
-	assert.Less(t, cb.Failed, fo.Failed, "the breaker fails fewer requests than plain retry-then-failover")
+	assert.Greater(t, fo.Failed, int64(0), "plain failover loses requests to the dead region")
+	assert.Less(t, 2*cb.Failed, fo.Failed, "the breaker fails fewer requests than plain retry-then-failover, by far")
 	assert.LessOrEqual(t, float64(cb.TimeToRecoverSeconds), float64(fo.TimeToRecoverSeconds))
 }
