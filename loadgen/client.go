@@ -112,7 +112,7 @@ type ClientOptions struct {
 	SessionSink func(*SessionOutcome)
 	// Prices, if set, gives the routing candidates their token prices (see
 	// Options.Prices).
-	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
+	Prices routing.Prices
 }
 
 // NewClient builds a client for one strategy of the scenario over routes
@@ -157,11 +157,7 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 				for di := range s.Deployments {
 					if d := &s.Deployments[di]; d.Name == n {
 						c := routing.CandidateOf(s, d)
-						if opt.Prices != nil {
-							if in, out, ok := opt.Prices(d); ok {
-								c.PriceInputPerMTok, c.PriceOutputPerMTok = in, out
-							}
-						}
+						opt.Prices.Apply(&c, d)
 						cands = append(cands, c)
 					}
 				}

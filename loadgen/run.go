@@ -21,6 +21,7 @@ import (
 	"github.com/tsenart/vegeta/v12/lib/prom"
 
 	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/routing"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
@@ -44,7 +45,7 @@ type Options struct {
 	PrometheusAddr string
 	// Prices, if set, gives deployments their pay-as-you-go token prices
 	// for the cost-aware routing policy, as sim.Options.Prices does.
-	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
+	Prices routing.Prices
 	// SendOutputTokens asks fakes for the stream's output lengths.
 	SendOutputTokens bool
 	// NoStream uses the non-streaming operations.

@@ -519,8 +519,8 @@ func bandsTable() *Table {
 	return t
 }
 
-// opt is a summary.json number that may be null.
-func opt(p *float64) float64 {
+// nullable reads a summary.json number that may be null as NaN.
+func nullable(p *float64) float64 {
 	if p == nil {
 		return math.NaN()
 	}
@@ -535,7 +535,7 @@ func (an *Analysis) sessionsTable() *Table {
 	for _, r := range an.Run.Summary.Results {
 		for _, x := range r.Sessions {
 			t.row(txt(r.Strategy), txt(x.Class), intc(x.Sessions), pctc(ratio(float64(x.Completed), float64(x.Sessions))),
-				secc(x.LatencySeconds.Mean), secc(x.LatencySeconds.P99), pctc(opt(x.SLOAttainment)), numc(x.MeanSteps, 2),
+				secc(x.LatencySeconds.Mean), secc(x.LatencySeconds.P99), pctc(nullable(x.SLOAttainment)), numc(x.MeanSteps, 2),
 				numc(x.RetriesPerSession, 3), numc(x.FailoversPerSession, 3), intc(int64(x.CrossRegionBytesPerSession)),
 				intc(int64(x.CrossCloudBytesPerSession)), intc(int64(x.StateBytesPerSession)))
 		}
@@ -559,8 +559,8 @@ func (an *Analysis) faultWindowsTable() *Table {
 				target += "–" + f.To
 			}
 			t.row(txt(r.Strategy), txt(fmt.Sprintf("%s of %s at %s for %s", f.Kind, target, secs(f.StartSeconds), secs(f.DurationSeconds))),
-				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(opt(f.ExtraE2ESeconds)),
-				secc(opt(f.TimeToFailoverSeconds)), secc(opt(f.TimeToRecoverSeconds)), usdc(opt(f.CostUSD)), usdc(opt(f.ExtraCostUSD)),
+				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(nullable(f.ExtraE2ESeconds)),
+				secc(nullable(f.TimeToFailoverSeconds)), secc(nullable(f.TimeToRecoverSeconds)), usdc(nullable(f.CostUSD)), usdc(nullable(f.ExtraCostUSD)),
 				intc(f.Sessions), pctc(ratio(float64(f.SessionsFailed), float64(f.Sessions))))
 		}
 	}

@@ -273,6 +273,7 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 		e.deps[i] = depState{inService: -1, slow: 1, quotaF: 1, quota: behavior.NewQuota(m.deps[i].quota, m.deps[i].providerKind)}
 	}
 	e.newFaultAccs()
+	e.newLinkFactors()
 	e.newSessions()
 	for i, f := range m.faults {
 		e.schedule(f.start, evFaultStart, int32(i), 0)
@@ -942,6 +943,31 @@ func recordNs(h *hdrhistogram.Histogram, ns int64) {
 	us = max(us, 0) // zero waits are common and must read as zero
 	us = min(us, int64(histMax))
 	_ = h.RecordValue(us)
+}
+
+// newLinkFactors gives the engine link latency factors, all 1, when the
+// scenario has link faults to scale them.
+func (e *engine) newLinkFactors() {
+	for _, f := range e.m.faults {
+		if f.kind == scenarios.FaultLink {
+			e.linkF = make([][]float64, len(e.m.links))
+			for a := range e.linkF {
+				e.linkF[a] = make([]float64, len(e.m.links))
+				for b := range e.linkF[a] {
+					e.linkF[a][b] = 1
+				}
+			}
+			return
+		}
+	}
+}
+
+// scaleLinks multiplies the latency of a link fault's region pairs by f.
+func (e *engine) scaleLinks(fm *faultModel, f float64) {
+	for _, p := range fm.links {
+		e.linkF[p[0]][p[1]] *= f
+		e.linkF[p[1]][p[0]] *= f
+	}
 }
 
 func (e *engine) faultStart(f *faultModel) {

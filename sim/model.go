@@ -274,29 +274,25 @@ func linkPairs(a, b []int) [][2]int {
 
 // setPrices gives the deployments their token prices and the routing
 // candidates theirs.
-func (m *model) setPrices(prices func(*scenarios.Deployment) (float64, float64, bool)) {
+func (m *model) setPrices(prices routing.Prices) {
 	if prices == nil {
 		return
 	}
-	byName := map[string][2]float64{}
 	for i := range m.s.Deployments {
 		d := &m.s.Deployments[i]
 		in, out, ok := prices(d)
 		if !ok {
 			continue
 		}
-		byName[d.Name] = [2]float64{in, out}
 		m.priced = true
 		if d.Capacity.ProvisionedUnits == 0 {
 			m.deps[i].priceIn, m.deps[i].priceOut = in/1e6, out/1e6
 		}
 	}
 	for gi := range m.groups {
-		for ci := range m.groups[gi].cands {
-			c := &m.groups[gi].cands[ci]
-			if p, ok := byName[c.Name]; ok {
-				c.PriceInputPerMTok, c.PriceOutputPerMTok = p[0], p[1]
-			}
+		g := &m.groups[gi]
+		for ci := range g.cands {
+			prices.Apply(&g.cands[ci], &m.s.Deployments[g.candidates[ci]])
 		}
 	}
 }

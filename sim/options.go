@@ -2,7 +2,7 @@ package sim
 
 import (
 	"github.com/mcbench/mcbench/backends"
-	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/backends/routing"
 )
 
 // Options control a simulation run. The scenario itself (seed, replications,
@@ -19,12 +19,10 @@ type Options struct {
 	// Records, if set, is asked for a sink for each (strategy, replication) and
 	// receives one record per attempt and one per request, in completion order.
 	Records func(strategy string, replication int) (RecordSink, error)
-	// Prices, if set, gives a deployment's pay-as-you-go token prices in
-	// USD per million input and output tokens (ok false: unpriced). The
-	// simulator then reports token cost per strategy and the extra cost of
-	// each fault window, and the cost-aware policy sees the prices.
-	// reports.Pricing.TokenPrices provides one from the pricing tables.
-	Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
+	// Prices, if set, gives deployments their pay-as-you-go token prices.
+	// The simulator then reports token cost per strategy and the extra cost
+	// of each fault window, and the cost-aware policy sees the prices.
+	Prices routing.Prices
 }
 
 // RecordSink receives outcome records. The simulator reuses the record it

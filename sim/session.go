@@ -74,25 +74,6 @@ func (e *engine) newSessions() {
 			e.sessAcc[i].hLat = newHist()
 		}
 	}
-	for _, f := range e.m.faults {
-		if f.kind == scenarios.FaultLink && e.linkF == nil {
-			e.linkF = make([][]float64, len(e.m.links))
-			for a := range e.linkF {
-				e.linkF[a] = make([]float64, len(e.m.links))
-				for b := range e.linkF[a] {
-					e.linkF[a][b] = 1
-				}
-			}
-		}
-	}
-}
-
-// scaleLinks multiplies the latency of a link fault's region pairs by f.
-func (e *engine) scaleLinks(fm *faultModel, f float64) {
-	for _, p := range fm.links {
-		e.linkF[p[0]][p[1]] *= f
-		e.linkF[p[1]][p[0]] *= f
-	}
 }
 
 // sessNetDraws is how many network draws a session step may use: state
@@ -287,15 +268,18 @@ func (e *engine) stateOp(ss *sessState, n int64, counter uint64) int64 {
 	return d
 }
 
-// countBytes books n bytes moved between regions a and b.
-func (e *engine) countBytes(ss *sessState, a, b int, n int64) {
+// countBytes books n bytes moved between regions a and b, and returns
+// how many of them crossed between providers (n or 0).
+func (e *engine) countBytes(ss *sessState, a, b int, n int64) (crossCloud int64) {
 	switch {
 	case a < 0 || b < 0 || a == b:
 	case e.m.regionProvider[a] == e.m.regionProvider[b]:
 		ss.xRegion += n
 	default:
 		ss.xCloud += n
+		return n
 	}
+	return 0
 }
 
 // sessNext schedules what follows a finished step (or admission): the
@@ -371,10 +355,7 @@ func (e *engine) sessCallBytes(slot int32, answer bool) {
 	} else {
 		rs.xbytes = 0
 	}
-	dep := e.m.deps[rs.dep].regionIdx
-	before := ss.xCloud
-	e.countBytes(ss, int(rs.origin), dep, n)
-	rs.xbytes += ss.xCloud - before
+	rs.xbytes += e.countBytes(ss, int(rs.origin), e.m.deps[rs.dep].regionIdx, n)
 }
 
 // sessCallDone continues a session after its model call ended.

@@ -95,6 +95,22 @@ func CandidateOf(s *scenarios.Scenario, d *scenarios.Deployment) Candidate {
 	return c
 }
 
+// Prices gives a deployment's pay-as-you-go token prices in USD per million
+// input and output tokens; ok is false for an unpriced one. Both engines
+// take one (reports.Pricing.TokenPrices builds it from the pricing tables).
+type Prices func(d *scenarios.Deployment) (input, output float64, ok bool)
+
+// Apply gives candidate c, which describes d, d's token prices. A nil
+// Prices, or an unpriced d, leaves c unpriced.
+func (p Prices) Apply(c *Candidate, d *scenarios.Deployment) {
+	if p == nil {
+		return
+	}
+	if in, out, ok := p(d); ok {
+		c.PriceInputPerMTok, c.PriceOutputPerMTok = in, out
+	}
+}
+
 // Request is what a policy knows about the attempt it routes.
 type Request struct {
 	// ID is the request's position in the stream.

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/backends/routing"
 	"github.com/mcbench/mcbench/loadgen"
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/scenarios"
@@ -207,28 +208,25 @@ func printCostBound(w io.Writer, s *scenarios.Scenario, st *scenarios.Strategy, 
 	if err != nil {
 		return err
 	}
-	kinds := map[string]string{}
-	tags := map[string][]string{}
-	for _, pr := range s.Providers {
-		kinds[pr.Name] = pr.Kind
-		for _, r := range pr.Regions {
-			tags[r.Name] = r.Tags
-		}
-	}
+	priceOf := pricing.TokenPrices(s)
 	var inPrice, outPrice float64
 	var unpriced []string
-	for _, names := range st.Placement {
+	for layer, names := range st.Placement {
+		if layer == scenarios.LayerOrchestration || layer == scenarios.LayerState {
+			continue // the load generator stands in for these; it never calls them
+		}
 		for _, name := range names {
-			for _, d := range s.Deployments {
+			for i := range s.Deployments {
+				d := &s.Deployments[i]
 				if d.Name != name {
 					continue
 				}
-				tp := pricing.TokenPriceFor(kinds[d.Provider], d.Model, d.Region, tags[d.Region])
-				if tp == nil {
+				in, out, ok := priceOf(d)
+				if !ok {
 					unpriced = append(unpriced, fmt.Sprintf("%s (%s)", d.Name, d.Model))
 					continue
 				}
-				inPrice, outPrice = max(inPrice, tp.Input), max(outPrice, tp.Output)
+				inPrice, outPrice = max(inPrice, in), max(outPrice, out)
 			}
 		}
 	}
@@ -288,7 +286,7 @@ func printLoadTable(w io.Writer, sum *loadgen.Summary) {
 
 // routePrices gives the cost-aware policy the pricing tables' token prices,
 // as mcbench sim does; without tables it routes on its other criteria.
-func routePrices(s *scenarios.Scenario) func(*scenarios.Deployment) (float64, float64, bool) {
+func routePrices(s *scenarios.Scenario) routing.Prices {
 	p, err := reports.DefaultPricing()
 	if err != nil {
 		return nil

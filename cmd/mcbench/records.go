@@ -90,41 +90,25 @@ func (r *recordFiles) open(strategy string, rep int) (sim.RecordSink, error) {
 	return &csvPart{f: f, w: w, r: r, key: key, sessPath: strings.TrimSuffix(path, ".csv") + ".sessions.csv"}, nil
 }
 
-// merge concatenates the parts into outcomes.csv and removes them.
+// merge concatenates the parts into outcomes.csv (and sessions.csv, if
+// sessions were written) and removes them.
 func (r *recordFiles) merge() error {
-	out, err := os.Create(filepath.Join(r.dir, "outcomes.csv"))
-	if err != nil {
+	err := concatParts(filepath.Join(r.dir, "outcomes.csv"), r.parts, func(w io.Writer) error {
+		hw, err := backends.NewCSVWriter(w, true)
+		if err == nil {
+			err = hw.Flush()
+		}
 		return err
-	}
-	bw := bufio.NewWriter(out)
-	hw, err := backends.NewCSVWriter(bw, true)
-	if err == nil {
-		err = hw.Flush()
-	}
-	keys := make([]string, 0, len(r.parts))
-	for k := range r.parts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err != nil {
-			break
-		}
-		var f *os.File
-		if f, err = os.Open(r.parts[k]); err != nil {
-			break
-		}
-		_, err = io.Copy(bw, f)
-		f.Close()
-	}
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
+	})
 	if err == nil && len(r.sessions) > 0 {
-		err = r.mergeSessions()
+		err = concatParts(filepath.Join(r.dir, "sessions.csv"), r.sessions, func(w io.Writer) error {
+			cw := csv.NewWriter(w)
+			if err := cw.Write(sim.SessionCSVHeader); err != nil {
+				return err
+			}
+			cw.Flush()
+			return cw.Error()
+		})
 	}
 	if err == nil {
 		err = os.RemoveAll(filepath.Join(r.dir, ".parts"))
@@ -132,18 +116,17 @@ func (r *recordFiles) merge() error {
 	return err
 }
 
-// mergeSessions concatenates the session parts into sessions.csv.
-func (r *recordFiles) mergeSessions() error {
-	out, err := os.Create(filepath.Join(r.dir, "sessions.csv"))
+// concatParts writes path: the header, then the part files in the order
+// of their sort keys, so the file is the same on every run.
+func concatParts(path string, parts map[string]string, header func(io.Writer) error) error {
+	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(out)
-	cw := csv.NewWriter(bw)
-	err = cw.Write(sim.SessionCSVHeader)
-	cw.Flush()
-	keys := make([]string, 0, len(r.sessions))
-	for k := range r.sessions {
+	err = header(bw)
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -152,7 +135,7 @@ func (r *recordFiles) mergeSessions() error {
 			break
 		}
 		var f *os.File
-		if f, err = os.Open(r.sessions[k]); err != nil {
+		if f, err = os.Open(parts[k]); err != nil {
 			break
 		}
 		_, err = io.Copy(bw, f)
