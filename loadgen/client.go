@@ -12,12 +12,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/azure"
 	"github.com/mcbench/mcbench/backends/bedrock"
+	"github.com/mcbench/mcbench/backends/fake"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/backends/timing"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
-	"github.com/mcbench/mcbench/sim"
 )
 
 // Route is one deployment the load generator can call, with what it takes
@@ -86,11 +87,11 @@ type routeGroup struct {
 // Outcome is what the client reports for one user-visible request: its
 // record, its attempts' records and the timing of its last attempt.
 type Outcome struct {
-	Request  backends.Outcome
-	Attempts []backends.Outcome
+	Request  results.Outcome
+	Attempts []results.Outcome
 	// Timing is the last attempt's stream timing (the successful one when
 	// the request completed).
-	Timing backends.StreamTiming
+	Timing timing.Stream
 	// Intended is when the request was due, from the start of the run.
 	Intended time.Duration
 }
@@ -195,7 +196,7 @@ func (c *Client) IsSession(class int32) bool {
 
 // SessionOutcome is what the client reports for one agentic session.
 type SessionOutcome struct {
-	Record sim.SessionRecord
+	Record results.SessionRecord
 	// Intended is when the session was due, from the start of the run.
 	Intended time.Duration
 }
@@ -211,11 +212,11 @@ func (c *Client) DoSession(ctx context.Context, id uint64, r scenarios.Request, 
 	w := c.sessions[r.Class]
 	out := &SessionOutcome{Intended: intended}
 	rec := &out.Record
-	*rec = sim.SessionRecord{SessionID: id, Class: w.Name, Strategy: c.strategy, Orchestrator: "mcbench-load", Start: int64(intended)}
+	*rec = results.SessionRecord{SessionID: id, Class: w.Name, Strategy: c.strategy, Orchestrator: "mcbench-load", Start: int64(intended)}
 	steps := c.plan.Steps(r.Class, id)
 	for k := int32(0); k < steps; k++ {
 		if !sleepCtx(ctx, time.Duration(c.plan.Think(r.Class, id, k))) {
-			rec.Status, rec.ErrorClass = backends.StatusFailed, routing.ClassCancelled
+			rec.Status, rec.ErrorClass = results.StatusFailed, routing.ClassCancelled
 			break
 		}
 		now := time.Since(c.start)
@@ -223,7 +224,7 @@ func (c *Client) DoSession(ctx context.Context, id uint64, r scenarios.Request, 
 		o := c.Do(ctx, call.ID, call, now)
 		rec.Steps++
 		rec.Attempts += o.Request.Attempt
-		if o.Request.Status != backends.StatusOK {
+		if o.Request.Status != results.StatusOK {
 			rec.Status, rec.ErrorClass = o.Request.Status, o.Request.ErrorClass
 			break
 		}
@@ -264,8 +265,8 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		}
 		g.mu.Unlock()
 		if pick < 0 || pick >= len(g.cands) {
-			out.Request = backends.Outcome{Kind: backends.KindRequest, RequestID: id, Attempt: int32(attempt - 1),
-				Class: c.classNames[r.Class], Strategy: c.strategy, Status: backends.StatusFailed, ErrorClass: "no_route",
+			out.Request = results.Outcome{Kind: results.KindRequest, RequestID: id, Attempt: int32(attempt - 1),
+				Class: c.classNames[r.Class], Strategy: c.strategy, Status: results.StatusFailed, ErrorClass: "no_route",
 				InputTokens: r.InputTokens, Intended: int64(intended), Sent: int64(firstSent), Done: int64(time.Since(c.start))}
 			break
 		}
@@ -303,12 +304,12 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		out.Timing = win.timing
 		pick = win.pick
 		attempt += len(res) - 1
-		if rec.Status == backends.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == backends.StatusClientError {
-			out.Request = requestRecord(rec, attempt, intended, firstSent)
+		if rec.Status == results.StatusOK || attempt >= c.maxAttempts || ctx.Err() != nil || rec.Status == results.StatusClientError {
+			out.Request = requestRecord(rec, out.Attempts, attempt, intended, firstSent)
 			break
 		}
 		delay := c.backoff << (attempt - 1)
-		if rec.Status == backends.StatusThrottled && retryAfter > delay {
+		if rec.Status == results.StatusThrottled && retryAfter > delay {
 			delay = retryAfter
 		}
 		retry := true
@@ -320,7 +321,7 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 		}
 		memo = rq.Memo
 		if !retry || !sleepCtx(ctx, delay) {
-			out.Request = requestRecord(rec, attempt, intended, firstSent)
+			out.Request = requestRecord(rec, out.Attempts, attempt, intended, firstSent)
 			break
 		}
 		prev = pick
@@ -341,13 +342,13 @@ type rateLimits struct{ tokens, requests float64 }
 // attempt sends one call and reads its response to the end. A positive
 // ttftTimeout (from an AttemptTimer policy) aborts it if no content has
 // arrived by then.
-func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *backends.StreamTiming, ttftTimeout time.Duration, onToken func()) (backends.Outcome, time.Duration, rateLimits) {
-	rec := backends.Outcome{
-		Kind: backends.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *timing.Stream, ttftTimeout time.Duration, onToken func()) (results.Outcome, time.Duration, rateLimits) {
+	rec := results.Outcome{
+		Kind: results.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
-		InputTokens: r.InputTokens,
+		InputTokens: r.InputTokens, Queued: -1,
 	}
-	*t = backends.StreamTiming{}
+	*t = timing.Stream{}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -372,7 +373,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	req, err := c.build(ctx, route, r, want, id, attempt)
 	if err != nil {
-		rec.Status, rec.ErrorClass = backends.StatusClientError, "build"
+		rec.Status, rec.ErrorClass = results.StatusClientError, "build"
 		now := time.Since(c.start)
 		rec.Sent, rec.Done = int64(now), int64(now)
 		return rec, 0, rateLimits{-1, -1}
@@ -387,12 +388,15 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
-	dec := newDecoder(route.Kind, resp, t, func(ev backends.Event) {
-		if ev.Kind&backends.EventContent != 0 && !gotToken.Swap(true) && onToken != nil {
+	if q, err := strconv.ParseInt(resp.Header.Get(fake.QueueHeader), 10, 64); err == nil && q >= 0 {
+		rec.Queued = q
+	}
+	dec := newDecoder(route.Kind, resp, t, func(ev timing.Event) {
+		if ev.Kind&timing.EventContent != 0 && !gotToken.Swap(true) && onToken != nil {
 			onToken()
 		}
 	})
-	body := backends.NewTimedBody(resp.Body, begin, t, dec)
+	body := timing.NewTimedBody(resp.Body, begin, t, dec)
 	buf := bufPool.Get().(*[]byte)
 	_, rerr := io.CopyBuffer(io.Discard, body, *buf)
 	bufPool.Put(buf)
@@ -405,22 +409,22 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		rec.Status, rec.ErrorClass = backends.StatusThrottled, "throttled"
+		rec.Status, rec.ErrorClass = results.StatusThrottled, "throttled"
 	case resp.StatusCode == http.StatusRequestTimeout:
-		rec.Status, rec.ErrorClass = backends.StatusTimedOut, "http_408"
+		rec.Status, rec.ErrorClass = results.StatusTimedOut, "http_408"
 	case resp.StatusCode >= 500:
-		rec.Status, rec.ErrorClass = backends.StatusFailed, "http_"+strconv.Itoa(resp.StatusCode)
+		rec.Status, rec.ErrorClass = results.StatusFailed, "http_"+strconv.Itoa(resp.StatusCode)
 	case resp.StatusCode >= 400:
-		rec.Status, rec.ErrorClass = backends.StatusClientError, clientErrorClass(resp.StatusCode, t.Err)
+		rec.Status, rec.ErrorClass = results.StatusClientError, clientErrorClass(resp.StatusCode, t.Err)
 	case rerr != nil:
 		rec.Status, rec.ErrorClass = transportStatus(ctx, rerr)
 	case t.Err != nil:
-		rec.Status, rec.ErrorClass = backends.StatusFailed, backends.ErrorClass(t.Err)
-		if errors.Is(t.Err, backends.ErrBodyClosed) && ctx.Err() != nil {
-			rec.Status, rec.ErrorClass = backends.StatusTimedOut, "timeout"
+		rec.Status, rec.ErrorClass = results.StatusFailed, timing.ErrorClass(t.Err)
+		if errors.Is(t.Err, timing.ErrBodyClosed) && ctx.Err() != nil {
+			rec.Status, rec.ErrorClass = results.StatusTimedOut, "timeout"
 		}
 	default:
-		rec.Status = backends.StatusOK
+		rec.Status = results.StatusOK
 		rec.OutputTokens = int32(t.Output())
 		if t.Chunks > 0 {
 			rec.FirstToken = rec.Sent + int64(t.FirstToken)
@@ -428,8 +432,8 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 			rec.FirstToken = rec.Done // a non-streamed answer's first token is its end
 		}
 	}
-	if ttftExpired.Load() && rec.Status != backends.StatusOK {
-		rec.Status, rec.ErrorClass = backends.StatusTimedOut, routing.ClassTTFTTimeout
+	if ttftExpired.Load() && rec.Status != results.StatusOK {
+		rec.Status, rec.ErrorClass = results.StatusTimedOut, routing.ClassTTFTTimeout
 	}
 	return rec, retryAfter, rateLimits{headerFloat(resp.Header, "x-ratelimit-remaining-tokens"), headerFloat(resp.Header, "x-ratelimit-remaining-requests")}
 }
@@ -490,7 +494,7 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 // clientErrorClass names a 4xx the way routing policies read it: context
 // length, content filter, auth and not-found get their own classes.
 func clientErrorClass(status int, err error) string {
-	var se *backends.ServiceError
+	var se *timing.ServiceError
 	code := ""
 	if errors.As(err, &se) {
 		code = strings.ToLower(se.Code)
@@ -509,14 +513,14 @@ func clientErrorClass(status int, err error) string {
 }
 
 // transportStatus classifies an error from the HTTP client.
-func transportStatus(ctx context.Context, err error) (backends.Status, string) {
+func transportStatus(ctx context.Context, err error) (results.Status, string) {
 	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)) {
-		return backends.StatusTimedOut, "timeout"
+		return results.StatusTimedOut, "timeout"
 	}
 	if errors.Is(err, context.Canceled) {
-		return backends.StatusFailed, "cancelled"
+		return results.StatusFailed, "cancelled"
 	}
-	return backends.StatusFailed, "connection"
+	return results.StatusFailed, "connection"
 }
 
 // retryAfterOf reads the delay a throttled response asks for: Azure's
@@ -555,12 +559,22 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // requestRecord turns the attempt that ended a request into its request
-// record: attempts made, intended and first actual send times.
-func requestRecord(last backends.Outcome, attempts int, intended, firstSent time.Duration) backends.Outcome {
-	last.Kind = backends.KindRequest
+// record: attempts made, intended and first actual send times. Its queue
+// wait is the sum of its attempts' waits, as the simulator
+// counts it, or -1 when a deployment did not report one.
+func requestRecord(last results.Outcome, tried []results.Outcome, attempts int, intended, firstSent time.Duration) results.Outcome {
+	last.Kind = results.KindRequest
 	last.Attempt = int32(attempts)
 	last.Intended = int64(intended)
 	last.Sent = int64(firstSent)
+	last.Queued = 0
+	for i := range tried {
+		if tried[i].Queued < 0 {
+			last.Queued = -1
+			break
+		}
+		last.Queued += tried[i].Queued
+	}
 	return last
 }
 
@@ -568,10 +582,10 @@ func requestRecord(last backends.Outcome, attempts int, intended, firstSent time
 type attemptResult struct {
 	attempt    int
 	pick       int
-	rec        backends.Outcome
+	rec        results.Outcome
 	retryAfter time.Duration
 	rl         rateLimits
-	timing     backends.StreamTiming
+	timing     timing.Stream
 	// loser marks a hedge loser, cancelled when the other attempt delivered
 	// its first token; decides marks the attempt the request's outcome
 	// follows (the winner, or of two failures the later one).
@@ -646,7 +660,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 		x.cancel()
 		<-x.done
 		x.res.loser = true
-		x.res.rec.Status, x.res.rec.ErrorClass = backends.StatusFailed, routing.ClassCancelled
+		x.res.rec.Status, x.res.rec.ErrorClass = results.StatusFailed, routing.ClassCancelled
 	}
 	// Each channel is dropped once its attempt has finished, so a closed
 	// first-token channel of a finished attempt is not read again.
@@ -667,7 +681,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 		case <-aDone:
 			aFirst, aDone = nil, nil
 			switch {
-			case a.res.rec.Status == backends.StatusOK:
+			case a.res.rec.Status == results.StatusOK:
 				winner = a
 				if bDone != nil {
 					cancelled(b)
@@ -678,7 +692,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 		case <-bDone:
 			bFirst, bDone = nil, nil
 			switch {
-			case b.res.rec.Status == backends.StatusOK:
+			case b.res.rec.Status == results.StatusOK:
 				winner = b
 				if aDone != nil {
 					cancelled(a)

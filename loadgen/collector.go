@@ -2,25 +2,25 @@ package loadgen
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/mcbench/mcbench/backends"
-	"github.com/mcbench/mcbench/sim"
+	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/backends/timing"
+	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // collector turns finished requests into records, streaming histograms and
 // the summary. It is fed concurrently by the client's workers.
 type collector struct {
 	mu      sync.Mutex
-	records *backends.CSVWriter
+	records *results.OutcomeWriter
 	recErr  error
 	warmup  time.Duration
 	start   time.Time
@@ -31,20 +31,51 @@ type collector struct {
 	firstIntended, lastIntended, lastDone                             time.Duration
 	seen                                                              bool
 
+	// Queue waits, from the fakes' reports: requests whose wait is known,
+	// and those of them that waited at all; unknownWait counts the others.
+	knownWait, waited, unknownWait int64
+	sumWait                        float64
+
 	// Latency histograms in microseconds: cumulative, and per interval for the log.
 	ttft, e2e, wait, attemptTTFT, tpot, lag *hdrhistogram.Histogram
 	intTTFT, intE2E                         *hdrhistogram.Histogram
-	gaps                                    backends.GapHist
+	gaps                                    timing.GapHist
 	sumTTFT, sumE2E, sumLag                 float64
 	completedPerAttempt                     [4]int64
+
+	// Per deployment, in scenario order (as the simulator lists them).
+	deps     []depTally
+	depIndex map[string]int
+	// Token cost of the measured requests; priced is false without prices.
+	costUSD float64
+	priced  bool
+
+	// Fault windows, booked by intended send time on the run's clock (nil
+	// when the target applies no scenario faults, as live endpoints).
+	faults  []scenarios.Fault
+	windows []results.FaultWindow
+	tallies []results.FaultTally
 
 	log      *hdrhistogram.HistogramLogWriter
 	logStart time.Time
 
 	// Agentic sessions, per class in the order first seen.
-	sessRecords *csv.Writer
+	sessRecords *results.SessionWriter
 	sessions    []*sessionStats
 	sloOf       func(class string) time.Duration
+}
+
+// depTally counts one deployment's attempts of measured requests.
+type depTally struct {
+	name                                                    string
+	concurrency                                             int
+	priceIn, priceOut                                       float64 // USD per token
+	priced                                                  bool
+	attempts, completed, throttled, rejected, failed, timed int64
+	// busy is the attempts' time at the deployment less their queue wait
+	// (ns); busyUnknown counts attempts whose wait was not reported.
+	busy        float64
+	busyUnknown int64
 }
 
 // sessionStats accumulates one session class's measured sessions.
@@ -56,13 +87,66 @@ type sessionStats struct {
 	lat                                        *hdrhistogram.Histogram
 }
 
+// collectorConfig is what the collector needs to know about the run.
+type collectorConfig struct {
+	scenario *scenarios.Scenario
+	prices   routing.Prices
+	// faults says whether the target applies the scenario's faults.
+	faults bool
+}
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 24*3600*1e6, 3) }
+
+func newCollector(cfg collectorConfig, records io.Writer, hlog io.Writer, warmup time.Duration, start time.Time) (*collector, error) {
+	c := &collector{warmup: warmup, start: start,
+		ttft: newHist(), e2e: newHist(), wait: newHist(), attemptTTFT: newHist(), tpot: newHist(), lag: newHist(),
+		intTTFT: newHist(), intE2E: newHist(), depIndex: map[string]int{}}
+	s := cfg.scenario
+	for i := range s.Deployments {
+		d := &s.Deployments[i]
+		t := depTally{name: d.Name, concurrency: d.Capacity.Concurrency}
+		if cfg.prices != nil {
+			if in, out, ok := cfg.prices(d); ok {
+				t.priceIn, t.priceOut, t.priced = in/1e6, out/1e6, true
+				c.priced = true
+			}
+		}
+		c.depIndex[d.Name] = len(c.deps)
+		c.deps = append(c.deps, t)
+	}
+	if cfg.faults && len(s.Faults) > 0 {
+		c.faults = s.Faults
+		c.windows = results.FaultWindows(s)
+		c.tallies = results.NewFaultTallies(len(s.Faults))
+	}
+	if records != nil {
+		w, err := results.NewOutcomeWriter(records, true)
+		if err != nil {
+			return nil, err
+		}
+		c.records = w
+	}
+	if hlog != nil {
+		c.log = hdrhistogram.NewHistogramLogWriter(hlog)
+		c.logStart = start
+		_ = c.log.OutputLogFormatVersion()
+		_ = c.log.OutputComment("mcbench load: latencies in microseconds, tagged ttft and e2e, measured from intended send times")
+		_ = c.log.OutputStartTime(start.UnixMilli())
+		_ = c.log.OutputLegend()
+	}
+	return c, nil
+}
+
 // addSession records one finished session.
 func (c *collector) addSession(o *SessionOutcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := &o.Record
 	if c.sessRecords != nil && c.recErr == nil {
-		c.recErr = sim.WriteSessionCSV(c.sessRecords, r)
+		c.recErr = c.sessRecords.Write(r)
+	}
+	for i := range c.tallies {
+		c.tallies[i].BookSession(&c.windows[i], int64(o.Intended), r.Status == results.StatusOK)
 	}
 	if o.Intended < c.warmup {
 		return
@@ -80,7 +164,7 @@ func (c *collector) addSession(o *SessionOutcome) {
 	st.sessions++
 	st.steps += int64(r.Steps)
 	st.attempts += int64(r.Attempts)
-	if r.Status != backends.StatusOK {
+	if r.Status != results.StatusOK {
 		st.failed++
 		return
 	}
@@ -93,47 +177,26 @@ func (c *collector) addSession(o *SessionOutcome) {
 	}
 }
 
-// sessionResults summarises the sessions in the simulator's schema (no
-// state or cross-cloud bytes: a load test does not count them).
-func (c *collector) sessionResults() []sim.SessionResult {
-	var out []sim.SessionResult
+// sessionResults summarises the sessions in the shared schema. The load
+// generator stands in for the orchestrator: it never moves a session to
+// another one and counts no bytes, so those fields are null.
+func (c *collector) sessionResults() []results.SessionResult {
+	var out []results.SessionResult
 	for _, st := range c.sessions {
-		x := sim.SessionResult{Class: st.class, Sessions: st.sessions, Completed: st.completed, Failed: st.failed,
-			LatencySeconds: latencyOf(st.lat, st.sumLat), SLOAttainment: sim.Num(math.NaN())}
+		x := results.SessionResult{Class: st.class, Sessions: st.sessions, Completed: st.completed, Failed: st.failed,
+			LatencySeconds: latencyOf(st.lat, st.sumLat), SLOAttainment: results.Unknown,
+			FailoversPerSession: results.Unknown, CrossRegionBytesPerSession: results.Unknown,
+			CrossCloudBytesPerSession: results.Unknown, StateBytesPerSession: results.Unknown}
 		if n := float64(st.sessions); n > 0 {
 			x.MeanSteps = float64(st.steps) / n
 			x.RetriesPerSession = float64(st.attempts-st.steps) / n
 			if c.sloOf(st.class) > 0 {
-				x.SLOAttainment = sim.Num(float64(st.sloMet) / n)
+				x.SLOAttainment = results.Num(float64(st.sloMet) / n)
 			}
 		}
 		out = append(out, x)
 	}
 	return out
-}
-
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 24*3600*1e6, 3) }
-
-func newCollector(records io.Writer, hlog io.Writer, warmup time.Duration, start time.Time) (*collector, error) {
-	c := &collector{warmup: warmup, start: start,
-		ttft: newHist(), e2e: newHist(), wait: newHist(), attemptTTFT: newHist(), tpot: newHist(), lag: newHist(),
-		intTTFT: newHist(), intE2E: newHist()}
-	if records != nil {
-		w, err := backends.NewCSVWriter(records, true)
-		if err != nil {
-			return nil, err
-		}
-		c.records = w
-	}
-	if hlog != nil {
-		c.log = hdrhistogram.NewHistogramLogWriter(hlog)
-		c.logStart = start
-		_ = c.log.OutputLogFormatVersion()
-		_ = c.log.OutputComment("mcbench load: latencies in microseconds, tagged ttft and e2e, measured from intended send times")
-		_ = c.log.OutputStartTime(start.UnixMilli())
-		_ = c.log.OutputLegend()
-	}
-	return c, nil
 }
 
 func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 0) }
@@ -152,22 +215,45 @@ func (c *collector) add(o *Outcome) {
 			c.recErr = err
 		}
 	}
-	if o.Intended < c.warmup {
+	r := &o.Request
+	measured := o.Intended >= c.warmup
+	for i := range o.Attempts {
+		a := &o.Attempts[i]
+		cost := c.attemptCost(a)
+		for j := range c.tallies {
+			c.tallies[j].BookCost(&c.windows[j], r.Intended, cost)
+		}
+		if measured {
+			c.costUSD += cost
+			c.addAttempt(a)
+		}
+	}
+	for i := range c.tallies {
+		c.tallies[i].Book(&c.windows[i], r.Intended, r.Status == results.StatusOK, r.Done-r.Intended)
+	}
+	if !measured {
 		return
 	}
 	if !c.seen || o.Intended < c.firstIntended {
 		c.firstIntended = o.Intended
 	}
 	c.lastIntended = max(c.lastIntended, o.Intended)
-	c.lastDone = max(c.lastDone, time.Duration(o.Request.Done))
+	c.lastDone = max(c.lastDone, time.Duration(r.Done))
 	c.seen = true
 	c.requests++
-	c.attempts += int64(o.Request.Attempt)
-	r := &o.Request
+	c.attempts += int64(r.Attempt)
 	c.sumLag += float64(r.Sent - r.Intended)
 	_ = c.lag.RecordValue(us(time.Duration(r.Sent - r.Intended)))
+	if r.Queued >= 0 {
+		c.knownWait++
+		if r.Queued > 0 {
+			c.waited++
+		}
+	} else {
+		c.unknownWait++
+	}
 	switch r.Status {
-	case backends.StatusOK:
+	case results.StatusOK:
 		c.completed++
 		c.outputTokens += int64(r.OutputTokens)
 		ttft := time.Duration(r.FirstToken - r.Intended)
@@ -178,6 +264,10 @@ func (c *collector) add(o *Outcome) {
 		_ = c.e2e.RecordValue(us(e2e))
 		_ = c.intTTFT.RecordValue(us(ttft))
 		_ = c.intE2E.RecordValue(us(e2e))
+		if r.Queued >= 0 {
+			c.sumWait += float64(r.Queued)
+			_ = c.wait.RecordValue(us(time.Duration(r.Queued)))
+		}
 		last := &o.Attempts[len(o.Attempts)-1]
 		_ = c.attemptTTFT.RecordValue(us(time.Duration(last.FirstToken - last.Sent)))
 		if pt := o.Timing.PerToken(); pt > 0 {
@@ -185,15 +275,59 @@ func (c *collector) add(o *Outcome) {
 		}
 		c.gaps.Merge(&o.Timing.Gaps)
 		c.completedPerAttempt[min(int(r.Attempt), len(c.completedPerAttempt))-1]++
-	case backends.StatusThrottled, backends.StatusRejected:
+	case results.StatusThrottled, results.StatusRejected:
 		c.rejected++
 		c.errors++
-	case backends.StatusTimedOut:
+	case results.StatusTimedOut:
 		c.timedOut++
 		c.errors++
 	default:
 		c.failed++
 		c.errors++
+	}
+}
+
+// attemptCost charges an attempt's tokens at its deployment's price by the
+// billing rule both engines apply (results.Billed); 0 when unpriced.
+func (c *collector) attemptCost(a *results.Outcome) float64 {
+	i, ok := c.depIndex[a.Deployment]
+	if !ok || !c.deps[i].priced {
+		return 0
+	}
+	d := &c.deps[i]
+	in, out, billed := results.Billed(a.Status, a.FirstToken, a.InputTokens, a.OutputTokens)
+	if !billed {
+		return 0
+	}
+	return float64(in)*d.priceIn + float64(out)*d.priceOut
+}
+
+// addAttempt counts a measured request's attempt at its deployment.
+func (c *collector) addAttempt(a *results.Outcome) {
+	i, ok := c.depIndex[a.Deployment]
+	if !ok {
+		return
+	}
+	d := &c.deps[i]
+	d.attempts++
+	switch a.Status {
+	case results.StatusOK:
+		d.completed++
+	case results.StatusThrottled:
+		d.throttled++
+	case results.StatusRejected:
+		d.rejected++
+	case results.StatusTimedOut:
+		d.timed++
+	default:
+		d.failed++
+	}
+	if a.Queued >= 0 {
+		if a.FirstByte > 0 {
+			d.busy += float64(max(a.Done-a.Sent-a.Queued, 0))
+		}
+	} else {
+		d.busyUnknown++
 	}
 }
 
@@ -206,8 +340,7 @@ func (c *collector) flush(hlog *bufio.Writer) error {
 		err = c.records.Flush()
 	}
 	if c.sessRecords != nil {
-		c.sessRecords.Flush()
-		err = errors.Join(err, c.sessRecords.Error())
+		err = errors.Join(err, c.sessRecords.Flush())
 	}
 	if hlog != nil {
 		err = errors.Join(err, hlog.Flush())
@@ -252,10 +385,16 @@ func (c *collector) progressLine(elapsed time.Duration, inFlight int64) string {
 		elapsed.Seconds(), c.requests, rate, inFlight, c.errors, ms(c.ttft, 50), ms(c.ttft, 99), ms(c.e2e, 50), ms(c.e2e, 99))
 }
 
-func latencyOf(h *hdrhistogram.Histogram, sum float64) sim.Latency {
-	l := sim.Latency{MeanCI95: sim.CI{math.NaN(), math.NaN()}, P99CI95: sim.CI{math.NaN(), math.NaN()}}
+// latencyOf summarises a microsecond histogram; sum is the exact sum of
+// the values in ns (0: take the histogram's own mean). A load test is one
+// replication, so there are no intervals.
+func latencyOf(h *hdrhistogram.Histogram, sum float64) results.Latency {
+	l := results.Latency{MeanCI95: results.NoCI, P99CI95: results.NoCI}
 	if n := h.TotalCount(); n > 0 {
 		l.Mean = sum / float64(n) / 1e9
+		if sum == 0 {
+			l.Mean = h.Mean() / 1e6
+		}
 		l.P50 = float64(h.ValueAtQuantile(50)) / 1e6
 		l.P90 = float64(h.ValueAtQuantile(90)) / 1e6
 		l.P99 = float64(h.ValueAtQuantile(99)) / 1e6
@@ -264,19 +403,35 @@ func latencyOf(h *hdrhistogram.Histogram, sum float64) sim.Latency {
 	return l
 }
 
-// result builds the strategy's summary entry, in the simulator's schema.
-func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
+// result builds the strategy's summary entry and the load block. Where a
+// quantity cannot be observed it is null: the queue wait and utilisation
+// when a deployment did not report its waits (live endpoints), intervals
+// (one replication), Little's law (see results.Result).
+func (c *collector) result(strategy string) (results.Result, results.Load) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	nan := sim.CI{math.NaN(), math.NaN()}
-	r := sim.Result{
+	r := results.Result{
 		Strategy: strategy, Replications: 1,
 		Requests: c.requests, Completed: c.completed, Rejected: c.rejected, Failed: c.failed, TimedOut: c.timedOut,
-		Attempts: c.attempts, ThroughputRPSCI95: nan, PWait: sim.Num(math.NaN()), PWaitCI95: nan,
-		WaitSeconds: latencyOf(c.wait, 0),
-		TTFTSeconds: latencyOf(c.ttft, c.sumTTFT),
-		E2ESeconds:  latencyOf(c.e2e, c.sumE2E),
-		Sessions:    c.sessionResults(),
+		Attempts: c.attempts, ThroughputRPSCI95: results.NoCI, PWait: results.Unknown, PWaitCI95: results.NoCI,
+		TTFTSeconds:  latencyOf(c.ttft, c.sumTTFT),
+		E2ESeconds:   latencyOf(c.e2e, c.sumE2E),
+		TokenCostUSD: results.Unknown, TokenCostUSDCI95: results.NoCI, TokenCostPer1kRequests: results.Unknown,
+		Sessions: c.sessionResults(),
+	}
+	if c.unknownWait == 0 && c.knownWait > 0 {
+		r.PWait = results.Num(float64(c.waited) / float64(c.knownWait))
+		w := latencyOf(c.wait, c.sumWait)
+		if c.wait.TotalCount() > 0 && c.sumWait == 0 {
+			w.Mean = 0 // no completed request waited: the exact mean is zero
+		}
+		r.WaitSeconds = &w
+	}
+	if c.priced {
+		r.TokenCostUSD = results.Num(c.costUSD)
+		if c.requests > 0 {
+			r.TokenCostPer1kRequests = results.Num(c.costUSD / float64(c.requests) * 1000)
+		}
 	}
 	// Throughput over the wall time the measured requests took, from the
 	// first one's intended send to the last one's end: if the generator
@@ -285,43 +440,46 @@ func (c *collector) result(strategy string) (sim.Result, LoadExtras) {
 	if window > 0 {
 		r.ThroughputRPS = float64(c.completed) / window.Seconds()
 	}
-	x := LoadExtras{
+	for i := range c.deps {
+		d := &c.deps[i]
+		dr := results.DeploymentResult{Name: d.name, Attempts: d.attempts, Completed: d.completed, Throttled: d.throttled,
+			Rejected: d.rejected, Failed: d.failed, TimedOut: d.timed, Utilization: results.Unknown}
+		switch {
+		case d.concurrency <= 0:
+			dr.Utilization = 0 // no slots to be busy, as the simulator reports it
+		case d.busyUnknown == 0 && window > 0:
+			dr.Utilization = results.Num(d.busy / (float64(window) * float64(d.concurrency)))
+		}
+		r.Deployments = append(r.Deployments, dr)
+	}
+	r.Faults = c.faultResults()
+	x := results.Load{
 		AttemptTTFTSeconds: latencyOf(c.attemptTTFT, 0),
 		TPOTSeconds:        latencyOf(c.tpot, 0),
 		SendLagSeconds:     latencyOf(c.lag, c.sumLag),
-		ITLPerChunkSeconds: sim.Latency{
+		ITLPerChunkSeconds: results.Latency{
 			Mean: c.gaps.Mean().Seconds(), P50: c.gaps.Quantile(0.5).Seconds(), P90: c.gaps.Quantile(0.9).Seconds(),
-			P99: c.gaps.Quantile(0.99).Seconds(), Max: c.gaps.Max.Seconds(), MeanCI95: nan, P99CI95: nan,
+			P99: c.gaps.Quantile(0.99).Seconds(), Max: c.gaps.Max.Seconds(), MeanCI95: results.NoCI, P99CI95: results.NoCI,
 		},
 		OutputTokens: c.outputTokens,
 	}
 	if window > 0 {
 		x.OutputTokensPerSecond = float64(c.outputTokens) / window.Seconds()
 	}
-	if n := c.attemptTTFT.TotalCount(); n > 0 {
-		x.AttemptTTFTSeconds.Mean = c.attemptTTFT.Mean() / 1e6
-	}
-	if n := c.tpot.TotalCount(); n > 0 {
-		x.TPOTSeconds.Mean = c.tpot.Mean() / 1e6
-	}
 	return r, x
 }
 
-// LoadExtras are the load test's measurements beyond the shared summary
-// schema: per-attempt TTFT (from the attempt's own send), TPOT per request,
-// inter-token latency per chunk, and the lag between intended and actual
-// send times (how far the generator fell behind).
-type LoadExtras struct {
-	AttemptTTFTSeconds sim.Latency `json:"attempt_ttft_seconds"`
-	TPOTSeconds        sim.Latency `json:"tpot_seconds"`
-	ITLPerChunkSeconds sim.Latency `json:"itl_per_chunk_seconds"`
-	SendLagSeconds     sim.Latency `json:"send_lag_seconds"`
-	OutputTokens       int64       `json:"output_tokens"`
-	// Scheduled is the number of requests the pacer scheduled within the
-	// duration; Sent the number actually sent. Sent < Scheduled means the
-	// generator (or the machine) could not keep up: the offered load was
-	// lower than asked, and the report says so.
-	Scheduled             uint64  `json:"scheduled"`
-	Sent                  uint64  `json:"sent"`
-	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+// faultResults summarises the fault windows the run reached (a window
+// that starts after the last send never happened in this run). The extra
+// latency and cost stay null: there is no fault-free twin run.
+func (c *collector) faultResults() []results.FaultResult {
+	var out []results.FaultResult
+	reach := int64(c.lastIntended)
+	for i := range c.faults {
+		if !c.seen || c.windows[i].Start > reach {
+			continue
+		}
+		out = append(out, results.SummariseFault(&c.faults[i], c.windows[i], []*results.FaultTally{&c.tallies[i]}, nil, c.priced))
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +19,9 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/prom"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
-	"github.com/mcbench/mcbench/sim"
 )
 
 // Options configure a load test.
@@ -61,20 +59,10 @@ type Options struct {
 	Grace time.Duration
 	// HTTPClient carries the attempts (default: a tuned keep-alive client).
 	HTTPClient *http.Client
-}
-
-// Summary is a load test's summary: the simulator's schema plus the load
-// test's own measurements.
-type Summary struct {
-	sim.Summary
-	// Load holds the measurements only a load test makes.
-	Load LoadExtras `json:"load"`
-	// Pacer, Rate and DurationSeconds describe the offered load.
-	Pacer           string  `json:"pacer"`
-	Rate            float64 `json:"rate"`
-	DurationSeconds float64 `json:"duration_seconds"`
-	// WarmupSeconds is the warm-up left out of the statistics.
-	WarmupSeconds float64 `json:"warmup_seconds"`
+	// Target names where routes lead, for the summary: "fake" (the
+	// default), "endpoints" or "live". Fakes apply the scenario's faults,
+	// so the summary has a fault block; live endpoints do not.
+	Target string
 }
 
 // Run attacks the strategy's deployments (reached through routes) with the
@@ -82,7 +70,7 @@ type Summary struct {
 // On cancellation it stops sending, lets in-flight requests finish (up to
 // the grace period), flushes every file and returns the summary of what was
 // measured, with Interrupted set.
-func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, opt Options) (*Summary, error) {
+func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, opt Options) (*results.Summary, error) {
 	var st *scenarios.Strategy
 	for i := range s.Strategies {
 		if s.Strategies[i].Name == opt.Strategy {
@@ -112,7 +100,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 
 	start := time.Now() // reset just before the attack starts
 	warm := opt.Warmup
-	col, err := newCollector(files.records, files.hlog, warm, start)
+	target := opt.Target
+	if target == "" {
+		target = "fake"
+	}
+	col, err := newCollector(collectorConfig{scenario: s, prices: opt.Prices, faults: target != "live"}, files.records, files.hlog, warm, start)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +117,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 		return 0
 	}
 	if files.sess != nil {
-		col.sessRecords = csv.NewWriter(files.sess)
-		if err := col.sessRecords.Write(sim.SessionCSVHeader); err != nil {
+		if col.sessRecords, err = results.NewSessionWriter(files.sess, true); err != nil {
 			return nil, err
 		}
 	}
@@ -179,11 +170,11 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 		vegeta.Workers(workers),
 		vegeta.MaxBody(0),
 	)
-	target := vegeta.Target{Method: http.MethodPost, URL: "http://mcbench.invalid/" + st.Name}
+	vtarget := vegeta.Target{Method: http.MethodPost, URL: "http://mcbench.invalid/" + st.Name}
 	// One time origin for the pacer (vegeta's), the client and the collector.
 	start = time.Now()
 	client.start, col.start = start, start
-	results := atk.Attack(vegeta.NewStaticTargeter(target), pacer, opt.Duration, "mcbench-"+st.Name)
+	hits := atk.Attack(vegeta.NewStaticTargeter(vtarget), pacer, opt.Duration, "mcbench-"+st.Name)
 
 	var stopped atomic.Bool
 	go func() {
@@ -209,7 +200,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	enc := files.encoder()
 	for done := false; !done; {
 		select {
-		case res, ok := <-results:
+		case res, ok := <-hits:
 			if !ok {
 				done = true
 				break
@@ -250,18 +241,17 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	if err := feed.Err(); err != nil {
 		return nil, err
 	}
-	res, extras := col.result(st.Name)
-	extras.Sent = sent
+	res, load := col.result(st.Name)
+	load.Sent = sent
 	if !stopped.Load() {
-		extras.Scheduled = pacer.Scheduled()
+		load.Scheduled = pacer.Scheduled()
 	} else {
-		extras.Scheduled = sent // a stop ends the schedule where it was
+		load.Scheduled = sent // a stop ends the schedule where it was
 	}
-	sum := &Summary{
-		Summary: sim.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: sim.Hash(s),
-			Interrupted: stopped.Load(), Results: []sim.Result{res}},
-		Load: extras, Pacer: opt.Pacer, Rate: opt.Rate, DurationSeconds: time.Since(start).Seconds(), WarmupSeconds: opt.Warmup.Seconds(),
-	}
+	load.Pacer, load.Rate, load.Target = opt.Pacer, opt.Rate, target
+	load.DurationSeconds, load.WarmupSeconds = time.Since(start).Seconds(), opt.Warmup.Seconds()
+	sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: results.ScenarioHash(s),
+		Interrupted: stopped.Load(), Results: []results.Result{res}, Load: &load}
 	if err := errors.Join(encErr, col.recErr, files.close()); err != nil {
 		return sum, fmt.Errorf("writing results: %w", err)
 	}
@@ -339,15 +329,15 @@ func (h *hitTransport) session(req *http.Request, seq uint64, r scenarios.Reques
 }
 
 // statusCode is the HTTP status vegeta's results file shows for an outcome.
-func statusCode(s backends.Status) int {
+func statusCode(s results.Status) int {
 	switch s {
-	case backends.StatusThrottled:
+	case results.StatusThrottled:
 		return http.StatusTooManyRequests
-	case backends.StatusRejected, backends.StatusFailed:
+	case results.StatusRejected, results.StatusFailed:
 		return http.StatusServiceUnavailable
-	case backends.StatusTimedOut:
+	case results.StatusTimedOut:
 		return http.StatusGatewayTimeout
-	case backends.StatusClientError:
+	case results.StatusClientError:
 		return http.StatusBadRequest
 	}
 	return http.StatusOK
@@ -406,14 +396,14 @@ func openOutputs(dir string, sessions bool) (*outputs, error) {
 	if o.results, err = open("results.vegeta"); err != nil {
 		return nil, err
 	}
-	if o.recs, err = open("outcomes.csv"); err != nil {
+	if o.recs, err = open(results.OutcomesFile); err != nil {
 		return nil, err
 	}
 	if o.log, err = open("latency.hlog"); err != nil {
 		return nil, err
 	}
 	if sessions {
-		if o.sess, err = open("sessions.csv"); err != nil {
+		if o.sess, err = open(results.SessionsFile); err != nil {
 			return nil, err
 		}
 	}

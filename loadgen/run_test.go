@@ -16,10 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
-	"github.com/mcbench/mcbench/sim"
 )
 
 // startFake serves the scenario's fakes on loopback, optionally behind a
@@ -48,7 +47,7 @@ func load(t *testing.T, path string) *scenarios.Scenario {
 }
 
 // records runs a load test and returns its summary and outcome records.
-func records(t *testing.T, s *scenarios.Scenario, routes map[string]Route, opt Options) (*Summary, []backends.Outcome) {
+func records(t *testing.T, s *scenarios.Scenario, routes map[string]Route, opt Options) (*results.Summary, []results.Outcome) {
 	t.Helper()
 	opt.Out = t.TempDir()
 	opt.SendOutputTokens = true
@@ -57,8 +56,8 @@ func records(t *testing.T, s *scenarios.Scenario, routes map[string]Route, opt O
 	f, err := os.Open(filepath.Join(opt.Out, "outcomes.csv"))
 	require.NoError(t, err)
 	defer f.Close()
-	var recs []backends.Outcome
-	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error { recs = append(recs, *o); return nil }))
+	var recs []results.Outcome
+	require.NoError(t, results.ReadOutcomes(f, "outcomes.csv", func(o *results.Outcome) error { recs = append(recs, *o); return nil }))
 	return sum, recs
 }
 
@@ -92,8 +91,8 @@ func TestMeasuredLatencyMatchesInjected(t *testing.T) {
 			require.InDelta(t, tc.rate*tc.duration.Seconds(), float64(r.Requests), tc.rate*0.05+1)
 			var ttft []float64
 			for _, o := range recs {
-				if o.Kind == backends.KindAttempt {
-					require.Equal(t, backends.StatusOK, o.Status)
+				if o.Kind == results.KindAttempt {
+					require.Equal(t, results.StatusOK, o.Status)
 					require.Equal(t, int32(20), o.OutputTokens)
 					ttft = append(ttft, float64(o.FirstToken-o.Sent)/1e6)
 				}
@@ -131,13 +130,13 @@ func TestThrottlingRetriesHonourRetryAfter(t *testing.T) {
 	// the rest give up throttled after six attempts.
 	require.Positive(t, r.Completed)
 	require.Equal(t, r.Requests, r.Completed+r.Rejected)
-	byReq := map[uint64][]backends.Outcome{}
-	var reqs []backends.Outcome
+	byReq := map[uint64][]results.Outcome{}
+	var reqs []results.Outcome
 	throttled := 0
 	for _, o := range recs {
-		if o.Kind == backends.KindAttempt {
+		if o.Kind == results.KindAttempt {
 			byReq[o.RequestID] = append(byReq[o.RequestID], o)
-			if o.Status == backends.StatusThrottled {
+			if o.Status == results.StatusThrottled {
 				throttled++
 			}
 		} else {
@@ -170,7 +169,7 @@ func TestThrottlingRetriesHonourRetryAfter(t *testing.T) {
 	require.Equal(t, sum.Results[0].Requests, sum.Results[0].Completed)
 	spare := 0
 	for _, o := range recs {
-		if o.Kind == backends.KindAttempt && o.Attempt == 2 {
+		if o.Kind == results.KindAttempt && o.Attempt == 2 {
 			require.Equal(t, "aoai-spare", o.Deployment)
 			spare++
 		}
@@ -252,8 +251,8 @@ func TestInterruptFlushesEverything(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	n := 0
-	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error {
-		if o.Kind == backends.KindRequest {
+	require.NoError(t, results.ReadOutcomes(f, "outcomes.csv", func(o *results.Outcome) error {
+		if o.Kind == results.KindRequest {
 			n++
 		}
 		return nil
@@ -274,14 +273,14 @@ func TestHedgingInTheLoadGenerator(t *testing.T) {
 	cancelled := 0
 	for _, o := range recs {
 		switch {
-		case o.Kind == backends.KindAttempt && o.Attempt == 1:
+		case o.Kind == results.KindAttempt && o.Attempt == 1:
 			require.Equal(t, "aoai-slow", o.Deployment)
 			require.Equal(t, "cancelled", o.ErrorClass)
 			cancelled++
-		case o.Kind == backends.KindAttempt:
+		case o.Kind == results.KindAttempt:
 			require.Equal(t, "bedrock-fast", o.Deployment)
-			require.Equal(t, backends.StatusOK, o.Status)
-		case o.Kind == backends.KindRequest:
+			require.Equal(t, results.StatusOK, o.Status)
+		case o.Kind == results.KindRequest:
 			require.Equal(t, "bedrock-fast", o.Deployment)
 			// 300 ms delay + 50 ms TTFT + 10 tokens × 2 ms; far below the primary's 1.5 s.
 			e2e := time.Duration(o.Done - o.Intended)
@@ -303,12 +302,12 @@ func TestSessions(t *testing.T) {
 	sum, err := Run(context.Background(), s, routes, Options{Strategy: "s", Pacer: "poisson", Rate: 10, Duration: 2 * time.Second,
 		Out: out, SendOutputTokens: true})
 	require.NoError(t, err)
-	var recs []backends.Outcome
+	var recs []results.Outcome
 	f, err := os.Open(filepath.Join(out, "outcomes.csv"))
 	require.NoError(t, err)
 	defer f.Close()
-	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error {
-		if o.Kind == backends.KindRequest {
+	require.NoError(t, results.ReadOutcomes(f, "outcomes.csv", func(o *results.Outcome) error {
+		if o.Kind == results.KindRequest {
 			recs = append(recs, *o)
 		}
 		return nil
@@ -317,10 +316,10 @@ func TestSessions(t *testing.T) {
 	require.NoError(t, err)
 	rows := strings.Split(strings.TrimSpace(string(data)), "\n")
 	require.Greater(t, len(rows), 5, "a header and one row per session")
-	require.Equal(t, strings.Join(sim.SessionCSVHeader, ","), rows[0])
+	require.Equal(t, strings.Join(results.SessionHeader, ","), rows[0])
 
 	plan := scenarios.NewSessionPlan(s, 0)
-	calls := map[uint64]backends.Outcome{}
+	calls := map[uint64]results.Outcome{}
 	for _, r := range recs {
 		calls[r.RequestID] = r
 	}
@@ -341,7 +340,7 @@ func TestSessions(t *testing.T) {
 			got, ok := calls[want.ID]
 			require.True(t, ok, "session %d step %d has a request record", id, k)
 			assert.Equal(t, want.InputTokens, got.InputTokens, "the simulator's tokens")
-			assert.Equal(t, backends.StatusOK, got.Status)
+			assert.Equal(t, results.StatusOK, got.Status)
 			steps++
 		}
 	}

@@ -1,17 +1,14 @@
 package reports
 
 import (
-	"fmt"
-	"io"
 	"math"
 	"slices"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 )
 
-const nStatus = int(backends.StatusClientError) + 1
+const nStatus = int(results.StatusClientError) + 1
 
 // aggregator folds outcome records, one at a time, into per-strategy,
 // per-replication, per-deployment and per-time-bucket counters. It keeps
@@ -39,7 +36,7 @@ type pendKey struct {
 
 type pendingAttempt struct {
 	dep, class, attempt      int32
-	status                   backends.Status
+	status                   results.Status
 	intended, sent, firstTok int64
 	in, out                  int32
 	cross                    int64
@@ -140,13 +137,13 @@ func (ra *repAgg) cell(d int) *depCell {
 }
 
 // add folds one record.
-func (a *aggregator) add(o *backends.Outcome) error {
+func (a *aggregator) add(o *results.Outcome) error {
 	a.rows++
 	a.recordedCost += o.CostUSD
 	s := a.strat(o.Strategy)
 	k := pendKey{strat: int32(s.idx), rep: o.Replication, id: o.RequestID}
 	dep := a.w.deployment(o.Deployment, o.Provider, o.Region)
-	if o.Kind == backends.KindAttempt {
+	if o.Kind == results.KindAttempt {
 		a.attemptRows++
 		list := a.pending[k]
 		if list == nil && len(a.free) > 0 {
@@ -182,7 +179,7 @@ func (a *aggregator) attempt(s *stratAgg, ra *repAgg, at *pendingAttempt) {
 	d := &a.w.deps[at.dep]
 	c := ra.cell(int(at.dep))
 	c.status[at.status]++
-	in, out, billed := Billed(at.status, at.firstTok, at.in, at.out)
+	in, out, billed := results.Billed(at.status, at.firstTok, at.in, at.out)
 	if billed {
 		c.billedIn += in
 		c.billedOut += out
@@ -205,16 +202,16 @@ func (a *aggregator) attempt(s *stratAgg, ra *repAgg, at *pendingAttempt) {
 		// as inter-cloud egress of the deployment's provider.
 		ra.xfer[xferIndex(d.region, xInterCloud, xRecorded)] += float64(at.cross)
 	}
-	s.series.attempt(at.sent, int(at.dep), at.status == backends.StatusOK)
+	s.series.attempt(at.sent, int(at.dep), at.status == results.StatusOK)
 }
 
-func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *backends.Outcome, atts []pendingAttempt) {
+func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *results.Outcome, atts []pendingAttempt) {
 	ra.requests++
 	ra.status[o.Status]++
 	ra.attempts += int64(max(o.Attempt, 1))
 	ra.first = min(ra.first, o.Intended)
 	ra.last = max(ra.last, o.Done)
-	ok := o.Status == backends.StatusOK
+	ok := o.Status == results.StatusOK
 	good := false
 	var ttft int64
 	if ok {
@@ -337,13 +334,4 @@ func cmpUint(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// read streams an outcome CSV into the aggregator.
-func (a *aggregator) read(r io.Reader) error {
-	if err := backends.ReadCSV(r, a.add); err != nil {
-		return fmt.Errorf("%s: %w", OutcomesFile, err)
-	}
-	a.finish()
-	return nil
 }

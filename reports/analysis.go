@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 )
 
 // ErrAllWarmup is returned (wrapped) when the warm-up deletes every request.
@@ -48,13 +45,13 @@ type Options struct {
 
 // DefaultOptions returns the defaults named in Options.
 func DefaultOptions() Options {
-	return Options{SLOTarget: 0.999, EstimateTransfer: true, BytesPerInputToken: backends.PromptBytesPerToken, BytesPerOutputToken: backends.StreamBytesPerToken,
+	return Options{SLOTarget: 0.999, EstimateTransfer: true, BytesPerInputToken: results.PromptBytesPerToken, BytesPerOutputToken: results.StreamBytesPerToken,
 		Exit: DefaultExitAssumptions()}
 }
 
 // Analysis is everything a report shows about one run.
 type Analysis struct {
-	Run     *Run
+	Run     *results.Run
 	Options Options
 	// Strategies in scenario order.
 	Strategies []*StrategyMetrics
@@ -119,17 +116,17 @@ type StrategyMetrics struct {
 	// Retried completed after more than one attempt; FailedOver completed
 	// on a deployment other than the first one tried.
 	Retried, FailedOver int64
-	// Status counts requests by final status (index: backends.Status).
+	// Status counts requests by final status (index: results.Status).
 	Status [nStatus]int64
 	// TTFT and E2E: from arrival (intended send) to first token and to the
 	// last token, over completed requests.
 	TTFT, E2E Latency
 	// SuccessRate (availability, A) and GoodRate (SLO attainment) with
 	// their 95% intervals over replications.
-	SuccessRate, GoodRate Interval
+	SuccessRate, GoodRate results.Interval
 	// ThroughputRPS and GoodputRPS: completed and SLO-meeting requests per
 	// second of the measured window, over replications.
-	ThroughputRPS, GoodputRPS Interval
+	ThroughputRPS, GoodputRPS results.Interval
 	// WindowHours is the measured time summed over replications.
 	WindowHours float64
 	Cost        Cost
@@ -158,7 +155,7 @@ type StrategyMetrics struct {
 // replications of the mean and of the p99.
 type Latency struct {
 	Mean, P50, P90, P99, Max float64
-	MeanCI, P99CI            Interval
+	MeanCI, P99CI            results.Interval
 }
 
 // RepMetrics are one replication's statistics: the unit of confidence
@@ -183,7 +180,7 @@ type Cost struct {
 	// million billed tokens; PerGoodRequest is Total / SLO-meeting requests.
 	PerRequest, PerMTokens, PerGoodRequest float64
 	// PerReplication is the total per replication with its 95% interval.
-	PerReplication Interval
+	PerReplication results.Interval
 	// PerHour is the spend rate over the measured window.
 	PerHour                   float64
 	BilledInput, BilledOutput int64
@@ -233,7 +230,7 @@ type ClassMetrics struct {
 
 // Analyze reads a run directory's records (streaming) and computes every
 // metric of the report.
-func Analyze(run *Run, opt Options) (*Analysis, error) {
+func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 	start := time.Now()
 	if opt.Pricing == nil {
 		p, err := DefaultPricing()
@@ -248,30 +245,29 @@ func Analyze(run *Run, opt Options) (*Analysis, error) {
 	sc := run.Scenario()
 	w := newWorld(sc, opt.Pricing)
 	an := &Analysis{Run: run, Options: opt, Baseline: -1}
-	warm := newWarmRule(sc, run.Summary.WarmupSeconds, run.IsLoad(), opt.IncludeWarmup)
+	var warmup float64
+	if run.Summary.Load != nil {
+		warmup = run.Summary.Load.WarmupSeconds
+	}
+	warm := newWarmRule(sc, warmup, run.IsLoad(), opt.IncludeWarmup)
 	an.WarmupRule = warm.String()
 	if !run.HashVerified {
 		an.Warnings = append(an.Warnings, fmt.Sprintf("the scenario in %s does not hash to the summary's scenario_sha256 (%s): the run directory may have been edited",
-			RunInfoFile, short(run.Summary.ScenarioSHA256)))
+			results.RunInfoFile, short(run.Summary.ScenarioSHA256)))
 	}
 	if run.Summary.Interrupted {
 		an.Warnings = append(an.Warnings, "the run was interrupted: results cover what was measured before the stop")
 	}
 	horizon := sc.Run.Horizon.Seconds()
-	if run.IsLoad() && run.Summary.DurationSeconds > 0 {
-		horizon = run.Summary.DurationSeconds
+	if run.IsLoad() && run.Summary.Load.DurationSeconds > 0 {
+		horizon = run.Summary.Load.DurationSeconds
 	}
 	agg := newAggregator(w, warm, &opt, horizon)
 	if run.HasOutcomes {
-		f, err := os.Open(filepath.Join(run.Dir, OutcomesFile))
-		if err != nil {
+		if err := run.Outcomes(agg.add); err != nil {
 			return nil, err
 		}
-		err = agg.read(f)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
+		agg.finish()
 	} else {
 		an.Warnings = append(an.Warnings, "the run has no outcomes.csv (simulate with --records): cost, concentration by spend, latency CDFs, timelines and fault impact need the records; what follows comes from summary.json alone")
 	}
@@ -300,7 +296,7 @@ func Analyze(run *Run, opt Options) (*Analysis, error) {
 	an.BucketSeconds = float64(agg.width) / 1e9
 
 	// Strategies: those with records, else those in the summary, in scenario order.
-	summaryOf := map[string]*StrategySummary{}
+	summaryOf := map[string]*results.Result{}
 	for i := range run.Summary.Results {
 		summaryOf[run.Summary.Results[i].Strategy] = &run.Summary.Results[i]
 	}
@@ -441,8 +437,8 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 		thr = append(thr, ratio(float64(ra.ok), win.Seconds()))
 		gput = append(gput, ratio(float64(ra.good), win.Seconds()))
 	}
-	m.SuccessRate, m.GoodRate = MeanCI95(succ), MeanCI95(good)
-	m.ThroughputRPS, m.GoodputRPS = MeanCI95(thr), MeanCI95(gput)
+	m.SuccessRate, m.GoodRate = results.CI95(succ), results.CI95(good)
+	m.ThroughputRPS, m.GoodputRPS = results.CI95(thr), results.CI95(gput)
 
 	// Latency: percentiles from the merged histogram, intervals over replications.
 	var meanT, p99T, meanE, p99E []float64
@@ -537,7 +533,7 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 	c.PerRequest = ratio(c.Total, float64(m.Requests))
 	c.PerGoodRequest = ratio(c.Total, float64(m.Good))
 	c.PerMTokens = ratio(c.Total, float64(c.BilledInput+c.BilledOutput)/1e6)
-	c.PerReplication = MeanCI95(perRep)
+	c.PerReplication = results.CI95(perRep)
 	c.PerHour = ratio(c.Total, m.WindowHours)
 	c.TransferLines = transferLines(w, bytesTotal, &rates)
 	for _, d := range placedProv {
@@ -579,8 +575,8 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 			continue
 		}
 		m.Deployments = append(m.Deployments, DeploymentMetrics{DeploymentInfo: infos[d],
-			Attempts: sum(dt.status[:]), Completed: dt.status[backends.StatusOK], Throttled: dt.status[backends.StatusThrottled],
-			Rejected: dt.status[backends.StatusRejected], Failed: dt.status[backends.StatusFailed], TimedOut: dt.status[backends.StatusTimedOut],
+			Attempts: sum(dt.status[:]), Completed: dt.status[results.StatusOK], Throttled: dt.status[results.StatusThrottled],
+			Rejected: dt.status[results.StatusRejected], Failed: dt.status[results.StatusFailed], TimedOut: dt.status[results.StatusTimedOut],
 			BilledInput: dt.billedIn, BilledOutput: dt.billedOut, TokenCost: dt.tokenCost, ProvisionedCost: provCost[d]})
 	}
 	for ci, ca := range s.classes {
@@ -621,7 +617,7 @@ func (ra *repAgg) window() time.Duration {
 
 func latencyOf(h *hdrhistogram.Histogram, sumNS float64, n int64, means, p99s []float64) Latency {
 	l := Latency{Mean: ratio(sumNS, float64(n)) / 1e9, P50: quantile(h, 0.5), P90: quantile(h, 0.9), P99: quantile(h, 0.99),
-		Max: math.NaN(), MeanCI: MeanCI95(means), P99CI: MeanCI95(p99s)}
+		Max: math.NaN(), MeanCI: results.CI95(means), P99CI: results.CI95(p99s)}
 	if h.TotalCount() > 0 {
 		l.Max = float64(h.Max()) / 1e6
 	}
@@ -700,25 +696,25 @@ func (w *world) regionTags(r int) []string {
 
 // strategyFromSummary builds what summary.json supports when the run has
 // no records: counts, latency and per-deployment attempts, no cost.
-func strategyFromSummary(w *world, s *StrategySummary) *StrategyMetrics {
+func strategyFromSummary(w *world, s *results.Result) *StrategyMetrics {
 	m := &StrategyMetrics{Name: s.Strategy, Replications: s.Replications, Requests: s.Requests, Completed: s.Completed,
 		Attempts: s.Attempts, Good: -1, FromSummary: true}
-	m.Status[backends.StatusOK] = s.Completed
-	m.Status[backends.StatusRejected] = s.Rejected
-	m.Status[backends.StatusFailed] = s.Failed
-	m.Status[backends.StatusTimedOut] = s.TimedOut
-	m.SuccessRate = Interval{Mean: ratio(float64(s.Completed), float64(s.Requests)), Lo: math.NaN(), Hi: math.NaN(), N: s.Replications}
-	m.GoodRate = Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+	m.Status[results.StatusOK] = s.Completed
+	m.Status[results.StatusRejected] = s.Rejected
+	m.Status[results.StatusFailed] = s.Failed
+	m.Status[results.StatusTimedOut] = s.TimedOut
+	m.SuccessRate = results.Interval{Mean: ratio(float64(s.Completed), float64(s.Requests)), Lo: math.NaN(), Hi: math.NaN(), N: s.Replications}
+	m.GoodRate = results.Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
 	m.ThroughputRPS = ciFromSummary(s.ThroughputRPS, s.ThroughputRPSCI95, s.Replications)
-	m.GoodputRPS = Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
-	lat := func(l LatencySummary) Latency {
+	m.GoodputRPS = results.Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+	lat := func(l results.Latency) Latency {
 		return Latency{Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, Max: l.Max,
 			MeanCI: ciFromSummary(l.Mean, l.MeanCI95, s.Replications), P99CI: ciFromSummary(l.P99, l.P99CI95, s.Replications)}
 	}
 	m.TTFT, m.E2E = lat(s.TTFTSeconds), lat(s.E2ESeconds)
 	nan := math.NaN()
 	m.Cost = Cost{Total: nan, Token: nan, Provisioned: nan, Transfer: nan, Storage: nan, PerRequest: nan, PerMTokens: nan,
-		PerGoodRequest: nan, PerHour: nan, PerReplication: Interval{Mean: nan, Lo: nan, Hi: nan}}
+		PerGoodRequest: nan, PerHour: nan, PerReplication: results.Interval{Mean: nan, Lo: nan, Hi: nan}}
 	infos := deploymentInfos(w)
 	for _, d := range s.Deployments {
 		dm := DeploymentMetrics{Attempts: d.Attempts, Completed: d.Completed, Throttled: d.Throttled, Rejected: d.Rejected, Failed: d.Failed, TimedOut: d.TimedOut}
@@ -736,9 +732,9 @@ func strategyFromSummary(w *world, s *StrategySummary) *StrategyMetrics {
 	return m
 }
 
-func ciFromSummary(mean float64, ci *[2]float64, n int) Interval {
-	iv := Interval{Mean: mean, Lo: math.NaN(), Hi: math.NaN(), N: n}
-	if ci != nil {
+func ciFromSummary(mean float64, ci results.CI, n int) results.Interval {
+	iv := results.Interval{Mean: mean, Lo: math.NaN(), Hi: math.NaN(), N: n, Level: 0.95}
+	if ci.Defined() {
 		iv.Lo, iv.Hi = ci[0], ci[1]
 	}
 	return iv

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -25,7 +25,7 @@ func TestTotalsRecomputedFromRecords(t *testing.T) {
 	sc.Run.Warmup = scenarios.Warmup{Duration: scenarios.Duration(5 * time.Second)}
 	f := &fixture{sc: sc, records: synthRecords(sc, 3, 4000, 7)}
 	dir := f.write(t)
-	run, err := OpenRun(dir)
+	run, err := results.OpenRun(dir)
 	require.NoError(t, err)
 	an, err := Analyze(run, DefaultOptions())
 	require.NoError(t, err)
@@ -36,14 +36,14 @@ func TestTotalsRecomputedFromRecords(t *testing.T) {
 		rep      int32
 		id       uint64
 	}
-	var rows []backends.Outcome
-	file, err := os.Open(filepath.Join(dir, OutcomesFile))
+	var rows []results.Outcome
+	file, err := os.Open(filepath.Join(dir, results.OutcomesFile))
 	require.NoError(t, err)
-	require.NoError(t, backends.ReadCSV(file, func(o *backends.Outcome) error { rows = append(rows, *o); return nil }))
+	require.NoError(t, results.ReadOutcomes(file, "outcomes.csv", func(o *results.Outcome) error { rows = append(rows, *o); return nil }))
 	file.Close()
 	arrival := map[key]int64{}
 	for _, o := range rows {
-		if o.Kind == backends.KindRequest {
+		if o.Kind == results.KindRequest {
 			arrival[key{o.Strategy, o.Replication, o.RequestID}] = o.Intended
 		}
 	}
@@ -65,14 +65,14 @@ func TestTotalsRecomputedFromRecords(t *testing.T) {
 		if at < int64(5*time.Second) {
 			continue // warm-up
 		}
-		if o.Kind == backends.KindRequest {
+		if o.Kind == results.KindRequest {
 			requests[o.Strategy]++
-			if o.Status == backends.StatusOK {
+			if o.Status == results.StatusOK {
 				completed[o.Strategy]++
 			}
 			continue
 		}
-		if o.Status != backends.StatusOK && o.FirstToken == 0 {
+		if o.Status != results.StatusOK && o.FirstToken == 0 {
 			continue
 		}
 		price := p.TokenPriceFor(kind[o.Provider], model[o.Deployment], o.Region, nil)
@@ -155,16 +155,16 @@ func handmadeScenario(t *testing.T, model, capacity string) *scenarios.Scenario 
 }
 
 // req makes one attempt and its request record.
-func req(id uint64, dep, provider, region string, at, dur time.Duration, st backends.Status, in, out int32, cross int64) []backends.Outcome {
-	a := backends.Outcome{Kind: backends.KindAttempt, RequestID: id, Attempt: 1, Class: "chat", Strategy: "split",
+func req(id uint64, dep, provider, region string, at, dur time.Duration, st results.Status, in, out int32, cross int64) []results.Outcome {
+	a := results.Outcome{Kind: results.KindAttempt, RequestID: id, Attempt: 1, Class: "chat", Strategy: "split",
 		Provider: provider, Region: region, Deployment: dep, Intended: int64(at), Sent: int64(at), Done: int64(at + dur),
 		InputTokens: in, Status: st, CrossCloudBytes: cross}
-	if st == backends.StatusOK {
+	if st == results.StatusOK {
 		a.FirstToken, a.FirstByte, a.OutputTokens = int64(at+dur/10), int64(at+dur/10), out
 	}
 	r := a
-	r.Kind, r.CrossCloudBytes = backends.KindRequest, 0
-	return []backends.Outcome{a, r}
+	r.Kind, r.CrossCloudBytes = results.KindRequest, 0
+	return []results.Outcome{a, r}
 }
 
 // TestEgressFromRecordedCrossCloudBytes: today's records carry no
@@ -172,7 +172,7 @@ func req(id uint64, dep, provider, region string, at, dur time.Duration, st back
 // monthly pricing and the multi-cloud tax by hand.
 func TestEgressFromRecordedCrossCloudBytes(t *testing.T) {
 	sc := handmadeScenario(t, "gpt-4o", "")
-	var recs []backends.Outcome
+	var recs []results.Outcome
 	// Ten requests on Bedrock over one hour, 5 GB of cross-cloud bytes each.
 	for i := 0; i < 10; i++ {
 		at := time.Duration(i) * 6 * time.Minute
@@ -180,7 +180,7 @@ func TestEgressFromRecordedCrossCloudBytes(t *testing.T) {
 		if i == 9 {
 			dur = 6*time.Minute - time.Duration(0) // the last one ends at 60 min
 		}
-		recs = append(recs, req(uint64(i), "br", "aws", "us-east-1", at, dur, backends.StatusOK, 1_000_000, 100_000, 5_000_000_000)...)
+		recs = append(recs, req(uint64(i), "br", "aws", "us-east-1", at, dur, results.StatusOK, 1_000_000, 100_000, 5_000_000_000)...)
 	}
 	opt := DefaultOptions()
 	opt.EstimateTransfer = false
@@ -208,9 +208,9 @@ func TestEgressFromRecordedCrossCloudBytes(t *testing.T) {
 func TestEstimatedClientTransfer(t *testing.T) {
 	sc := handmadeScenario(t, "gpt-4o", "")
 	sc.Workloads[0].Origin = "eastus2"
-	var recs []backends.Outcome
-	recs = append(recs, req(0, "aoai", "azure", "eastus2", 0, time.Second, backends.StatusOK, 1000, 100, 0)...)
-	recs = append(recs, req(1, "br", "aws", "us-east-1", time.Hour-time.Second, time.Second, backends.StatusOK, 1000, 100, 0)...)
+	var recs []results.Outcome
+	recs = append(recs, req(0, "aoai", "azure", "eastus2", 0, time.Second, results.StatusOK, 1000, 100, 0)...)
+	recs = append(recs, req(1, "br", "aws", "us-east-1", time.Hour-time.Second, time.Second, results.StatusOK, 1000, 100, 0)...)
 	an := analyzeFixture(t, &fixture{sc: sc, records: recs}, DefaultOptions())
 	m := an.Strategies[0]
 	got := map[string]float64{}
@@ -227,8 +227,8 @@ func TestEstimatedClientTransfer(t *testing.T) {
 
 func TestUnknownModelIsUnpricedNotFatal(t *testing.T) {
 	sc := handmadeScenario(t, "mystery-model-9", "")
-	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, backends.StatusOK, 1000, 100, 0)
-	recs = append(recs, req(1, "br", "aws", "us-east-1", time.Second, time.Second, backends.StatusOK, 1000, 100, 0)...)
+	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, results.StatusOK, 1000, 100, 0)
+	recs = append(recs, req(1, "br", "aws", "us-east-1", time.Second, time.Second, results.StatusOK, 1000, 100, 0)...)
 	an := analyzeFixture(t, &fixture{sc: sc, records: recs}, DefaultOptions())
 	require.NotEmpty(t, an.Warnings)
 	assert.Contains(t, strings.Join(an.Warnings, "\n"), `"mystery-model-9"`)
@@ -252,8 +252,8 @@ func TestUnknownModelIsUnpricedNotFatal(t *testing.T) {
 func TestProvisionedUnitsBilledPerIncrement(t *testing.T) {
 	sc := handmadeScenario(t, "gpt-4o", ", provisioned_units: 100")
 	// A 14.5-minute window: Azure bills PTUs per started minute, so 15 minutes.
-	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, backends.StatusOK, 1000, 100, 0)
-	recs = append(recs, req(1, "aoai", "azure", "eastus2", 14*time.Minute, 30*time.Second, backends.StatusOK, 1000, 100, 0)...)
+	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, results.StatusOK, 1000, 100, 0)
+	recs = append(recs, req(1, "aoai", "azure", "eastus2", 14*time.Minute, 30*time.Second, results.StatusOK, 1000, 100, 0)...)
 	an := analyzeFixture(t, &fixture{sc: sc, records: recs}, DefaultOptions())
 	m := an.Strategies[0]
 	require.Len(t, m.Cost.ProvisionedLines, 1)
@@ -343,8 +343,8 @@ func TestStateInventoryDrivesExitAndC7(t *testing.T) {
 func TestSummaryOnlyRun(t *testing.T) {
 	sc := smallDemo(t)
 	dir := (&fixture{sc: sc, records: synthRecords(sc, 1, 300, 1)}).write(t)
-	require.NoError(t, os.Remove(filepath.Join(dir, OutcomesFile)))
-	run, err := OpenRun(dir)
+	require.NoError(t, os.Remove(filepath.Join(dir, results.OutcomesFile)))
+	run, err := results.OpenRun(dir)
 	require.NoError(t, err)
 	an, err := Analyze(run, DefaultOptions())
 	require.NoError(t, err)
@@ -387,13 +387,13 @@ func TestLoadRunWarmupByIntendedTime(t *testing.T) {
 }
 
 func TestOpenRunErrors(t *testing.T) {
-	_, err := OpenRun(t.TempDir())
-	assert.ErrorIs(t, err, ErrNotRunDir)
-	_, err = OpenRun(filepath.Join(t.TempDir(), "nope"))
-	assert.ErrorIs(t, err, ErrNotRunDir)
+	_, err := results.OpenRun(t.TempDir())
+	assert.ErrorIs(t, err, results.ErrNotRunDir)
+	_, err = results.OpenRun(filepath.Join(t.TempDir(), "nope"))
+	assert.ErrorIs(t, err, results.ErrNotRunDir)
 	sc := smallDemo(t)
 	dir := (&fixture{sc: sc, records: synthRecords(sc, 1, 10, 1)}).write(t)
-	run, err := OpenRun(dir)
+	run, err := results.OpenRun(dir)
 	require.NoError(t, err)
 	assert.True(t, run.HashVerified)
 	_, err = Analyze(run, Options{SLOTarget: 1})
@@ -423,9 +423,9 @@ func TestPairedAndUnpairedDiffs(t *testing.T) {
 
 func TestOrphanAttemptsAndRecordedCost(t *testing.T) {
 	sc := handmadeScenario(t, "gpt-4o", "")
-	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, backends.StatusOK, 1000, 100, 0)
+	recs := req(0, "aoai", "azure", "eastus2", 0, time.Second, results.StatusOK, 1000, 100, 0)
 	// An interrupted run: the attempt of request 1 was written, its request record never was.
-	orphan := req(1, "br", "aws", "us-east-1", time.Second, time.Second, backends.StatusOK, 2000, 200, 0)[0]
+	orphan := req(1, "br", "aws", "us-east-1", time.Second, time.Second, results.StatusOK, 2000, 200, 0)[0]
 	orphan.CostUSD = 0.5
 	recs = append(recs, orphan)
 	an := analyzeFixture(t, &fixture{sc: sc, records: recs}, DefaultOptions())

@@ -2,6 +2,8 @@ package reports
 
 import (
 	"testing"
+
+	"github.com/mcbench/mcbench/results"
 )
 
 // BenchmarkReport100k measures a whole report of a 100k-row run: read and
@@ -15,7 +17,7 @@ func BenchmarkReport100k(b *testing.B) {
 	out := b.TempDir()
 	b.ResetTimer()
 	for b.Loop() {
-		run, err := OpenRun(dir)
+		run, err := results.OpenRun(dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/mcbench/mcbench/results"
 )
 
 // Diff is the difference B − A of one per-replication statistic between
@@ -15,7 +17,7 @@ type Diff struct {
 	// Delta is B − A with its 95% interval: paired (the mean of
 	// per-replication differences, Student t) when both sides ran the same
 	// request stream, else Welch's interval on independent samples.
-	Delta  Interval
+	Delta  results.Interval
 	Paired bool
 	// LowerIsBetter says which sign of Delta is an improvement.
 	LowerIsBetter bool
@@ -65,7 +67,7 @@ func PairedDiffs(a, b *StrategyMetrics) []Diff {
 			}
 			as, bs, ds = append(as, x), append(bs, y), append(ds, y-x)
 		}
-		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: MeanCI95(ds), Paired: true, LowerIsBetter: st.lower})
+		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: results.CI95(ds), Paired: true, LowerIsBetter: st.lower})
 	}
 	return out
 }
@@ -81,7 +83,7 @@ func UnpairedDiffs(a, b *StrategyMetrics) []Diff {
 		for _, r := range b.Reps {
 			bs = append(bs, st.get(r))
 		}
-		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(finite(as)), B: meanOr(finite(bs)), Delta: WelchCI95(as, bs), LowerIsBetter: st.lower})
+		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(results.Finite(as)), B: meanOr(results.Finite(bs)), Delta: results.WelchCI(as, bs, 0.95), LowerIsBetter: st.lower})
 	}
 	return out
 }
@@ -90,7 +92,7 @@ func meanOr(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	return MeanCI95(xs).Mean
+	return results.CI95(xs).Mean
 }
 
 // Comparison puts two runs (or two strategies of one run) side by side.
@@ -134,8 +136,8 @@ func Compare(a, b *Analysis, sa, sb string) (*Comparison, error) {
 		c.Diffs = PairedDiffs(c.SA, c.SB)
 		c.Notes = append(c.Notes, "same scenario hash and seed: replication r of both runs saw the same request stream, so differences are paired per replication (common random numbers)")
 		for _, r := range []*Analysis{a, b} {
-			if r.Run.IsLoad() && r.Run.Summary.Pacer != "replay" {
-				c.Notes = append(c.Notes, fmt.Sprintf("%s is a load test with the %s pacer: it shares the requests' token draws but not their arrival times (use --pacer replay for the simulator's arrivals)", r.Run.Dir, r.Run.Summary.Pacer))
+			if r.Run.IsLoad() && r.Run.Summary.Load.Pacer != "replay" {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s is a load test with the %s pacer: it shares the requests' token draws but not their arrival times (use --pacer replay for the simulator's arrivals)", r.Run.Dir, r.Run.Summary.Load.Pacer))
 			}
 		}
 		if n := c.Diffs[0].Delta.N; n < 2 {

@@ -3,8 +3,6 @@ package reports
 import (
 	"math"
 	"time"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // Billing rules. They are printed in the report's methodology section; a
@@ -25,18 +23,6 @@ func TokenCost(p *TokenPrice, input, cachedInput, output int64) float64 {
 		return 0
 	}
 	return (float64(input)*p.Input + float64(cachedInput)*p.CachedInput + float64(output)*p.Output) / 1e6
-}
-
-// Billed reports whether an attempt's tokens are billed and how many:
-// an attempt is billed when the model produced tokens (status ok, or a
-// first token before a stream was cut or timed out). Throttled, rejected
-// and failed attempts never reached the model and cost nothing. Output
-// tokens are the ones recorded (what was delivered).
-func Billed(status backends.Status, firstToken int64, input, output int32) (in, out int64, ok bool) {
-	if status != backends.StatusOK && firstToken <= 0 {
-		return 0, 0, false
-	}
-	return int64(input), int64(output), true
 }
 
 // BilledHours is the hours of a provisioned unit billed for a deployment

@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func pricing(t *testing.T) *Pricing {
@@ -70,14 +69,14 @@ func TestTokenCostAndBillingRule(t *testing.T) {
 	assert.InDelta(t, 2.50, TokenCost(gpt4o, 0, 1e6, 0), 1e-12, "no cached price: input price")
 	assert.Equal(t, 0.0, TokenCost(nil, 1e6, 0, 1e6))
 
-	in, out, ok := Billed(backends.StatusOK, 5, 100, 20)
+	in, out, ok := results.Billed(results.StatusOK, 5, 100, 20)
 	assert.True(t, ok)
 	assert.Equal(t, [2]int64{100, 20}, [2]int64{in, out})
-	_, _, ok = Billed(backends.StatusThrottled, 0, 100, 0)
+	_, _, ok = results.Billed(results.StatusThrottled, 0, 100, 0)
 	assert.False(t, ok, "a 429 never reached the model")
-	_, _, ok = Billed(backends.StatusFailed, 0, 100, 0)
+	_, _, ok = results.Billed(results.StatusFailed, 0, 100, 0)
 	assert.False(t, ok)
-	in, out, ok = Billed(backends.StatusFailed, 7, 100, 10)
+	in, out, ok = results.Billed(results.StatusFailed, 7, 100, 10)
 	assert.True(t, ok, "a stream cut after its first token was processed")
 	assert.Equal(t, [2]int64{100, 10}, [2]int64{in, out})
 }

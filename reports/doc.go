@@ -3,7 +3,7 @@
 // concentration, lock-in and resilience metrics, plots, and HTML, Markdown,
 // CSV and Parquet reports, plus side-by-side comparisons of two runs.
 //
-// It reads record types only: the outcome CSV (backends.Outcome), the
+// It reads record types only: the outcome CSV (results.Outcome), the
 // summary.json and run.json shapes (decoded into this package's own structs)
 // and the scenario types for metadata. It never calls into the simulator or
 // the load generator, so a report cannot tell which of them wrote a run.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -19,7 +19,7 @@ import (
 type fixture struct {
 	sc      *scenarios.Scenario
 	source  string
-	records []backends.Outcome
+	records []results.Outcome
 	// loadWarmup is a load run's --warmup in seconds.
 	loadWarmup float64
 }
@@ -37,8 +37,8 @@ func demoScenario(t testing.TB) *scenarios.Scenario {
 // fails over to the next one), a few requests are throttled once and
 // retried, and every 50th request of a cross-cloud placement carries
 // cross-cloud bytes.
-func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []backends.Outcome {
-	var out []backends.Outcome
+func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []results.Outcome {
+	var out []results.Outcome
 	dep := map[string]scenarios.Deployment{}
 	for _, d := range sc.Deployments {
 		dep[d.Name] = d
@@ -51,12 +51,12 @@ func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []backends.O
 				class := sc.Workloads[i%len(sc.Workloads)].Name
 				at := int64(i) * int64(10*time.Millisecond)
 				in, outTok := int32(500+rng.IntN(3000)), int32(50+rng.IntN(500))
-				mk := func(kind backends.Kind, attempt int, d string, sent int64, stat backends.Status) backends.Outcome {
+				mk := func(kind results.Kind, attempt int, d string, sent int64, stat results.Status) results.Outcome {
 					dd := dep[d]
-					o := backends.Outcome{Kind: kind, Replication: int32(rep), RequestID: uint64(i), Attempt: int32(attempt), Class: class,
+					o := results.Outcome{Kind: kind, Replication: int32(rep), RequestID: uint64(i), Attempt: int32(attempt), Class: class,
 						Strategy: st.Name, Provider: dd.Provider, Region: dd.Region, Deployment: d, Intended: sent, Sent: sent,
 						InputTokens: in, Status: stat}
-					if stat == backends.StatusOK {
+					if stat == results.StatusOK {
 						o.FirstByte = sent + int64(300*time.Millisecond) + int64(rng.IntN(400))*int64(time.Millisecond)
 						o.FirstToken = o.FirstByte
 						o.Done = o.FirstToken + int64(outTok)*int64(12*time.Millisecond)
@@ -66,40 +66,40 @@ func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []backends.O
 					}
 					return o
 				}
-				var atts []backends.Outcome
+				var atts []results.Outcome
 				first := placed[0]
 				if len(placed) > 1 && rng.IntN(5) < 2 {
 					first = placed[1]
 				}
 				sent := at
-				status := backends.StatusOK
+				status := results.StatusOK
 				switch {
 				case inOutage(sc, dep[first], at):
-					status = backends.StatusFailed
+					status = results.StatusFailed
 				case rng.IntN(40) == 0:
-					status = backends.StatusThrottled
+					status = results.StatusThrottled
 				}
-				a1 := mk(backends.KindAttempt, 1, first, sent, status)
+				a1 := mk(results.KindAttempt, 1, first, sent, status)
 				atts = append(atts, a1)
 				final := a1
-				if status != backends.StatusOK {
+				if status != results.StatusOK {
 					second := placed[len(placed)-1]
 					if second == first {
 						second = placed[0]
 					}
-					s2 := backends.StatusOK
+					s2 := results.StatusOK
 					if inOutage(sc, dep[second], a1.Done) {
-						s2 = backends.StatusFailed
+						s2 = results.StatusFailed
 					}
-					a2 := mk(backends.KindAttempt, 2, second, a1.Done, s2)
+					a2 := mk(results.KindAttempt, 2, second, a1.Done, s2)
 					atts = append(atts, a2)
 					final = a2
 				}
-				if dep[final.Deployment].Provider != "azure" && final.Status == backends.StatusOK && i%50 == 0 {
+				if dep[final.Deployment].Provider != "azure" && final.Status == results.StatusOK && i%50 == 0 {
 					atts[len(atts)-1].CrossCloudBytes = 2_000_000
 				}
 				req := atts[len(atts)-1]
-				req.Kind = backends.KindRequest
+				req.Kind = results.KindRequest
 				req.Attempt = int32(len(atts))
 				req.Intended, req.Sent = at, at
 				out = append(out, atts...)
@@ -127,9 +127,9 @@ func (f *fixture) write(t testing.TB) string {
 	if f.source == "" {
 		f.source = "sim"
 	}
-	csvf, err := os.Create(filepath.Join(dir, OutcomesFile))
+	csvf, err := os.Create(filepath.Join(dir, results.OutcomesFile))
 	require.NoError(t, err)
-	w, err := backends.NewCSVWriter(csvf, true)
+	w, err := results.NewOutcomeWriter(csvf, true)
 	require.NoError(t, err)
 	for i := range f.records {
 		require.NoError(t, w.Write(&f.records[i]))
@@ -138,11 +138,11 @@ func (f *fixture) write(t testing.TB) string {
 	require.NoError(t, csvf.Close())
 
 	warm := newWarmRule(f.sc, f.loadWarmup, f.source == "load", false)
-	sum := Summary{Scenario: f.sc.Name, ScenarioSHA256: ScenarioHash(f.sc), Seed: f.sc.Seed, Version: "test", Source: f.source, WarmupSeconds: f.loadWarmup}
-	byStrat := map[string]*StrategySummary{}
+	sum := results.Summary{Scenario: f.sc.Name, ScenarioSHA256: results.ScenarioHash(f.sc), Seed: f.sc.Seed, Version: "test", Source: f.source}
+	byStrat := map[string]*results.Result{}
 	reps := map[string]map[int32]bool{}
 	for _, st := range f.sc.Strategies {
-		sum.Results = append(sum.Results, StrategySummary{Strategy: st.Name})
+		sum.Results = append(sum.Results, results.Result{Strategy: st.Name})
 	}
 	for i := range sum.Results {
 		byStrat[sum.Results[i].Strategy] = &sum.Results[i]
@@ -150,18 +150,18 @@ func (f *fixture) write(t testing.TB) string {
 	}
 	for _, o := range f.records {
 		r := byStrat[o.Strategy]
-		if o.Kind != backends.KindRequest || r == nil || !warm.measured(o.RequestID, o.Intended) {
+		if o.Kind != results.KindRequest || r == nil || !warm.measured(o.RequestID, o.Intended) {
 			continue
 		}
 		reps[o.Strategy][o.Replication] = true
 		r.Requests++
 		r.Attempts += int64(o.Attempt)
 		switch o.Status {
-		case backends.StatusOK:
+		case results.StatusOK:
 			r.Completed++
-		case backends.StatusFailed:
+		case results.StatusFailed:
 			r.Failed++
-		case backends.StatusTimedOut:
+		case results.StatusTimedOut:
 			r.TimedOut++
 		default:
 			r.Rejected++
@@ -171,11 +171,10 @@ func (f *fixture) write(t testing.TB) string {
 		sum.Results[i].Replications = len(reps[sum.Results[i].Strategy])
 	}
 	if f.source == "load" {
-		sum.Load = &LoadSummary{OutputTokens: 1}
-		sum.Pacer, sum.Rate, sum.DurationSeconds = "constant", 20, 30
+		sum.Load = &results.Load{OutputTokens: 1, Pacer: "constant", Rate: 20, DurationSeconds: 30, WarmupSeconds: f.loadWarmup}
 	}
-	writeJSON(t, filepath.Join(dir, SummaryFile), sum)
-	writeJSON(t, filepath.Join(dir, RunInfoFile), RunInfo{Command: "mcbench sim test --out " + dir + " --records", Version: "test", Scenario: f.sc, Source: "test"})
+	require.NoError(t, results.WriteSummary(dir, &sum))
+	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "mcbench sim test --out " + dir + " --records", Version: "test", Scenario: f.sc, Source: "test"}))
 	return dir
 }
 
@@ -199,7 +198,7 @@ func smallDemo(t testing.TB) *scenarios.Scenario {
 
 func analyzeFixture(t testing.TB, f *fixture, opt Options) *Analysis {
 	t.Helper()
-	run, err := OpenRun(f.write(t))
+	run, err := results.OpenRun(f.write(t))
 	require.NoError(t, err)
 	an, err := Analyze(run, opt)
 	require.NoError(t, err)

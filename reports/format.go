@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcbench/mcbench/results"
 )
 
 // Cell constructors. Text is for people; Raw keeps full precision for CSV.
@@ -107,7 +109,7 @@ func num(x float64, dec int) string {
 }
 
 // ivc formats a mean with its 95% interval half-width.
-func ivc(iv Interval, f func(float64) string) Cell {
+func ivc(iv results.Interval, f func(float64) string) Cell {
 	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
 	if iv.Defined() {
 		c.Text += " ± " + f(iv.HalfWidth())
@@ -116,7 +118,7 @@ func ivc(iv Interval, f func(float64) string) Cell {
 }
 
 // diffc formats a difference with its interval [lo, hi].
-func diffc(iv Interval, f func(float64) string) Cell {
+func diffc(iv results.Interval, f func(float64) string) Cell {
 	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
 	if math.IsNaN(iv.Mean) {
 		return c

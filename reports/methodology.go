@@ -9,8 +9,8 @@ import (
 
 func (an *Analysis) methodology() Section {
 	s := Section{ID: SecMethodology, Title: "Methodology", Audience: "everyone"}
-	sum := &an.Run.Summary
-	info := &an.Run.Info
+	sum := an.Run.Summary
+	info := an.Run.Info
 	sc := an.Run.Scenario()
 	hash := sum.ScenarioSHA256
 	if an.Run.HashVerified {

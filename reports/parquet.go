@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -13,11 +12,10 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // Parquet output: every table of a document as one Parquet file, and the
@@ -250,8 +248,8 @@ func (g orderedGroup) GoType() reflect.Type {
 	return grp.GoType()
 }
 
-// OutcomeRow is a backends.Outcome as a row of outcomes.parquet: one column
-// per field, named as the outcome CSV's columns (backends.CSVHeader) and in
+// OutcomeRow is a results.Outcome as a row of outcomes.parquet: one column
+// per field, named as the outcome CSV's columns (results.OutcomeHeader) and in
 // the same order, with kind and status as the CSV writes them ("request",
 // "timed_out", …), times in nanoseconds from the start of the run (0 on a
 // failed record: the event never happened) and error_class "" when there is
@@ -281,7 +279,7 @@ type OutcomeRow struct {
 }
 
 // NewOutcomeRow converts an outcome record to its Parquet row.
-func NewOutcomeRow(o *backends.Outcome) OutcomeRow {
+func NewOutcomeRow(o *results.Outcome) OutcomeRow {
 	return OutcomeRow{
 		Kind:            o.Kind.String(),
 		Replication:     o.Replication,
@@ -337,7 +335,7 @@ func NewOutcomeWriter(w io.Writer, rowGroupRows int64) *OutcomeWriter {
 }
 
 // Write appends one record.
-func (w *OutcomeWriter) Write(o *backends.Outcome) error {
+func (w *OutcomeWriter) Write(o *results.Outcome) error {
 	w.batch = append(w.batch, NewOutcomeRow(o))
 	w.rows++
 	if len(w.batch) == cap(w.batch) {
@@ -369,13 +367,13 @@ func (w *OutcomeWriter) Close() error {
 }
 
 // ConvertOutcomesCSV streams an outcome CSV (outcomes.csv, as
-// backends.ReadCSV reads it) into a Parquet file written to dst, with
+// results.ReadOutcomes reads it) into a Parquet file written to dst, with
 // rowGroupRows records per row group (DefaultOutcomeRowGroupRows when <= 0),
 // and returns the number of records. It holds one row group at a time, never
 // the whole file.
-func ConvertOutcomesCSV(dst io.Writer, src io.Reader, rowGroupRows int64) (int64, error) {
+func ConvertOutcomesCSV(dst io.Writer, src io.Reader, name string, rowGroupRows int64) (int64, error) {
 	ow := NewOutcomeWriter(dst, rowGroupRows)
-	if err := backends.ReadCSV(src, ow.Write); err != nil {
+	if err := results.ReadOutcomes(src, name, ow.Write); err != nil {
 		return ow.Rows(), err
 	}
 	return ow.Rows(), ow.Close()
@@ -403,8 +401,8 @@ func ConvertOutcomesFile(parquetPath, csvPath string) (n int64, err error) {
 		}
 	}()
 	bw := bufio.NewWriterSize(out, 1<<20)
-	if n, err = ConvertOutcomesCSV(bw, in, 0); err != nil {
-		return n, fmt.Errorf("%s: %w", csvPath, err)
+	if n, err = ConvertOutcomesCSV(bw, in, csvPath, 0); err != nil {
+		return n, err
 	}
 	return n, bw.Flush()
 }

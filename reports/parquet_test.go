@@ -13,12 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // openParquet opens a Parquet file held in memory.
@@ -183,27 +182,27 @@ func TestEmptyTableParquet(t *testing.T) {
 	assert.Len(t, f.Schema().Fields(), 2)
 }
 
-func sampleOutcomes() []backends.Outcome {
-	return []backends.Outcome{
-		{Kind: backends.KindAttempt, Replication: 0, RequestID: 1, Attempt: 1, Class: "chat", Strategy: "azure-failover",
+func sampleOutcomes() []results.Outcome {
+	return []results.Outcome{
+		{Kind: results.KindAttempt, Replication: 0, RequestID: 1, Attempt: 1, Class: "chat", Strategy: "azure-failover",
 			Provider: "azure", Region: "eastus2", Deployment: "gpt-eastus2", Intended: 10, Sent: 12, FirstByte: 1_000_000,
-			FirstToken: 2_000_000, Done: 9_000_000, Queued: 5, InputTokens: 800, OutputTokens: 200, Status: backends.StatusOK,
+			FirstToken: 2_000_000, Done: 9_000_000, Queued: 5, InputTokens: 800, OutputTokens: 200, Status: results.StatusOK,
 			CrossCloudBytes: 0, CostUSD: 0.00123},
-		{Kind: backends.KindAttempt, Replication: 2, RequestID: 2, Attempt: 1, Class: "batch", Strategy: "azure-failover",
+		{Kind: results.KindAttempt, Replication: 2, RequestID: 2, Attempt: 1, Class: "batch", Strategy: "azure-failover",
 			Provider: "azure", Region: "eastus2", Deployment: "gpt-eastus2", Intended: 20, Sent: 21, FirstByte: 30,
-			Done: 40, InputTokens: 100, Status: backends.StatusThrottled, ErrorClass: "quota_tokens"},
-		{Kind: backends.KindRequest, Replication: 2, RequestID: math.MaxInt64, Attempt: 3, Class: "batch", Strategy: "azure-bedrock-split",
+			Done: 40, InputTokens: 100, Status: results.StatusThrottled, ErrorClass: "quota_tokens"},
+		{Kind: results.KindRequest, Replication: 2, RequestID: math.MaxInt64, Attempt: 3, Class: "batch", Strategy: "azure-bedrock-split",
 			Provider: "aws", Region: "us-east-1", Deployment: "claude-use1", Intended: -1, Sent: 1 << 62, Done: 1 << 62,
-			InputTokens: math.MaxInt32, OutputTokens: -1, Status: backends.StatusTimedOut, ErrorClass: "client_timeout",
+			InputTokens: math.MaxInt32, OutputTokens: -1, Status: results.StatusTimedOut, ErrorClass: "client_timeout",
 			CrossCloudBytes: 1 << 40, CostUSD: 1e-12},
-		{Kind: backends.KindRequest, RequestID: 4, Status: backends.StatusClientError, CostUSD: 12.5},
+		{Kind: results.KindRequest, RequestID: 4, Status: results.StatusClientError, CostUSD: 12.5},
 	}
 }
 
-func outcomeCSV(t testing.TB, recs []backends.Outcome) []byte {
+func outcomeCSV(t testing.TB, recs []results.Outcome) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := backends.NewCSVWriter(&buf, true)
+	w, err := results.NewOutcomeWriter(&buf, true)
 	require.NoError(t, err)
 	for i := range recs {
 		require.NoError(t, w.Write(&recs[i]))
@@ -218,7 +217,7 @@ func outcomeCSV(t testing.TB, recs []backends.Outcome) []byte {
 func TestOutcomesParquetRoundTrip(t *testing.T) {
 	recs := sampleOutcomes()
 	var buf bytes.Buffer
-	n, err := ConvertOutcomesCSV(&buf, bytes.NewReader(outcomeCSV(t, recs)), 0)
+	n, err := ConvertOutcomesCSV(&buf, bytes.NewReader(outcomeCSV(t, recs)), "outcomes.csv", 0)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(recs)), n)
 	f := openParquet(t, buf.Bytes())
@@ -237,8 +236,8 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 	for _, c := range schemaOfFile(f) {
 		names = append(names, c.Name)
 	}
-	assert.Equal(t, backends.CSVHeader, names, "the Parquet columns are the CSV's")
-	assert.Equal(t, reflect.TypeFor[backends.Outcome]().NumField(), len(names), "one column per Outcome field")
+	assert.Equal(t, results.OutcomeHeader, names, "the Parquet columns are the CSV's")
+	assert.Equal(t, reflect.TypeFor[results.Outcome]().NumField(), len(names), "one column per Outcome field")
 
 	got, err := parquet.Read[OutcomeRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
@@ -265,12 +264,12 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 }
 
 func TestConvertOutcomesCSVErrors(t *testing.T) {
-	_, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader([]byte("kind,replication\n")), 0)
+	_, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader([]byte("kind,replication\n")), "outcomes.csv", 0)
 	assert.ErrorContains(t, err, "header has no column")
 
 	bad := outcomeCSV(t, sampleOutcomes())
 	bad = append(bad, []byte("attempt,x,1,1,c,s,p,r,d,0,0,0,0,0,0,0,0,ok,,0,0\n")...)
-	n, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(bad), 0)
+	n, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(bad), "outcomes.csv", 0)
 	assert.ErrorContains(t, err, "line 6")
 	assert.Equal(t, int64(4), n)
 
@@ -286,15 +285,15 @@ func TestConvertOutcomesCSVErrors(t *testing.T) {
 
 // streamedOutcome is record i of the streaming test: every field derived
 // from i, so the reader can check each row without the writer's copy.
-func streamedOutcome(i int) backends.Outcome {
-	o := backends.Outcome{
-		Kind: backends.Kind(i % 2), Replication: int32(i % 5), RequestID: uint64(i), Attempt: int32(1 + i%3),
+func streamedOutcome(i int) results.Outcome {
+	o := results.Outcome{
+		Kind: results.Kind(i % 2), Replication: int32(i % 5), RequestID: uint64(i), Attempt: int32(1 + i%3),
 		Class: "chat", Strategy: fmt.Sprintf("s%d", i%3), Provider: "azure", Region: "eastus2", Deployment: fmt.Sprintf("d%d", i%7),
 		Intended: int64(i) * 1000, Sent: int64(i)*1000 + 7, FirstByte: int64(i)*1000 + 100, FirstToken: int64(i)*1000 + 200,
 		Done: int64(i)*1000 + 900, Queued: int64(i % 11), InputTokens: int32(i % 4096), OutputTokens: int32(i % 512),
-		Status: backends.Status(i % 6), CrossCloudBytes: int64(i % 13), CostUSD: float64(i) / 1e6,
+		Status: results.Status(i % 6), CrossCloudBytes: int64(i % 13), CostUSD: float64(i) / 1e6,
 	}
-	if o.Status != backends.StatusOK {
+	if o.Status != results.StatusOK {
 		o.ErrorClass = "e" + o.Status.String()
 	}
 	return o
@@ -326,7 +325,7 @@ func TestOutcomesParquetStreams(t *testing.T) {
 	var produced atomic.Int64
 	pr, pw := io.Pipe()
 	go func() {
-		w, err := backends.NewCSVWriter(pw, true)
+		w, err := results.NewOutcomeWriter(pw, true)
 		for i := 0; i < total && err == nil; i++ {
 			o := streamedOutcome(i)
 			err = w.Write(&o)
@@ -338,7 +337,7 @@ func TestOutcomesParquetStreams(t *testing.T) {
 		pw.CloseWithError(err)
 	}()
 	out := &countingWriter{produced: &produced}
-	n, err := ConvertOutcomesCSV(out, pr, perGroup)
+	n, err := ConvertOutcomesCSV(out, pr, "outcomes.csv", perGroup)
 	require.NoError(t, err)
 	require.Equal(t, int64(total), n)
 	assert.Less(t, out.firstAt, int64(total/2), "the first row group is written while the input is still streaming")
@@ -405,7 +404,7 @@ func TestDocumentWritesParquet(t *testing.T) {
 
 	path := filepath.Join(dir, ParquetDir, OutcomesParquetFile)
 	assert.Contains(t, files, path)
-	csvFile, err := os.Open(filepath.Join(an.Run.Dir, OutcomesFile))
+	csvFile, err := os.Open(filepath.Join(an.Run.Dir, results.OutcomesFile))
 	require.NoError(t, err)
 	defer csvFile.Close()
 	recs, err := csv.NewReader(csvFile).ReadAll()
@@ -430,14 +429,14 @@ func fieldNames(f *parquet.File) []string {
 
 // BenchmarkConvertOutcomes100k measures outcomes.csv → outcomes.parquet.
 func BenchmarkConvertOutcomes100k(b *testing.B) {
-	recs := make([]backends.Outcome, 100_000)
+	recs := make([]results.Outcome, 100_000)
 	for i := range recs {
 		recs[i] = streamedOutcome(i)
 	}
 	in := outcomeCSV(b, recs)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		if _, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(in), 0); err != nil {
+		if _, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(in), "outcomes.csv", 0); err != nil {
 			b.Fatal(err)
 		}
 	}

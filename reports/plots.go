@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/mcbench/mcbench/results"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -407,8 +408,8 @@ func (an *Analysis) costVsP99() *Figure {
 		}
 		return math.Max(0, lo-0.15*d), hi + 0.35*d
 	}
-	p.X.Min, p.X.Max = pad(slices.Min(finite(xs)), slices.Max(finite(xs)))
-	p.Y.Min, p.Y.Max = pad(slices.Min(finite(ys)), slices.Max(finite(ys)))
+	p.X.Min, p.X.Max = pad(slices.Min(results.Finite(xs)), slices.Max(results.Finite(xs)))
+	p.Y.Min, p.Y.Max = pad(slices.Min(results.Finite(ys)), slices.Max(results.Finite(ys)))
 	p.Legend.Top = true
 	return figure(FigCostVsP99, title, "Filled markers are Pareto-optimal: no other strategy is both cheaper and faster at p99. Lower-left is better.", p, plotW, plotH)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -248,7 +249,7 @@ func TestReportIsDeterministic(t *testing.T) {
 	dir := (&fixture{sc: sc, records: synthRecords(sc, 2, 1500, 4)}).write(t)
 	var pages [2]bytes.Buffer
 	for i := range pages {
-		run, err := OpenRun(dir)
+		run, err := results.OpenRun(dir)
 		require.NoError(t, err)
 		an, err := Analyze(run, DefaultOptions())
 		require.NoError(t, err)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 )
 
 // Section IDs.
@@ -19,7 +19,7 @@ const (
 
 // Document lays the analysis out as a report.
 func (an *Analysis) Document() *Document {
-	sum := &an.Run.Summary
+	sum := an.Run.Summary
 	reps := 0
 	for _, m := range an.Strategies {
 		reps = max(reps, m.Replications)
@@ -35,7 +35,7 @@ func (an *Analysis) Document() *Document {
 		Generator: "mcbench " + an.Options.Version,
 	}
 	if an.Run.HasOutcomes {
-		d.OutcomesCSV = filepath.Join(an.Run.Dir, OutcomesFile)
+		d.OutcomesCSV = filepath.Join(an.Run.Dir, results.OutcomesFile)
 	}
 	d.Glance = an.glance()
 	figs := map[string]*Figure{}
@@ -131,7 +131,7 @@ func (an *Analysis) architects(figs map[string]*Figure) Section {
 	return s
 }
 
-func withMean(iv Interval, m float64) Interval { iv.Mean = m; return iv }
+func withMean(iv results.Interval, m float64) results.Interval { iv.Mean = m; return iv }
 
 func unitFmt(unit string) func(float64) string {
 	switch unit {
@@ -275,8 +275,8 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 	s.figure(figs[FigErrorsOverTime])
 	ot := &Table{ID: "request-outcomes", Title: "Request outcomes", Columns: []string{"strategy", "requests", "completed", "throttled", "rejected", "failed", "timed out", "client error", "attempts / request", "completed after a retry", "completed by failover"}}
 	for _, m := range an.Strategies {
-		ot.row(txt(m.Name), intc(m.Requests), intc(m.Status[backends.StatusOK]), intc(m.Status[backends.StatusThrottled]), intc(m.Status[backends.StatusRejected]),
-			intc(m.Status[backends.StatusFailed]), intc(m.Status[backends.StatusTimedOut]), intc(m.Status[backends.StatusClientError]),
+		ot.row(txt(m.Name), intc(m.Requests), intc(m.Status[results.StatusOK]), intc(m.Status[results.StatusThrottled]), intc(m.Status[results.StatusRejected]),
+			intc(m.Status[results.StatusFailed]), intc(m.Status[results.StatusTimedOut]), intc(m.Status[results.StatusClientError]),
 			numc(ratio(float64(m.Attempts), float64(m.Requests)), 3), intc(m.Retried), intc(m.FailedOver))
 	}
 	s.table(ot)
@@ -294,13 +294,13 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 		lt := &Table{ID: "load-test", Title: "Load-test measurements (from summary.json)", Columns: []string{"measurement", "mean", "p50", "p90", "p99", "max"}}
 		for _, r := range []struct {
 			name string
-			l    LatencySummary
+			l    results.Latency
 		}{{"TTFT of the last attempt (from its own send)", ld.AttemptTTFTSeconds}, {"time per output token", ld.TPOTSeconds},
 			{"inter-token latency per chunk", ld.ITLPerChunkSeconds}, {"send lag (actual − intended)", ld.SendLagSeconds}} {
 			lt.row(txt(r.name), secc(r.l.Mean), secc(r.l.P50), secc(r.l.P90), secc(r.l.P99), secc(r.l.Max))
 		}
-		lt.Notes = []string{fmt.Sprintf("Pacer %s at %g req/s for %.0f s; %s output tokens (%.1f/s).", an.Run.Summary.Pacer, an.Run.Summary.Rate,
-			an.Run.Summary.DurationSeconds, grouped(ld.OutputTokens), ld.OutputTokensPerSecond)}
+		lt.Notes = []string{fmt.Sprintf("Pacer %s at %g req/s for %.0f s; %s output tokens (%.1f/s).", ld.Pacer, ld.Rate,
+			ld.DurationSeconds, grouped(ld.OutputTokens), ld.OutputTokensPerSecond)}
 		s.table(lt)
 	}
 	return s
@@ -519,14 +519,6 @@ func bandsTable() *Table {
 	return t
 }
 
-// nullable reads a summary.json number that may be null as NaN.
-func nullable(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
-}
-
 // sessionsTable shows the summary's agentic sessions, when there are any.
 func (an *Analysis) sessionsTable() *Table {
 	t := &Table{ID: "sessions", Title: "Agentic sessions (from summary.json)", Columns: []string{"strategy", "class", "sessions", "completed",
@@ -535,9 +527,9 @@ func (an *Analysis) sessionsTable() *Table {
 	for _, r := range an.Run.Summary.Results {
 		for _, x := range r.Sessions {
 			t.row(txt(r.Strategy), txt(x.Class), intc(x.Sessions), pctc(ratio(float64(x.Completed), float64(x.Sessions))),
-				secc(x.LatencySeconds.Mean), secc(x.LatencySeconds.P99), pctc(nullable(x.SLOAttainment)), numc(x.MeanSteps, 2),
-				numc(x.RetriesPerSession, 3), numc(x.FailoversPerSession, 3), intc(int64(x.CrossRegionBytesPerSession)),
-				intc(int64(x.CrossCloudBytesPerSession)), intc(int64(x.StateBytesPerSession)))
+				secc(x.LatencySeconds.Mean), secc(x.LatencySeconds.P99), pctc(float64(x.SLOAttainment)), numc(x.MeanSteps, 2),
+				numc(x.RetriesPerSession, 3), numc(float64(x.FailoversPerSession), 3), numc(float64(x.CrossRegionBytesPerSession), 0),
+				numc(float64(x.CrossCloudBytesPerSession), 0), numc(float64(x.StateBytesPerSession), 0))
 		}
 	}
 	if len(t.Rows) == 0 {
@@ -559,8 +551,8 @@ func (an *Analysis) faultWindowsTable() *Table {
 				target += "–" + f.To
 			}
 			t.row(txt(r.Strategy), txt(fmt.Sprintf("%s of %s at %s for %s", f.Kind, target, secs(f.StartSeconds), secs(f.DurationSeconds))),
-				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(nullable(f.ExtraE2ESeconds)),
-				secc(nullable(f.TimeToFailoverSeconds)), secc(nullable(f.TimeToRecoverSeconds)), usdc(nullable(f.CostUSD)), usdc(nullable(f.ExtraCostUSD)),
+				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(float64(f.ExtraE2ESeconds)),
+				secc(float64(f.TimeToFailoverSeconds)), secc(float64(f.TimeToRecoverSeconds)), usdc(float64(f.CostUSD)), usdc(float64(f.ExtraCostUSD)),
 				intc(f.Sessions), pctc(ratio(float64(f.SessionsFailed), float64(f.Sessions))))
 		}
 	}

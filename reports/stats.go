@@ -5,8 +5,8 @@ import (
 	"slices"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/mcbench/mcbench/results"
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Histograms hold microseconds from 1 µs to one day: the load generator's
@@ -68,64 +68,6 @@ func cdf(h *hdrhistogram.Histogram, maxPoints int) []CDFPoint {
 	return out
 }
 
-// Interval is a mean over replications with its 95% Student-t confidence
-// interval. Lo and Hi are NaN when fewer than two replications exist: a
-// single run's number is never presented with a made-up interval.
-type Interval struct {
-	Mean, Lo, Hi float64
-	N            int
-}
-
-// HalfWidth is half the interval's width (NaN when undefined).
-func (iv Interval) HalfWidth() float64 { return (iv.Hi - iv.Lo) / 2 }
-
-// Defined reports whether the interval has bounds.
-func (iv Interval) Defined() bool { return !math.IsNaN(iv.Lo) && !math.IsNaN(iv.Hi) }
-
-// MeanCI95 treats each x as one independent replication's statistic. NaN
-// values (a replication where the statistic is undefined) are skipped.
-func MeanCI95(xs []float64) Interval {
-	v := finite(xs)
-	iv := Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), N: len(v)}
-	if len(v) == 0 {
-		return iv
-	}
-	iv.Mean = stat.Mean(v, nil)
-	if len(v) < 2 {
-		return iv
-	}
-	sd := stat.StdDev(v, nil)
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(len(v) - 1)}.Quantile(0.975)
-	h := t * sd / math.Sqrt(float64(len(v)))
-	iv.Lo, iv.Hi = iv.Mean-h, iv.Mean+h
-	return iv
-}
-
-// WelchCI95 is the 95% interval of mean(b) − mean(a) for independent
-// samples with unequal variances (Welch–Satterthwaite degrees of freedom).
-func WelchCI95(a, b []float64) Interval {
-	a, b = finite(a), finite(b)
-	iv := Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), N: min(len(a), len(b))}
-	if len(a) == 0 || len(b) == 0 {
-		return iv
-	}
-	ma, mb := stat.Mean(a, nil), stat.Mean(b, nil)
-	iv.Mean = mb - ma
-	if len(a) < 2 || len(b) < 2 {
-		return iv
-	}
-	va, vb := stat.Variance(a, nil)/float64(len(a)), stat.Variance(b, nil)/float64(len(b))
-	se := math.Sqrt(va + vb)
-	if se == 0 {
-		iv.Lo, iv.Hi = iv.Mean, iv.Mean
-		return iv
-	}
-	df := (va + vb) * (va + vb) / (va*va/float64(len(a)-1) + vb*vb/float64(len(b)-1))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(0.975)
-	iv.Lo, iv.Hi = iv.Mean-t*se, iv.Mean+t*se
-	return iv
-}
-
 // Spread is a statistic's mean and 5th–95th percentile across replications
 // (the research note's reporting rule for concentration metrics).
 type Spread struct {
@@ -138,7 +80,7 @@ type Spread struct {
 // position (n−1)·q: Hyndman–Fan type 7, the default of R and of
 // spreadsheets' PERCENTILE.INC).
 func SpreadOf(xs []float64) Spread {
-	v := finite(xs)
+	v := results.Finite(xs)
 	s := Spread{Mean: math.NaN(), P5: math.NaN(), P95: math.NaN(), N: len(v)}
 	if len(v) == 0 {
 		return s
@@ -157,16 +99,6 @@ func quantile7(sorted []float64, q float64) float64 {
 		return sorted[len(sorted)-1]
 	}
 	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
-}
-
-func finite(xs []float64) []float64 {
-	out := make([]float64, 0, len(xs))
-	for _, x := range xs {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func ratio(a, b float64) float64 {

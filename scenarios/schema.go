@@ -4,13 +4,10 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"reflect"
-	"strings"
 
 	"github.com/invopop/jsonschema"
+	"github.com/mcbench/mcbench/internal/godoc"
 )
 
 // The type declarations are embedded so that the schema's descriptions come
@@ -35,7 +32,7 @@ const (
 // are the Go doc comments of the types. It checks shape only: cross
 // references and value rules are the loader's (see Validate).
 func JSONSchema() ([]byte, error) {
-	comments, err := typeComments()
+	comments, err := godoc.TypeComments(typeSources)
 	if err != nil {
 		return nil, err
 	}
@@ -217,74 +214,4 @@ func distSchema(desc string, value func() *jsonschema.Schema) *jsonschema.Schema
 		family("uniform", []string{"min", "max"}, "min", "max"),
 		family("empirical", []string{"values"}, "values"),
 	}}
-}
-
-// typeComments maps "Type" and "Type.Field" to the doc comments in the
-// embedded sources.
-func typeComments() (map[string]string, error) {
-	out := map[string]string{}
-	entries, err := typeSources.ReadDir(".")
-	if err != nil {
-		return nil, err
-	}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		src, err := typeSources.ReadFile(e.Name())
-		if err != nil {
-			return nil, err
-		}
-		f, err := parser.ParseFile(fset, e.Name(), src, parser.ParseComments)
-		if err != nil {
-			return nil, err
-		}
-		for _, decl := range f.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.TYPE {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				ts := spec.(*ast.TypeSpec)
-				doc := ts.Doc
-				if doc == nil && len(gd.Specs) == 1 {
-					doc = gd.Doc
-				}
-				out[ts.Name.Name] = cleanComment(doc.Text())
-				st, ok := ts.Type.(*ast.StructType)
-				if !ok {
-					continue
-				}
-				for _, field := range st.Fields.List {
-					for _, name := range field.Names {
-						out[ts.Name.Name+"."+name.Name] = cleanComment(field.Doc.Text())
-					}
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
-// cleanComment joins a doc comment's lines into one paragraph per blank line
-// and drops indented blocks, which read badly in editor tooltips.
-func cleanComment(s string) string {
-	var paras []string
-	var cur []string
-	flush := func() {
-		if len(cur) > 0 {
-			paras = append(paras, strings.Join(cur, " "))
-			cur = nil
-		}
-	}
-	for _, line := range strings.Split(s, "\n") {
-		switch {
-		case strings.TrimSpace(line) == "":
-			flush()
-		case strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "  "):
-			// code block
-		default:
-			cur = append(cur, strings.TrimSpace(line))
-		}
-	}
-	flush()
-	return strings.Join(paras, "\n\n")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim/queueing"
 )
@@ -29,7 +30,7 @@ import (
 // suites (this file and sim/oracle_test.go); keep it in step with the sim one.
 const oracleFamily = 40
 
-var assertLevel = queueing.FamilyLevel(0.95, oracleFamily)
+var assertLevel = results.FamilyLevel(0.95, oracleFamily)
 
 // streamScenario returns a one-workload scenario whose workload has the
 // given arrival block (YAML flow mapping) and whose run ends at the horizon.
@@ -79,8 +80,8 @@ func windowCounts(at []float64, w float64, k int) []float64 {
 // mean is within rel of exact and that the 95% interval is narrower than rel.
 func checkCI(t *testing.T, name string, xs []float64, exact, rel float64) {
 	t.Helper()
-	iv := queueing.CI95(xs)
-	fw := queueing.MeanCI(xs, assertLevel)
+	iv := results.CI95(xs)
+	fw := results.MeanCI(xs, assertLevel)
 	miss := ""
 	if !iv.Contains(exact) {
 		miss = "  MISS at 95%"
@@ -88,7 +89,7 @@ func checkCI(t *testing.T, name string, xs []float64, exact, rel float64) {
 	t.Logf("%-34s exact %-10.6g 95%% CI %v  (rel. error %+.2f%%)%s", name, exact, iv, 100*(iv.Mean-exact)/exact, miss)
 	assert.True(t, fw.Contains(exact), "%s: exact %.6g outside the family-wise replication CI %v (95%%: %v)", name, exact, fw, iv)
 	assert.LessOrEqual(t, math.Abs(iv.Mean-exact), rel*exact, "%s: mean %.6g more than %.0f%% from exact %.6g", name, iv.Mean, 100*rel, exact)
-	assert.LessOrEqual(t, iv.HalfWidth, rel*exact, "%s: 95%% CI %v wider than %.0f%% of %.6g", name, iv, 100*rel, exact)
+	assert.LessOrEqual(t, iv.HalfWidth(), rel*exact, "%s: 95%% CI %v wider than %.0f%% of %.6g", name, iv, 100*rel, exact)
 }
 
 // dispersion returns Σ(Nᵢ − mᵢ)²/Σmᵢ for counts N with known means m: an

@@ -5,9 +5,9 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/behavior"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -59,7 +59,7 @@ type reqState struct {
 	dep        int32 // deployment of the current attempt
 	prev, next int32 // links in the deployment's in-service list
 	state      uint8
-	status     backends.Status
+	status     results.Status
 	errClass   uint8
 	measured   bool
 	waited     bool
@@ -104,7 +104,7 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.sent, rs.enq, rs.wait, rs.qAtt, rs.firstTok, rs.netBack, rs.retryAfter = 0, 0, 0, 0, 0, 0, 0
 	rs.reserved = 0
 	rs.gen, rs.attempt, rs.pick, rs.dep, rs.prev, rs.next = gen, 0, -1, 0, -1, -1
-	rs.state, rs.status, rs.errClass = stFree, backends.StatusOK, errNone
+	rs.state, rs.status, rs.errClass = stFree, results.StatusOK, errNone
 	rs.measured, rs.waited = false, false
 	rs.rq.Memo = 0
 	rs.partner, rs.attNo, rs.hedged = -1, 0, false
@@ -201,7 +201,7 @@ type engine struct {
 	sumSojourn float64
 
 	// Measured (post-warm-up) statistics.
-	st         RepStats
+	st         results.ReplicationStats
 	firstMeas  int64
 	lastArr    int64
 	sumWait    float64
@@ -213,13 +213,13 @@ type engine struct {
 	progress   func(int64)
 	sinceProg  int64
 	sink       RecordSink
-	rec        backends.Outcome
+	rec        results.Outcome
 	sinkErr    error
 	cancelled  bool
 	eventCount int64
 
 	// Fault-window statistics.
-	faultAcc []faultAcc
+	faultAcc []results.FaultTally
 
 	// Sessions (session.go).
 	sess     []sessState
@@ -227,7 +227,7 @@ type engine struct {
 	liveSess int64
 	plan     scenarios.SessionPlan
 	sessAcc  []sessAcc // per class (nil when no class has sessions)
-	sessRec  SessionRecord
+	sessRec  results.SessionRecord
 	// linkF[a][b] multiplies the a→b link latency while link faults are
 	// open; nil when the scenario has none.
 	linkF [][]float64
@@ -434,7 +434,7 @@ func (e *engine) startAttempt(slot int32) {
 		if rs.pick < 0 {
 			rs.dep = g.candidates[0]
 		}
-		rs.status, rs.errClass = backends.StatusFailed, errNoRoute
+		rs.status, rs.errClass = results.StatusFailed, errNoRoute
 		e.finish(slot)
 		return
 	}
@@ -454,7 +454,7 @@ func (e *engine) send(slot int32, pick int) {
 	rs.attNo = rs.attempt
 	rs.hedged = false
 	rs.sent = e.now
-	rs.status, rs.errClass, rs.retryAfter, rs.reserved, rs.qAtt = backends.StatusOK, errNone, 0, 0, 0
+	rs.status, rs.errClass, rs.retryAfter, rs.reserved, rs.qAtt = results.StatusOK, errNone, 0, 0, 0
 	dm := &e.m.deps[rs.dep]
 	c := uint64(rs.attempt) * 2
 	out := e.netDelay(int(rs.origin), dm.regionIdx, rs.r.ID, c)
@@ -515,7 +515,7 @@ func (e *engine) armHedge(slot int32) {
 func (e *engine) firstTokenSeen(rs *reqState) bool {
 	switch rs.state {
 	case stService, stBack:
-		return rs.status == backends.StatusOK && rs.errClass == errNone && rs.firstTok+rs.netBack <= e.now
+		return rs.status == results.StatusOK && rs.errClass == errNone && rs.firstTok+rs.netBack <= e.now
 	}
 	return false
 }
@@ -562,13 +562,13 @@ func (e *engine) firstToken(slot int32) {
 	loser := rs.partner
 	rs.partner = -1
 	e.reqs[loser].partner = -1
-	e.retire(loser, backends.StatusFailed, errCancelled)
+	e.retire(loser, results.StatusFailed, errCancelled)
 }
 
 // retire ends a slot's attempt without ending the request (a cancelled hedge
 // loser, or the first of a hedged pair to fail): its resources are freed, the
 // policy and the records see the attempt, and the slot returns to the pool.
-func (e *engine) retire(slot int32, status backends.Status, cls uint8) {
+func (e *engine) retire(slot int32, status results.Status, cls uint8) {
 	rs := &e.reqs[slot]
 	if cls == errCancelled {
 		if rs.state != stNet { // it reached the deployment, which counted it
@@ -612,10 +612,10 @@ func (e *engine) atDeployment(slot int32) {
 	d.attempts++
 	switch {
 	case d.down > 0:
-		e.respond(slot, backends.StatusFailed, errOutage)
+		e.respond(slot, results.StatusFailed, errOutage)
 		return
 	case d.reset > 0:
-		e.respond(slot, backends.StatusFailed, errReset)
+		e.respond(slot, results.StatusFailed, errReset)
 		return
 	case d.silent > 0:
 		rs.state = stHeld
@@ -632,7 +632,7 @@ func (e *engine) atDeployment(slot int32) {
 			if why == behavior.OverRequests {
 				cls = errQuotaRequests
 			}
-			e.respond(slot, backends.StatusThrottled, cls)
+			e.respond(slot, results.StatusThrottled, cls)
 			return
 		}
 		rs.reserved = reserved
@@ -650,7 +650,7 @@ func (e *engine) atDeployment(slot int32) {
 		e.armHedge(slot)
 	default:
 		d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, 0)
-		e.respond(slot, backends.StatusRejected, errQueueFull)
+		e.respond(slot, results.StatusRejected, errQueueFull)
 	}
 }
 
@@ -730,17 +730,17 @@ func (e *engine) serviceDone(slot int32) {
 	d.quota.Settle(e.now, rs.reserved, rs.r.InputTokens, rs.r.OutputTokens)
 	e.leaveService(slot)
 	if rs.errClass != errNone { // the stream was cut or malformed
-		e.respond(slot, backends.StatusFailed, rs.errClass)
+		e.respond(slot, results.StatusFailed, rs.errClass)
 		return
 	}
-	e.respond(slot, backends.StatusOK, errNone)
+	e.respond(slot, results.StatusOK, errNone)
 }
 
 // respond sends the deployment's answer back to the client.
-func (e *engine) respond(slot int32, status backends.Status, cls uint8) {
+func (e *engine) respond(slot int32, status results.Status, cls uint8) {
 	rs := &e.reqs[slot]
 	rs.status, rs.errClass = status, cls
-	if rs.hedgeAt > 0 && status != backends.StatusOK && e.now <= rs.hedgeAt && e.now+rs.netBack > rs.hedgeAt {
+	if rs.hedgeAt > 0 && status != results.StatusOK && e.now <= rs.hedgeAt && e.now+rs.netBack > rs.hedgeAt {
 		e.armHedge(slot) // the failure is still on its way when the hedge is due
 	}
 	if rs.netBack > 0 {
@@ -756,14 +756,14 @@ func (e *engine) clientRecv(slot int32) {
 	d := &e.deps[rs.dep]
 	e.observe(rs)
 	switch rs.status {
-	case backends.StatusOK:
+	case results.StatusOK:
 		d.completed++
 		if rs.sess >= 0 {
 			e.sessCallBytes(slot, true)
 		}
-	case backends.StatusThrottled:
+	case results.StatusThrottled:
 		d.throttled++
-	case backends.StatusRejected:
+	case results.StatusRejected:
 		d.rejected++
 	default:
 		d.failed++
@@ -796,7 +796,7 @@ func (e *engine) timeout(slot int32, cls uint8) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	e.release(slot)
-	rs.status, rs.errClass = backends.StatusTimedOut, cls
+	rs.status, rs.errClass = results.StatusTimedOut, cls
 	d.timedOut++
 	e.observe(rs)
 	e.attemptEnded(slot)
@@ -815,7 +815,7 @@ func (e *engine) observe(rs *reqState) {
 	*o = routing.Observation{Dep: int(rs.pick), Status: rs.status, ErrorClass: errClassNames[rs.errClass],
 		Sent: rs.sent, Done: e.now, RetryAfter: rs.retryAfter, RemainingTokens: -1, RemainingRequests: -1,
 		InputTokens: rs.r.InputTokens, MaxTokens: rs.r.MaxTokens}
-	if rs.status == backends.StatusOK {
+	if rs.status == results.StatusOK {
 		o.FirstToken = rs.firstTok + rs.netBack
 		o.OutputTokens = rs.r.OutputTokens
 	}
@@ -830,11 +830,11 @@ func (e *engine) attemptEnded(slot int32) {
 	rs := &e.reqs[slot]
 	if rs.partner >= 0 {
 		p := rs.partner
-		if rs.status == backends.StatusOK {
+		if rs.status == results.StatusOK {
 			// Finished without a first-token race being decided (both
 			// first tokens at the same instant): the other loses now.
 			rs.partner, e.reqs[p].partner = -1, -1
-			e.retire(p, backends.StatusFailed, errCancelled)
+			e.retire(p, results.StatusFailed, errCancelled)
 		} else {
 			// One of a hedged pair failed first: the other carries on alone.
 			e.reqs[p].partner = -1
@@ -847,7 +847,7 @@ func (e *engine) attemptEnded(slot int32) {
 	if e.sink != nil {
 		e.writeAttempt(rs)
 	}
-	if rs.status == backends.StatusOK {
+	if rs.status == results.StatusOK {
 		e.finish(slot)
 		return
 	}
@@ -865,7 +865,7 @@ func (e *engine) attemptEnded(slot int32) {
 		delay = d
 	} else {
 		delay = e.m.backoff << (rs.attempt - 1)
-		if rs.status == backends.StatusThrottled && rs.retryAfter > delay {
+		if rs.status == results.StatusThrottled && rs.retryAfter > delay {
 			delay = rs.retryAfter
 		}
 	}
@@ -894,7 +894,7 @@ func (e *engine) finish(slot int32) {
 			st.Waited++
 		}
 		switch rs.status {
-		case backends.StatusOK:
+		case results.StatusOK:
 			st.Completed++
 			ttft := rs.firstTok + rs.netBack - rs.r.At
 			e.sumWait += float64(rs.wait)
@@ -903,9 +903,9 @@ func (e *engine) finish(slot int32) {
 			recordNs(e.hWait, rs.wait)
 			recordNs(e.hTTFT, ttft)
 			recordNs(e.hE2E, sojourn)
-		case backends.StatusThrottled, backends.StatusRejected:
+		case results.StatusThrottled, results.StatusRejected:
 			st.Rejected++
-		case backends.StatusTimedOut:
+		case results.StatusTimedOut:
 			st.TimedOut++
 		default:
 			st.Failed++
@@ -1048,7 +1048,7 @@ func (e *engine) releaseHeld(di int32) {
 		if rs.gen != q.gen || rs.state != stHeld {
 			continue // the client timed out first
 		}
-		e.respond(q.slot, backends.StatusFailed, errSilent)
+		e.respond(q.slot, results.StatusFailed, errSilent)
 	}
 }
 
@@ -1071,7 +1071,7 @@ func (e *engine) failAll(di int32) {
 		d.touch(e.now)
 		d.busy--
 		rs.gen++
-		e.respond(slot, backends.StatusFailed, errOutage)
+		e.respond(slot, results.StatusFailed, errOutage)
 	}
 	for d.queue.size > 0 {
 		q := d.queue.pop()
@@ -1083,6 +1083,6 @@ func (e *engine) failAll(di int32) {
 		rs.wait += e.now - rs.enq
 		rs.qAtt += e.now - rs.enq
 		rs.gen++
-		e.respond(q.slot, backends.StatusFailed, errOutage)
+		e.respond(q.slot, results.StatusFailed, errOutage)
 	}
 }

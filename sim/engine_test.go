@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -114,9 +114,9 @@ func TestOutageFailsAndRecovers(t *testing.T) {
 	s.Replications = 2
 	s.Faults = []scenarios.Fault{{Kind: scenarios.FaultOutage, Target: "d", Start: scenarios.Duration(100 * time.Second), Duration: scenarios.Duration(50 * time.Second)}}
 	var mu sync.Mutex
-	var recs []backends.Outcome
+	var recs []results.Outcome
 	sum, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
-		return sinkFunc(func(o *backends.Outcome) error { mu.Lock(); recs = append(recs, *o); mu.Unlock(); return nil }), nil
+		return sinkFunc(func(o *results.Outcome) error { mu.Lock(); recs = append(recs, *o); mu.Unlock(); return nil }), nil
 	}})
 	require.NoError(t, err)
 	r := sum.Results[0]
@@ -130,16 +130,16 @@ func TestOutageFailsAndRecovers(t *testing.T) {
 	require.InDelta(t, 50, float64(f.TimeToRecoverSeconds), 2, "failures last the whole window")
 	require.True(t, math.IsNaN(float64(f.ExtraE2ESeconds)), "no request in the window completed")
 	for _, o := range recs {
-		if o.Kind != backends.KindRequest {
+		if o.Kind != results.KindRequest {
 			continue
 		}
 		inOutage := o.Intended >= 100e9 && o.Intended < 150e9
 		if inOutage {
-			require.Equal(t, backends.StatusFailed, o.Status, "request %d arrived during the outage", o.RequestID)
+			require.Equal(t, results.StatusFailed, o.Status, "request %d arrived during the outage", o.RequestID)
 			require.Equal(t, "outage", o.ErrorClass)
 		}
 		if o.Intended >= 150e9 {
-			require.Equal(t, backends.StatusOK, o.Status, "request %d arrived after recovery", o.RequestID)
+			require.Equal(t, results.StatusOK, o.Status, "request %d arrived after recovery", o.RequestID)
 		}
 	}
 }
@@ -214,10 +214,10 @@ func TestMemoryFlat(t *testing.T) {
 	require.LessOrEqual(t, smallHeap, largeHeap)
 }
 
-type sinkFunc func(*backends.Outcome) error
+type sinkFunc func(*results.Outcome) error
 
-func (f sinkFunc) Write(o *backends.Outcome) error { return f(o) }
-func (f sinkFunc) Close() error                    { return nil }
+func (f sinkFunc) Write(o *results.Outcome) error { return f(o) }
+func (f sinkFunc) Close() error                   { return nil }
 
 // TestInterruptKeepsWhatWasMeasured: cancelling a run mid-way returns the
 // statistics of what was simulated, flagged as interrupted.
@@ -245,25 +245,25 @@ func TestFaultKinds(t *testing.T) {
 	cases := []struct {
 		kind    string
 		timeout time.Duration
-		status  backends.Status
+		status  results.Status
 		class   string
 		// latency of a request arriving at 100 s, as a function of its service time
-		check func(t *testing.T, o backends.Outcome)
+		check func(t *testing.T, o results.Outcome)
 	}{
-		{scenarios.FaultReset, 0, backends.StatusFailed, "reset", func(t *testing.T, o backends.Outcome) {
+		{scenarios.FaultReset, 0, results.StatusFailed, "reset", func(t *testing.T, o results.Outcome) {
 			require.Equal(t, o.Intended, o.Done, "a reset fails at once")
 		}},
-		{scenarios.FaultSilent, 5 * time.Second, backends.StatusTimedOut, "timeout", func(t *testing.T, o backends.Outcome) {
+		{scenarios.FaultSilent, 5 * time.Second, results.StatusTimedOut, "timeout", func(t *testing.T, o results.Outcome) {
 			require.Equal(t, int64(5e9), o.Done-o.Intended, "the client's timeout ends a silent attempt")
 		}},
 		// (requests in the last 5 s of the window are released by its end first; see below)
-		{scenarios.FaultSilent, 0, backends.StatusFailed, "silent", func(t *testing.T, o backends.Outcome) {
+		{scenarios.FaultSilent, 0, results.StatusFailed, "silent", func(t *testing.T, o results.Outcome) {
 			require.Equal(t, int64(150e9), o.Done, "without a timeout the attempt fails when the window closes")
 		}},
-		{scenarios.FaultStreamCut, 0, backends.StatusFailed, "stream_cut", func(t *testing.T, o backends.Outcome) {
+		{scenarios.FaultStreamCut, 0, results.StatusFailed, "stream_cut", func(t *testing.T, o results.Outcome) {
 			require.Equal(t, int64(0.1e9+0.5e9), o.Done-o.Intended, "cut after half the output")
 		}},
-		{scenarios.FaultMalformed, 0, backends.StatusFailed, "malformed", func(t *testing.T, o backends.Outcome) {
+		{scenarios.FaultMalformed, 0, results.StatusFailed, "malformed", func(t *testing.T, o results.Outcome) {
 			require.Equal(t, int64(0.1e9), o.Done-o.Intended, "fails at the first frame")
 		}},
 	}
@@ -277,10 +277,10 @@ func TestFaultKinds(t *testing.T) {
 			s.Deployments[0].Latency.TPOT = scenarios.TimeDist{Dist: scenarios.ConstDist(0.01)}
 			s.Strategies[0].Routing.Timeout = scenarios.Duration(c.timeout)
 			s.Faults = []scenarios.Fault{{Kind: c.kind, Target: "d", Start: scenarios.Duration(100 * time.Second), Duration: scenarios.Duration(50 * time.Second)}}
-			var recs []backends.Outcome
+			var recs []results.Outcome
 			_, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
-				return sinkFunc(func(o *backends.Outcome) error {
-					if o.Kind == backends.KindRequest {
+				return sinkFunc(func(o *results.Outcome) error {
+					if o.Kind == results.KindRequest {
 						recs = append(recs, *o)
 					}
 					return nil
@@ -293,7 +293,7 @@ func TestFaultKinds(t *testing.T) {
 				if o.Intended >= 100e9 && o.Intended < 150e9 {
 					inside++
 					if c.timeout > 0 && o.Intended+int64(c.timeout) >= 150e9 {
-						require.Equal(t, backends.StatusFailed, o.Status, "the window closed before the timeout")
+						require.Equal(t, results.StatusFailed, o.Status, "the window closed before the timeout")
 						require.Equal(t, int64(150e9), o.Done)
 						continue
 					}
@@ -301,7 +301,7 @@ func TestFaultKinds(t *testing.T) {
 					require.Equal(t, c.class, o.ErrorClass)
 					c.check(t, o)
 				} else if o.Intended >= 150e9 || o.Intended+1.1e9 < 100e9 {
-					require.Equal(t, backends.StatusOK, o.Status, "request at %v is outside the window", o.Intended)
+					require.Equal(t, results.StatusOK, o.Status, "request at %v is outside the window", o.Intended)
 				}
 			}
 			require.Equal(t, 50, inside)
@@ -326,9 +326,9 @@ func TestHedgingCancelsTheLoser(t *testing.T) {
 	s.Strategies = []scenarios.Strategy{{Name: "hedged", Placement: map[string][]string{scenarios.LayerModel: {"d", "d2"}},
 		Routing: scenarios.Routing{Policy: scenarios.PolicyHedged, MaxAttempts: 2,
 			Hedge: &scenarios.HedgeParams{Delay: scenarios.Duration(500 * time.Millisecond)}}}}
-	var recs []backends.Outcome
+	var recs []results.Outcome
 	sum, err := Run(context.Background(), s, Options{Records: func(string, int) (RecordSink, error) {
-		return sinkFunc(func(o *backends.Outcome) error { recs = append(recs, *o); return nil }), nil
+		return sinkFunc(func(o *results.Outcome) error { recs = append(recs, *o); return nil }), nil
 	}})
 	require.NoError(t, err)
 	r := sum.Results[0]
@@ -339,23 +339,23 @@ func TestHedgingCancelsTheLoser(t *testing.T) {
 	cancelled := 0
 	firstSent := map[uint64]int64{}
 	for _, o := range recs {
-		if o.Kind == backends.KindAttempt && o.Attempt == 1 {
+		if o.Kind == results.KindAttempt && o.Attempt == 1 {
 			firstSent[o.RequestID] = o.Sent
 		}
 	}
 	for _, o := range recs {
 		switch {
-		case o.Kind == backends.KindAttempt && o.Attempt == 1:
+		case o.Kind == results.KindAttempt && o.Attempt == 1:
 			require.Equal(t, "d", o.Deployment)
 			require.Equal(t, "cancelled", o.ErrorClass)
 			require.Equal(t, o.Sent+int64(600*time.Millisecond), o.Done, "cancelled when the hedge's first token arrived")
 			cancelled++
-		case o.Kind == backends.KindAttempt:
+		case o.Kind == results.KindAttempt:
 			require.Equal(t, "d2", o.Deployment)
-			require.Equal(t, backends.StatusOK, o.Status)
+			require.Equal(t, results.StatusOK, o.Status)
 			require.Equal(t, firstSent[o.RequestID]+int64(500*time.Millisecond), o.Sent, "the hedge is sent at the delay")
-		case o.Kind == backends.KindRequest:
-			require.Equal(t, backends.StatusOK, o.Status)
+		case o.Kind == results.KindRequest:
+			require.Equal(t, results.StatusOK, o.Status)
 			require.Equal(t, "d2", o.Deployment)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -32,7 +33,7 @@ func TestFederatedOutage(t *testing.T) {
 		Prices:     pricing.TokenPrices(s),
 	})
 	require.NoError(t, err)
-	outage := map[string]FaultResult{}
+	outage := map[string]results.FaultResult{}
 	for _, r := range sum.Results {
 		require.NotEmpty(t, r.Faults)
 		f := r.Faults[0]
@@ -43,7 +44,7 @@ func TestFederatedOutage(t *testing.T) {
 			r.Strategy, f.Failed, f.Requests, float64(f.TimeToRecoverSeconds), float64(f.ExtraE2ESeconds), float64(f.ExtraCostUSD), f.Sessions, f.SessionsFailed)
 		assert.Greater(t, f.Requests, int64(0))
 		assert.Greater(t, f.Sessions, int64(0))
-		for name, x := range map[string]Num{"time to recover": f.TimeToRecoverSeconds, "extra latency": f.ExtraE2ESeconds, "extra cost": f.ExtraCostUSD} {
+		for name, x := range map[string]results.Num{"time to recover": f.TimeToRecoverSeconds, "extra latency": f.ExtraE2ESeconds, "extra cost": f.ExtraCostUSD} {
 			assert.False(t, math.IsNaN(float64(x)), "%s: %s is measured", r.Strategy, name)
 		}
 		// Failing over from the PTU deployment (marginal tokens free) to

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mcbench/mcbench/backends/behavior"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -81,10 +82,9 @@ type faultModel struct {
 	factor     float64
 	deps       []int32
 	links      [][2]int // region pairs a link fault slows, each once
-	// recoverUntil bounds the arrivals whose failures count towards this
-	// window's time to recover: 10 minutes after it, or the start of the
-	// next window, whichever is first.
-	recoverUntil int64
+	// win is the window as the fault statistics see it (with the bound on
+	// the arrivals that count towards its time to recover).
+	win results.FaultWindow
 }
 
 func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
@@ -205,14 +205,8 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		}
 		m.faults = append(m.faults, fm)
 	}
-	for i := range m.faults {
-		f := &m.faults[i]
-		f.recoverUntil = f.end + recoveryHorizon
-		for _, g := range m.faults {
-			if g.start > f.start && g.start < f.recoverUntil {
-				f.recoverUntil = max(g.start, f.end)
-			}
-		}
+	for i, w := range results.FaultWindows(s) {
+		m.faults[i].win = w
 	}
 	r := &st.Routing
 	m.maxAttempts = int32(max(r.MaxAttempts, 1))

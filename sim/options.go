@@ -1,8 +1,8 @@
 package sim
 
 import (
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/results"
 )
 
 // Options control a simulation run. The scenario itself (seed, replications,
@@ -28,6 +28,6 @@ type Options struct {
 // RecordSink receives outcome records. The simulator reuses the record it
 // passes: copy what must outlive the call.
 type RecordSink interface {
-	Write(o *backends.Outcome) error
+	Write(o *results.Outcome) error
 	Close() error
 }

@@ -22,7 +22,7 @@ package sim_test
 // with 20 replications, while 600–1000 replications of the same scenarios
 // cover the exact values and their groups of 20 miss at the nominal ~5%
 // rate. The assertion therefore uses the Bonferroni level
-// queueing.FamilyLevel(0.95, oracleFamily), so the whole suite has at most a
+// results.FamilyLevel(0.95, oracleFamily), so the whole suite has at most a
 // 5% chance of a false alarm, and every 95% interval and miss is logged
 // (go test -v) for the reader. The seeds and replication counts in the YAML
 // files were fixed before any result was seen; never tune them until tests
@@ -38,6 +38,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 	"github.com/mcbench/mcbench/sim/queueing"
@@ -49,7 +50,7 @@ type stat struct {
 	exact float64
 	// rel bounds |mean − exact| and the interval's half-width, relative to exact.
 	rel float64
-	of  func(r *sim.RepStats) float64
+	of  func(r *results.ReplicationStats) float64
 }
 
 // textbook describes what a scenario file must contain for its closed forms
@@ -83,19 +84,19 @@ const oracleFamily = 40
 
 // assertLevel is the per-interval level of the assertions: the suite as a
 // whole keeps a 95% chance of passing when the engine is exact.
-var assertLevel = queueing.FamilyLevel(0.95, oracleFamily)
+var assertLevel = results.FamilyLevel(0.95, oracleFamily)
 
 var (
-	meanWait = func(r *sim.RepStats) float64 { return r.MeanWait }
-	pWait    = func(r *sim.RepStats) float64 { return r.PWait }
-	p50E2E   = func(r *sim.RepStats) float64 { return r.P50E2E }
-	p99E2E   = func(r *sim.RepStats) float64 { return r.P99E2E }
-	p99Wait  = func(r *sim.RepStats) float64 { return r.P99Wait }
-	meanE2E  = func(r *sim.RepStats) float64 { return r.MeanE2E }
-	blocking = func(r *sim.RepStats) float64 { return float64(r.Rejected) / float64(r.Requests) }
+	meanWait = func(r *results.ReplicationStats) float64 { return r.MeanWait }
+	pWait    = func(r *results.ReplicationStats) float64 { return r.PWait }
+	p50E2E   = func(r *results.ReplicationStats) float64 { return r.P50E2E }
+	p99E2E   = func(r *results.ReplicationStats) float64 { return r.P99E2E }
+	p99Wait  = func(r *results.ReplicationStats) float64 { return r.P99Wait }
+	meanE2E  = func(r *results.ReplicationStats) float64 { return r.MeanE2E }
+	blocking = func(r *results.ReplicationStats) float64 { return float64(r.Rejected) / float64(r.Requests) }
 	// arrival rate of measured requests: n arrivals over the span between
 	// the first and the last (n−1 gaps; the bias 1/n is negligible here).
-	arrivalRate = func(r *sim.RepStats) float64 { return float64(r.Requests) / r.MeasuredSeconds }
+	arrivalRate = func(r *results.ReplicationStats) float64 { return float64(r.Requests) / r.MeasuredSeconds }
 )
 
 // mmcStats returns the M/M/c statistics checked for a queue with
@@ -264,8 +265,8 @@ func runTextbook(t *testing.T, tb textbook) {
 		for i := range res.PerReplication {
 			xs[i] = st.of(&res.PerReplication[i])
 		}
-		iv := queueing.CI95(xs)
-		fw := queueing.MeanCI(xs, assertLevel)
+		iv := results.CI95(xs)
+		fw := results.MeanCI(xs, assertLevel)
 		miss := ""
 		if !iv.Contains(st.exact) {
 			miss = "  MISS at 95%"
@@ -275,7 +276,7 @@ func runTextbook(t *testing.T, tb textbook) {
 		assert.True(t, fw.Contains(st.exact), "%s: exact %.6g outside the family-wise replication CI %v (95%%: %v)", st.name, st.exact, fw, iv)
 		assert.LessOrEqual(t, math.Abs(iv.Mean-st.exact), st.rel*st.exact,
 			"%s: mean %.6g more than %.0f%% from exact %.6g", st.name, iv.Mean, 100*st.rel, st.exact)
-		assert.LessOrEqual(t, iv.HalfWidth, st.rel*st.exact,
+		assert.LessOrEqual(t, iv.HalfWidth(), st.rel*st.exact,
 			"%s: 95%% CI %v too wide to validate anything (bound %.0f%% of %.6g)", st.name, iv, 100*st.rel, st.exact)
 	}
 
@@ -291,7 +292,7 @@ func runTextbook(t *testing.T, tb textbook) {
 		got  [2]float64
 		xs   []float64
 	}{{"p_wait_ci95", res.PWaitCI95, pw}, {"wait_seconds.mean_ci95", res.WaitSeconds.MeanCI95, mw}} {
-		want := queueing.CI95(c.xs)
+		want := results.CI95(c.xs)
 		assert.InDelta(t, want.Lo, c.got[0], 1e-12+1e-9*math.Abs(want.Lo), "summary %s", c.name)
 		assert.InDelta(t, want.Hi, c.got[1], 1e-12+1e-9*math.Abs(want.Hi), "summary %s", c.name)
 	}

@@ -8,28 +8,27 @@ package sim
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
 // repResult is what one replication of one strategy leaves behind.
 type repResult struct {
-	stats                RepStats
+	stats                results.ReplicationStats
 	hWait, hTTFT, hE2E   *hdrhistogram.Histogram
 	sumWait, sumTTFT     float64
 	sumE2E               float64
 	deps                 []depState
-	faults               []faultAcc
+	faults               []results.FaultTally
 	sessions             []sessAcc
 	events               int64
 	interrupted, started bool
@@ -40,8 +39,8 @@ type repResult struct {
 // replications. Replications of all strategies share a worker pool; strategy
 // k's replication r sees the same request stream as every other strategy's
 // replication r (common random numbers). If ctx is cancelled, Run returns
-// what was measured so far with Summary.Interrupted set.
-func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, error) {
+// what was measured so far with results.Summary.Interrupted set.
+func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summary, error) {
 	strats, err := selectStrategies(s, opt.Strategies)
 	if err != nil {
 		return nil, err
@@ -54,14 +53,14 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, err
 		models[i].setPrices(opt.Prices)
 	}
 	reps := max(s.Replications, 1)
-	results := make([][]repResult, len(strats))
+	runs := make([][]repResult, len(strats))
 	// Each fault window is compared with the same requests in a run of the
 	// same replication without faults (common random numbers make it the
 	// same requests with the same draws): baselines[k] holds those runs.
 	baselines := make([][]repResult, len(strats))
 	var inert []*model
-	for i := range results {
-		results[i] = make([]repResult, reps)
+	for i := range runs {
+		runs[i] = make([]repResult, reps)
 		if len(models[i].faults) > 0 {
 			baselines[i] = make([]repResult, reps)
 			b := *models[i]
@@ -90,7 +89,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*Summary, err
 					baselines[j.strat][j.rep] = runReplication(ctx, inert[j.strat], j.rep, Options{})
 					continue
 				}
-				results[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
+				runs[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
 			}
 		}()
 	}
@@ -112,9 +111,9 @@ feed:
 	close(jobs)
 	wg.Wait()
 
-	sum := &Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: Hash(s)}
+	sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: results.ScenarioHash(s)}
 	for si, st := range strats {
-		res, interrupted, err := aggregate(models[si], st.Name, results[si], baselines[si])
+		res, interrupted, err := aggregate(models[si], st.Name, runs[si], baselines[si])
 		if err != nil {
 			return nil, err
 		}
@@ -126,16 +125,6 @@ feed:
 		sum.Interrupted = true
 	}
 	return sum, nil
-}
-
-// Hash returns the SHA-256 of the resolved scenario, defaults applied.
-func Hash(s *scenarios.Scenario) string {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return ""
-	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 func selectStrategies(s *scenarios.Scenario, names []string) ([]*scenarios.Strategy, error) {
@@ -233,15 +222,15 @@ func quantile(h *hdrhistogram.Histogram, q float64) float64 {
 	return float64(h.ValueAtQuantile(q)) / 1e6
 }
 
-func aggregate(m *model, name string, reps, base []repResult) (Result, bool, error) {
-	res := Result{Strategy: name}
+func aggregate(m *model, name string, reps, base []repResult) (results.Result, bool, error) {
+	res := results.Result{Strategy: name}
 	var errs []error
 	interrupted := false
 	hWait, hTTFT, hE2E := newHist(), newHist(), newHist()
 	var sumWait, sumTTFT, sumE2E float64
 	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw, cost []float64
 	util := make([]float64, len(m.deps))
-	res.Deployments = make([]DeploymentResult, len(m.deps))
+	res.Deployments = make([]results.DeploymentResult, len(m.deps))
 	for i := range m.deps {
 		res.Deployments[i].Name = m.deps[i].name
 	}
@@ -296,114 +285,88 @@ func aggregate(m *model, name string, reps, base []repResult) (Result, bool, err
 	res.Sessions = sessionResults(m, reps)
 	if res.Replications > 0 {
 		for i := range util {
-			res.Deployments[i].Utilization = util[i] / float64(res.Replications)
+			res.Deployments[i].Utilization = results.Num(util[i] / float64(res.Replications))
 		}
 	}
-	res.ThroughputRPS, res.ThroughputRPSCI95 = CI95(thr)
-	res.TokenCostUSD, res.TokenCostUSDCI95, res.TokenCostPer1kRequests = Num(nan), CI{nan, nan}, Num(nan)
+	res.ThroughputRPS, res.ThroughputRPSCI95 = ci95(thr)
+	res.TokenCostUSD, res.TokenCostUSDCI95, res.TokenCostPer1kRequests = results.Num(nan), results.CI{nan, nan}, results.Num(nan)
 	if m.priced {
-		c, ci := CI95(cost)
-		res.TokenCostUSD, res.TokenCostUSDCI95 = Num(c), ci
+		c, ci := ci95(cost)
+		res.TokenCostUSD, res.TokenCostUSDCI95 = results.Num(c), ci
 		if res.Requests > 0 {
-			res.TokenCostPer1kRequests = Num(c * float64(res.Replications) / float64(res.Requests) * 1000)
+			res.TokenCostPer1kRequests = results.Num(c * float64(res.Replications) / float64(res.Requests) * 1000)
 		}
 	}
-	pwMean, pwCI := CI95(pw)
-	res.PWait, res.PWaitCI95 = Num(pwMean), pwCI
-	res.Little.L, _ = CI95(ll)
-	res.Little.LambdaW, _ = CI95(lw)
+	pwMean, pwCI := ci95(pw)
+	res.PWait, res.PWaitCI95 = results.Num(pwMean), pwCI
+	res.Little = &results.LittleCheck{}
+	res.Little.L, _ = ci95(ll)
+	res.Little.LambdaW, _ = ci95(lw)
 	n := float64(res.Completed) * 1e9
-	res.WaitSeconds = latency(hWait, sumWait/n, mw, pw99)
+	wait := latency(hWait, sumWait/n, mw, pw99)
+	res.WaitSeconds = &wait
 	res.TTFTSeconds = latency(hTTFT, sumTTFT/n, mt, pt99)
 	res.E2ESeconds = latency(hE2E, sumE2E/n, me, pe99)
 	return res, interrupted, nil
 }
 
-func latency(h *hdrhistogram.Histogram, mean float64, means, p99s []float64) Latency {
-	l := Latency{}
+func latency(h *hdrhistogram.Histogram, mean float64, means, p99s []float64) results.Latency {
+	l := results.Latency{}
 	if h.TotalCount() == 0 {
-		l.MeanCI95, l.P99CI95 = CI{nan, nan}, CI{nan, nan}
+		l.MeanCI95, l.P99CI95 = results.CI{nan, nan}, results.CI{nan, nan}
 		return l
 	}
 	l.Mean = mean
 	l.P50, l.P90, l.P99 = quantile(h, 50), quantile(h, 90), quantile(h, 99)
 	l.Max = float64(h.Max()) / 1e6
-	_, l.MeanCI95 = CI95(means)
-	_, l.P99CI95 = CI95(p99s)
+	_, l.MeanCI95 = ci95(means)
+	_, l.P99CI95 = ci95(p99s)
 	return l
 }
 
 // faultResults summarises each fault window over the replications.
-func faultResults(m *model, reps, base []repResult) []FaultResult {
+func faultResults(m *model, reps, base []repResult) []results.FaultResult {
 	if len(m.faults) == 0 {
 		return nil
 	}
-	out := make([]FaultResult, len(m.faults))
-	for i, f := range m.faults {
-		src := &m.s.Faults[i]
-		fr := FaultResult{Kind: f.kind, Target: src.Target, To: src.To, StartSeconds: float64(f.start) / 1e9, DurationSeconds: float64(f.end-f.start) / 1e9}
-		var extra, ttf, ttr, cost, extraCost []float64
-		for j, r := range reps {
-			if !r.started || i >= len(r.faults) {
-				continue
+	out := make([]results.FaultResult, len(m.faults))
+	tallies, baseTallies := make([]*results.FaultTally, len(reps)), make([]*results.FaultTally, len(reps))
+	for i := range m.faults {
+		for j := range reps {
+			tallies[j], baseTallies[j] = nil, nil
+			if reps[j].started && i < len(reps[j].faults) {
+				tallies[j] = &reps[j].faults[i]
 			}
-			a := &r.faults[i]
-			var b *faultAcc // the same window in the fault-free run
 			if j < len(base) && base[j].started && i < len(base[j].faults) {
-				b = &base[j].faults[i]
-			}
-			fr.Requests += a.requests
-			fr.Failed += a.failed
-			fr.Sessions += a.sessions
-			fr.SessionsFailed += a.sessionsFailed
-			if m.priced {
-				cost = append(cost, a.cost)
-				if b != nil {
-					extraCost = append(extraCost, a.cost-b.cost)
-				}
-			}
-			if b != nil && a.completed > 0 && b.completed > 0 {
-				extra = append(extra, (a.sumE2E/float64(a.completed)-b.sumE2E/float64(b.completed))/1e9)
-			}
-			if a.firstOK >= 0 && a.firstIn >= 0 {
-				ttf = append(ttf, float64(max(a.firstOK-a.firstIn, 0))/1e9)
-			}
-			if a.lastFail >= 0 {
-				ttr = append(ttr, float64(a.lastFail-f.start)/1e9)
-			} else if a.requests > 0 {
-				ttr = append(ttr, 0)
+				baseTallies[j] = &base[j].faults[i]
 			}
 		}
-		fr.ExtraE2ESeconds, fr.TimeToFailoverSeconds, fr.TimeToRecoverSeconds = meanNum(extra), meanNum(ttf), meanNum(ttr)
-		fr.CostUSD, fr.ExtraCostUSD = meanNum(cost), meanNum(extraCost)
-		out[i] = fr
+		out[i] = results.SummariseFault(&m.s.Faults[i], m.faults[i].win, tallies, baseTallies, m.priced)
 	}
 	return out
 }
 
-func meanNum(xs []float64) Num {
-	if len(xs) == 0 {
-		return Num(nan)
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return Num(s / float64(len(xs)))
+// nan marks a statistic that is undefined (null in summary.json).
+var nan = math.NaN()
+
+// ci95 returns the mean of per-replication values and its 95% interval.
+func ci95(xs []float64) (float64, results.CI) {
+	iv := results.CI95(xs)
+	return iv.Mean, iv.CI()
 }
 
 // sessionResults summarises each session class over the replications.
-func sessionResults(m *model, reps []repResult) []SessionResult {
-	var out []SessionResult
+func sessionResults(m *model, reps []repResult) []results.SessionResult {
+	var out []results.SessionResult
 	for ci := range m.classes {
 		sm := m.classes[ci].session
 		if sm == nil {
 			continue
 		}
-		sr := SessionResult{Class: m.classes[ci].name}
+		sr := results.SessionResult{Class: m.classes[ci].name}
 		h := newHist()
 		var sumLat float64
-		var steps, calls, failovers, xRegion, stateBytes, sloMet int64
+		var steps, calls, failovers, xRegion, xCloud, stateBytes, sloMet int64
 		var means, p99s []float64
 		for _, r := range reps {
 			if !r.started || r.sessions == nil {
@@ -414,7 +377,7 @@ func sessionResults(m *model, reps []repResult) []SessionResult {
 			sr.Completed += a.completed
 			sr.Failed += a.failed
 			steps, calls, failovers = steps+a.steps, calls+a.calls, failovers+a.failovers
-			xRegion, sr.CrossCloudBytes, stateBytes = xRegion+a.xRegion, sr.CrossCloudBytes+a.xCloud, stateBytes+a.stateBytes
+			xRegion, xCloud, stateBytes = xRegion+a.xRegion, xCloud+a.xCloud, stateBytes+a.stateBytes
 			sloMet += a.sloMet
 			sumLat += a.sumLat
 			h.Merge(a.hLat)
@@ -424,16 +387,17 @@ func sessionResults(m *model, reps []repResult) []SessionResult {
 			}
 		}
 		sr.LatencySeconds = latency(h, sumLat/float64(sr.Completed)/1e9, means, p99s)
-		sr.SLOAttainment = Num(nan)
+		sr.SLOAttainment = results.Num(nan)
+		sr.CrossCloudBytes = &xCloud
 		if n := float64(sr.Sessions); n > 0 {
 			sr.MeanSteps = float64(steps) / n
 			sr.RetriesPerSession = float64(calls-steps) / n
-			sr.FailoversPerSession = float64(failovers) / n
-			sr.CrossRegionBytesPerSession = float64(xRegion) / n
-			sr.CrossCloudBytesPerSession = float64(sr.CrossCloudBytes) / n
-			sr.StateBytesPerSession = float64(stateBytes) / n
+			sr.FailoversPerSession = results.Num(float64(failovers) / n)
+			sr.CrossRegionBytesPerSession = results.Num(float64(xRegion) / n)
+			sr.CrossCloudBytesPerSession = results.Num(float64(xCloud) / n)
+			sr.StateBytesPerSession = results.Num(float64(stateBytes) / n)
 			if sm.slo > 0 {
-				sr.SLOAttainment = Num(float64(sloMet) / n)
+				sr.SLOAttainment = results.Num(float64(sloMet) / n)
 			}
 		}
 		out = append(out, sr)

@@ -3,8 +3,8 @@ package sim
 import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/behavior"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -47,7 +47,7 @@ type sessState struct {
 	gen       uint32
 	state     uint8
 	measured  bool
-	status    backends.Status
+	status    results.Status
 	errClass  uint8
 	// Bytes that crossed a region boundary within a provider, and that
 	// crossed between providers: model-call payloads and state reads and
@@ -151,14 +151,14 @@ func (e *engine) sessAtOrch(slot int32) {
 	d.attempts++
 	if d.down > 0 || d.reset > 0 || d.silent > 0 {
 		d.failed++
-		e.sessRetry(slot, backends.StatusFailed, errOutage, 0)
+		e.sessRetry(slot, results.StatusFailed, errOutage, 0)
 		return
 	}
 	if d.quota.Limited() {
 		_, why, ra := d.quota.Admit(e.now, 0, 0)
 		if why != behavior.Admitted {
 			d.throttled++
-			e.sessRetry(slot, backends.StatusThrottled, errQuotaRequests, ra)
+			e.sessRetry(slot, results.StatusThrottled, errQuotaRequests, ra)
 			return
 		}
 	}
@@ -171,13 +171,13 @@ func (e *engine) sessAtOrch(slot int32) {
 		d.queue.push(queueEntry{slot: slot, gen: ss.gen})
 	default:
 		d.rejected++
-		e.sessRetry(slot, backends.StatusRejected, errQueueFull, 0)
+		e.sessRetry(slot, results.StatusRejected, errQueueFull, 0)
 	}
 }
 
 // sessRetry backs off (at least retryAfter) and tries the next candidate,
 // or fails the session once the strategy's max_attempts are spent.
-func (e *engine) sessRetry(slot int32, status backends.Status, cls uint8, retryAfter int64) {
+func (e *engine) sessRetry(slot int32, status results.Status, cls uint8, retryAfter int64) {
 	ss := &e.sess[slot]
 	if ss.tries >= e.m.maxAttempts {
 		ss.status, ss.errClass = status, cls
@@ -218,7 +218,7 @@ func (e *engine) sessUnhost(slot int32) {
 		d.queued--
 		if d.down > 0 {
 			d.failed++
-			e.sessRetry(q.slot, backends.StatusFailed, errOutage, 0)
+			e.sessRetry(q.slot, results.StatusFailed, errOutage, 0)
 			continue
 		}
 		e.sessHost(q.slot)
@@ -238,7 +238,7 @@ func (e *engine) failQueuedSessions(di int32) {
 		}
 		d.queued--
 		d.failed++
-		e.sessRetry(q.slot, backends.StatusFailed, errOutage, 0)
+		e.sessRetry(q.slot, results.StatusFailed, errOutage, 0)
 	}
 }
 
@@ -320,7 +320,7 @@ func (e *engine) sessNext(slot int32) {
 func (e *engine) sessStep(slot int32) {
 	ss := &e.sess[slot]
 	if e.m.state >= 0 && e.deps[e.m.state].down > 0 {
-		ss.status, ss.errClass = backends.StatusFailed, errStateLost
+		ss.status, ss.errClass = results.StatusFailed, errStateLost
 		e.sessUnhost(slot)
 		e.sessFinish(slot)
 		return
@@ -328,7 +328,7 @@ func (e *engine) sessStep(slot int32) {
 	if di := e.orchDep(ss); e.deps[di].down > 0 {
 		e.sessUnhost(slot)
 		if e.m.state < 0 || len(e.m.orch) == 1 {
-			ss.status, ss.errClass = backends.StatusFailed, errStateLost
+			ss.status, ss.errClass = results.StatusFailed, errStateLost
 			e.sessFinish(slot)
 			return
 		}
@@ -349,9 +349,9 @@ func (e *engine) sessStep(slot int32) {
 func (e *engine) sessCallBytes(slot int32, answer bool) {
 	rs := &e.reqs[slot]
 	ss := &e.sess[rs.sess]
-	n := int64(rs.r.InputTokens) * backends.PromptBytesPerToken
+	n := int64(rs.r.InputTokens) * results.PromptBytesPerToken
 	if answer {
-		n = int64(rs.r.OutputTokens) * backends.StreamBytesPerToken
+		n = int64(rs.r.OutputTokens) * results.StreamBytesPerToken
 	} else {
 		rs.xbytes = 0
 	}
@@ -359,10 +359,10 @@ func (e *engine) sessCallBytes(slot int32, answer bool) {
 }
 
 // sessCallDone continues a session after its model call ended.
-func (e *engine) sessCallDone(slot int32, status backends.Status, cls uint8, attempts int32) {
+func (e *engine) sessCallDone(slot int32, status results.Status, cls uint8, attempts int32) {
 	ss := &e.sess[slot]
 	ss.calls += attempts
-	if status != backends.StatusOK {
+	if status != results.StatusOK {
 		ss.status, ss.errClass = status, cls
 		e.sessUnhost(slot)
 		e.sessFinish(slot)
@@ -386,7 +386,7 @@ func (e *engine) sessFinish(slot int32) {
 		a.xRegion += ss.xRegion
 		a.xCloud += ss.xCloud
 		a.stateBytes += ss.stateBytes
-		if ss.status == backends.StatusOK {
+		if ss.status == results.StatusOK {
 			lat := e.now - ss.at
 			a.completed++
 			a.sumLat += float64(lat)

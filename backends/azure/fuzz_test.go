@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // FuzzSSEDecode feeds arbitrary bytes, split at an arbitrary point, to the
@@ -19,7 +19,7 @@ func FuzzSSEDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		whole := decodeSplit(data, len(data)+1)
 		k := int(split) % (len(data) + 1)
-		var tm backends.StreamTiming
+		var tm timing.Stream
 		d := NewStreamDecoder(&tm)
 		d.Feed(0, data[:k])
 		d.Feed(0, data[k:])
@@ -33,7 +33,7 @@ func FuzzSSEDecode(f *testing.F) {
 		if tm.Err == nil && !tm.Ended {
 			t.Fatalf("no error but not ended: %+v", tm)
 		}
-		if tm.Err != nil && backends.ErrorClass(tm.Err) == "read" {
+		if tm.Err != nil && timing.ErrorClass(tm.Err) == "read" {
 			t.Fatalf("unexpected error class for %v", tm.Err)
 		}
 	})

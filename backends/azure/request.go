@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/internal/prompt"
 )
 
 // APIVersion is the api-version the load generator sends on deployment
@@ -41,7 +41,7 @@ func NewChatRequest(c ChatRequest) (*http.Request, error) {
 	u := c.Endpoint + "/openai/deployments/" + url.PathEscape(c.Deployment) + "/chat/completions?api-version=" + APIVersion
 	b := make([]byte, 0, 96+int(c.InputTokens)*6)
 	b = append(b, `{"messages":[{"role":"user","content":"`...)
-	b = append(b, backends.Prompt(c.InputTokens)...)
+	b = append(b, prompt.Synthetic(c.InputTokens)...)
 	b = append(b, `"}],"max_tokens":`...)
 	b = strconv.AppendInt(b, int64(c.MaxTokens), 10)
 	if c.Stream {

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/internal/wirejson"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // MaxLine bounds one SSE line. Azure's chunks are a few hundred bytes; a
@@ -31,7 +31,7 @@ const MaxLine = 1 << 20
 //     token, and each one's tokens are its words (at least one);
 //   - finish_reason gives Stop, a usage object gives the token counts;
 //   - "data: [DONE]" ends the stream; an event with a top-level "error" is
-//     an in-stream error (a *backends.ServiceError with Status 0);
+//     an in-stream error (a *timing.ServiceError with Status 0);
 //   - data that is not a JSON object is malformed, and a body that ends
 //     before [DONE] is incomplete.
 //
@@ -40,9 +40,9 @@ const MaxLine = 1 << 20
 // have grown to the size of one event.
 type StreamDecoder struct {
 	// OnEvent, if set, is called with each decoded event.
-	OnEvent func(backends.Event)
+	OnEvent func(timing.Event)
 
-	t       *backends.StreamTiming
+	t       *timing.Stream
 	line    []byte // a line split across Feed calls
 	data    []byte // the data of the event being assembled
 	hasData bool
@@ -54,7 +54,7 @@ type StreamDecoder struct {
 }
 
 // NewStreamDecoder returns a decoder that fills t.
-func NewStreamDecoder(t *backends.StreamTiming) *StreamDecoder {
+func NewStreamDecoder(t *timing.Stream) *StreamDecoder {
 	return &StreamDecoder{t: t}
 }
 
@@ -80,7 +80,7 @@ func (d *StreamDecoder) Feed(at time.Duration, p []byte) {
 		i := bytes.IndexAny(p, "\r\n")
 		if i < 0 {
 			if len(d.line)+len(p) > MaxLine {
-				d.fail(&backends.MalformedError{Offset: d.off, What: "SSE line longer than 1 MiB"})
+				d.fail(&timing.MalformedError{Offset: d.off, What: "SSE line longer than 1 MiB"})
 				return
 			}
 			d.line = append(d.line, p...)
@@ -90,7 +90,7 @@ func (d *StreamDecoder) Feed(at time.Duration, p []byte) {
 		line := p[:i]
 		if len(d.line) > 0 {
 			if len(d.line)+i > MaxLine {
-				d.fail(&backends.MalformedError{Offset: d.off, What: "SSE line longer than 1 MiB"})
+				d.fail(&timing.MalformedError{Offset: d.off, What: "SSE line longer than 1 MiB"})
 				return
 			}
 			d.line = append(d.line, line...)
@@ -125,7 +125,7 @@ func (d *StreamDecoder) processLine(at time.Duration, line []byte) {
 	}
 	if d.hasData {
 		if len(d.data)+1+len(value) > MaxLine {
-			d.fail(&backends.MalformedError{Offset: d.off, What: "SSE event longer than 1 MiB"})
+			d.fail(&timing.MalformedError{Offset: d.off, What: "SSE event longer than 1 MiB"})
 			return
 		}
 		d.data = append(d.data, '\n')
@@ -146,42 +146,42 @@ func (d *StreamDecoder) dispatch(at time.Duration) {
 	}
 	t := d.t
 	t.Events++
-	ev := backends.Event{At: at}
+	ev := timing.Event{At: at}
 	if string(data) == "[DONE]" {
 		d.done = true
 		t.Ended = true
-		ev.Kind = backends.EventEnd
+		ev.Kind = timing.EventEnd
 		d.emit(ev)
 		return
 	}
 	c := &d.chat
 	if !wirejson.ParseChat(data, c) {
-		d.fail(&backends.MalformedError{Offset: d.off, What: "SSE data is not a JSON object"})
+		d.fail(&timing.MalformedError{Offset: d.off, What: "SSE data is not a JSON object"})
 		return
 	}
 	if c.Error {
-		d.fail(&backends.ServiceError{Code: wirejson.Text(c.Code)})
-		ev.Kind = backends.EventError
+		d.fail(&timing.ServiceError{Code: wirejson.Text(c.Code)})
+		ev.Kind = timing.EventError
 		d.emit(ev)
 		return
 	}
 	if c.Content {
 		t.Content(at, c.Tokens)
-		ev.Kind |= backends.EventContent
+		ev.Kind |= timing.EventContent
 		ev.Tokens = c.Tokens
 	}
 	if c.Finish != nil {
 		t.Stop = wirejson.Text(c.Finish)
-		ev.Kind |= backends.EventStop
+		ev.Kind |= timing.EventStop
 	}
 	if c.Usage {
 		t.Usage, t.InputTokens, t.OutputTokens = true, c.Prompt, c.Completion
-		ev.Kind |= backends.EventUsage
+		ev.Kind |= timing.EventUsage
 	}
 	d.emit(ev)
 }
 
-func (d *StreamDecoder) emit(ev backends.Event) {
+func (d *StreamDecoder) emit(ev timing.Event) {
 	if d.OnEvent != nil {
 		d.OnEvent(ev)
 	}
@@ -210,7 +210,7 @@ func (d *StreamDecoder) End(at time.Duration, err error) {
 		if d.failed || d.done {
 			return
 		}
-		err = backends.ErrIncomplete
+		err = timing.ErrIncomplete
 	}
 	d.fail(err)
 }
@@ -223,24 +223,24 @@ const maxErrorBody = 64 << 10
 
 // NewBodyDecoder returns the decoder for a chat-completions response: an
 // error decoder for a status of 400 and above (recording a
-// *backends.ServiceError with the error code), a StreamDecoder for
+// *timing.ServiceError with the error code), a StreamDecoder for
 // text/event-stream, and otherwise a JSON decoder that reads usage when the
 // body ends.
-func NewBodyDecoder(resp *http.Response, t *backends.StreamTiming) backends.BodyDecoder {
+func NewBodyDecoder(resp *http.Response, t *timing.Stream) timing.BodyDecoder {
 	if resp.StatusCode >= 400 {
 		status, hdrCode := resp.StatusCode, resp.Header.Get("x-ms-error-code")
-		return &backends.BufferedDecoder{Limit: maxErrorBody, Parse: func(_ time.Duration, body []byte, _ bool, _ error) {
+		return &timing.BufferedDecoder{Limit: maxErrorBody, Parse: func(_ time.Duration, body []byte, _ bool, _ error) {
 			code := ErrorCode(body)
 			if code == "" {
 				code = hdrCode
 			}
-			t.Fail(&backends.ServiceError{Status: status, Code: code})
+			t.Fail(&timing.ServiceError{Status: status, Code: code})
 		}}
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "text/event-stream") {
 		return NewStreamDecoder(t)
 	}
-	return &backends.BufferedDecoder{Limit: MaxBody, Parse: func(_ time.Duration, body []byte, complete bool, err error) {
+	return &timing.BufferedDecoder{Limit: MaxBody, Parse: func(_ time.Duration, body []byte, complete bool, err error) {
 		switch {
 		case err != nil:
 			t.Fail(err)
@@ -251,7 +251,7 @@ func NewBodyDecoder(resp *http.Response, t *backends.StreamTiming) backends.Body
 		t.Ended = true
 		var c wirejson.Chat
 		if !wirejson.ParseChat(body, &c) {
-			t.Fail(&backends.MalformedError{What: "response body is not a JSON object"})
+			t.Fail(&timing.MalformedError{What: "response body is not a JSON object"})
 			return
 		}
 		t.Tokens = c.Tokens

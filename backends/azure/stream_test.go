@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcbench/mcbench/backends/timing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // Events in the order Azure sends them (research A6), content filtering on.
@@ -39,10 +38,10 @@ func sse(events ...string) []byte {
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func TestStreamTimesEachEvent(t *testing.T) {
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
-	var got []backends.Event
-	d.OnEvent = func(ev backends.Event) { got = append(got, ev) }
+	var got []timing.Event
+	d.OnEvent = func(ev timing.Event) { got = append(got, ev) }
 	for i, e := range azureEvents {
 		d.Feed(ms(100+10*i), sse(e))
 	}
@@ -65,18 +64,18 @@ func TestStreamTimesEachEvent(t *testing.T) {
 	assert.Equal(t, ms(10), tm.Gaps.Quantile(0.5))
 	assert.Equal(t, (ms(140)-ms(120))/3, tm.PerToken())
 
-	kinds := make([]backends.EventKind, len(got))
+	kinds := make([]timing.EventKind, len(got))
 	for i, ev := range got {
 		kinds[i] = ev.Kind
 		assert.Equal(t, ms(100+10*i), ev.At)
 	}
-	assert.Equal(t, []backends.EventKind{0, 0, backends.EventContent, backends.EventContent, backends.EventContent,
-		backends.EventStop, backends.EventUsage, backends.EventEnd}, kinds)
+	assert.Equal(t, []timing.EventKind{0, 0, timing.EventContent, timing.EventContent, timing.EventContent,
+		timing.EventStop, timing.EventUsage, timing.EventEnd}, kinds)
 }
 
 // decodeWhole feeds body in pieces of n bytes, all at time zero.
-func decodeSplit(body []byte, n int) backends.StreamTiming {
-	var tm backends.StreamTiming
+func decodeSplit(body []byte, n int) timing.Stream {
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	for len(body) > 0 {
 		k := min(n, len(body))
@@ -125,36 +124,36 @@ func TestStreamErrors(t *testing.T) {
 		check      func(t *testing.T, err error)
 	}{
 		{"no [DONE]", string(sse(azureEvents[:4]...)), func(t *testing.T, err error) {
-			assert.ErrorIs(t, err, backends.ErrIncomplete)
+			assert.ErrorIs(t, err, timing.ErrIncomplete)
 		}},
 		{"cut mid-event", string(sse(azureEvents[:3]...)) + `data: {"choices":[{"del`, func(t *testing.T, err error) {
-			var me *backends.MalformedError
+			var me *timing.MalformedError
 			require.ErrorAs(t, err, &me)
-			assert.Equal(t, "malformed", backends.ErrorClass(err))
+			assert.Equal(t, "malformed", timing.ErrorClass(err))
 		}},
 		{"not JSON", "data: {nope}\n\n", func(t *testing.T, err error) {
-			var me *backends.MalformedError
+			var me *timing.MalformedError
 			require.ErrorAs(t, err, &me)
 			assert.Equal(t, int64(14), me.Offset)
 		}},
 		{"not an object", "data: [1,2]\n\n", func(t *testing.T, err error) {
-			var me *backends.MalformedError
+			var me *timing.MalformedError
 			require.ErrorAs(t, err, &me)
 		}},
 		{"in-stream error", string(sse(azureEvents[2], `{"error":{"code":"content_filter","message":"secret prompt text"}}`)), func(t *testing.T, err error) {
-			var se *backends.ServiceError
+			var se *timing.ServiceError
 			require.ErrorAs(t, err, &se)
-			assert.Equal(t, backends.ServiceError{Code: "content_filter"}, *se)
+			assert.Equal(t, timing.ServiceError{Code: "content_filter"}, *se)
 			assert.NotContains(t, err.Error(), "secret", "messages are not kept")
-			assert.Equal(t, "stream_error", backends.ErrorClass(err))
+			assert.Equal(t, "stream_error", timing.ErrorClass(err))
 		}},
 		{"error with null code", string(sse(`{"error":{"code":null,"type":"server_error","message":"x"}}`)), func(t *testing.T, err error) {
-			var se *backends.ServiceError
+			var se *timing.ServiceError
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, "server_error", se.Code)
 		}},
 		{"line too long", "data: " + strings.Repeat("x", MaxLine+10), func(t *testing.T, err error) {
-			var me *backends.MalformedError
+			var me *timing.MalformedError
 			require.ErrorAs(t, err, &me)
 		}},
 	} {
@@ -169,24 +168,24 @@ func TestStreamErrors(t *testing.T) {
 }
 
 func TestStreamReadErrorWins(t *testing.T) {
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	d.Feed(ms(1), sse(azureEvents[2]))
 	boom := errors.New("connection reset")
 	d.End(ms(2), boom)
 	assert.ErrorIs(t, tm.Err, boom)
-	assert.Equal(t, "read", backends.ErrorClass(tm.Err))
+	assert.Equal(t, "read", timing.ErrorClass(tm.Err))
 }
 
 // TestTimedBodyThroughPipe checks the wrapper a transport uses: arrival
 // times come from the reads, and OnEnd runs once.
 func TestTimedBodyThroughPipe(t *testing.T) {
 	pr, pw := io.Pipe()
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	start := time.Now()
-	body := backends.NewTimedBody(pr, start, &tm, NewStreamDecoder(&tm))
+	body := timing.NewTimedBody(pr, start, &tm, NewStreamDecoder(&tm))
 	ends := 0
-	body.OnEnd = func(*backends.StreamTiming) { ends++ }
+	body.OnEnd = func(*timing.Stream) { ends++ }
 	go func() {
 		for _, e := range azureEvents {
 			_, _ = pw.Write(sse(e))
@@ -208,14 +207,14 @@ func TestTimedBodyThroughPipe(t *testing.T) {
 }
 
 func TestTimedBodyClosedEarly(t *testing.T) {
-	var tm backends.StreamTiming
-	body := backends.NewTimedBody(io.NopCloser(bytes.NewReader(sse(azureEvents...))), time.Now(), &tm, NewStreamDecoder(&tm))
+	var tm timing.Stream
+	body := timing.NewTimedBody(io.NopCloser(bytes.NewReader(sse(azureEvents...))), time.Now(), &tm, NewStreamDecoder(&tm))
 	buf := make([]byte, 100)
 	_, err := body.Read(buf)
 	require.NoError(t, err)
 	require.NoError(t, body.Close())
-	assert.ErrorIs(t, tm.Err, backends.ErrBodyClosed)
-	assert.Equal(t, "closed", backends.ErrorClass(tm.Err))
+	assert.ErrorIs(t, tm.Err, timing.ErrBodyClosed)
+	assert.Equal(t, "closed", timing.ErrorClass(tm.Err))
 }
 
 func response(status int, ct string, hdr ...string) *http.Response {
@@ -227,8 +226,8 @@ func response(status int, ct string, hdr ...string) *http.Response {
 	return r
 }
 
-func decodeBody(resp *http.Response, body string) backends.StreamTiming {
-	var tm backends.StreamTiming
+func decodeBody(resp *http.Response, body string) timing.Stream {
+	var tm timing.Stream
 	d := NewBodyDecoder(resp, &tm)
 	d.Feed(ms(5), []byte(body))
 	d.End(ms(6), nil)
@@ -238,21 +237,21 @@ func decodeBody(resp *http.Response, body string) backends.StreamTiming {
 func TestBodyDecoders(t *testing.T) {
 	tm := decodeBody(response(200, "application/json"), `{"choices":[{"finish_reason":"length","index":0,"message":{"content":"one two three","role":"assistant"}}],"usage":{"completion_tokens":3,"prompt_tokens":9,"total_tokens":12}}`)
 	require.NoError(t, tm.Err)
-	assert.Equal(t, backends.StreamTiming{Tokens: 3, Usage: true, InputTokens: 9, OutputTokens: 3, Stop: "length", Ended: true}, tm)
+	assert.Equal(t, timing.Stream{Tokens: 3, Usage: true, InputTokens: 9, OutputTokens: 3, Stop: "length", Ended: true}, tm)
 
 	tm = decodeBody(response(429, "application/json", "retry-after", "1"), `{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation ... exceeded"}}`)
-	assert.Equal(t, &backends.ServiceError{Status: 429, Code: "429"}, tm.Err)
-	assert.Equal(t, "http", backends.ErrorClass(tm.Err))
+	assert.Equal(t, &timing.ServiceError{Status: 429, Code: "429"}, tm.Err)
+	assert.Equal(t, "http", timing.ErrorClass(tm.Err))
 
 	tm = decodeBody(response(404, "text/plain", "x-ms-error-code", "DeploymentNotFound"), `not json`)
-	assert.Equal(t, &backends.ServiceError{Status: 404, Code: "DeploymentNotFound"}, tm.Err)
+	assert.Equal(t, &timing.ServiceError{Status: 404, Code: "DeploymentNotFound"}, tm.Err)
 
 	tm = decodeBody(response(200, "text/event-stream; charset=utf-8"), string(sse(azureEvents...)))
 	require.NoError(t, tm.Err)
 	assert.Equal(t, 3, tm.Chunks)
 
 	tm = decodeBody(response(200, "application/json"), `{"choices":`)
-	var me *backends.MalformedError
+	var me *timing.MalformedError
 	assert.ErrorAs(t, tm.Err, &me)
 
 	in, out, ok := Usage([]byte(`{"usage":{"prompt_tokens":4,"completion_tokens":2}}`))
@@ -269,7 +268,7 @@ func TestStreamDoesNotAllocatePerEvent(t *testing.T) {
 	chunk := sse(azureEvents[2])
 	allocs := func(events int) float64 {
 		return testing.AllocsPerRun(20, func() {
-			var tm backends.StreamTiming
+			var tm timing.Stream
 			d := NewStreamDecoder(&tm)
 			for i := range events {
 				d.Feed(time.Duration(i), chunk)
@@ -304,7 +303,7 @@ type chunkStruct struct {
 // compare with BenchmarkEncodingJSONReusedStruct.
 func BenchmarkStreamDecoder(b *testing.B) {
 	chunk := sse(azureEvents[2])
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()

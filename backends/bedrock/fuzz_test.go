@@ -10,8 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
-
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // sdkFrames counts the frames the SDK's decoder reads from data before it
@@ -51,7 +50,7 @@ func FuzzEventStreamDecode(f *testing.F) {
 		}
 		whole := decodeSplit(data, len(data)+1)
 		k := int(split) % (len(data) + 1)
-		var tm backends.StreamTiming
+		var tm timing.Stream
 		d := NewStreamDecoder(&tm)
 		d.Feed(0, data[:k])
 		d.Feed(0, data[k:])
@@ -69,7 +68,7 @@ func FuzzEventStreamDecode(f *testing.F) {
 		if tm.Events > sdk {
 			t.Fatalf("decoded %d frames, the SDK only %d", tm.Events, sdk)
 		}
-		var me *backends.MalformedError
+		var me *timing.MalformedError
 		if errors.As(tm.Err, &me) && framing(me.What) && sdk > tm.Events {
 			t.Fatalf("rejected frame %d (%s), which the SDK accepts", tm.Events+1, me.What)
 		}
@@ -123,7 +122,7 @@ func FuzzEventStreamFrames(f *testing.F) {
 			}
 		}
 		tm := decodeSplit(b.Bytes(), 7)
-		var me *backends.MalformedError
+		var me *timing.MalformedError
 		if errors.As(tm.Err, &me) && framing(me.What) {
 			t.Fatalf("well-formed frames rejected: %v", tm.Err)
 		}

@@ -12,8 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/internal/prompt"
 )
 
 // OutputTokensHeader asks mcbench's fake to produce exactly this many output
@@ -58,7 +57,7 @@ func NewConverseRequest(c ConverseRequest) (*http.Request, string, error) {
 	}
 	b := make([]byte, 0, 96+int(c.InputTokens)*6)
 	b = append(b, `{"messages":[{"role":"user","content":[{"text":"`...)
-	b = append(b, backends.Prompt(c.InputTokens)...)
+	b = append(b, prompt.Synthetic(c.InputTokens)...)
 	b = append(b, `"}]}],"inferenceConfig":{"maxTokens":`...)
 	b = strconv.AppendInt(b, int64(c.MaxTokens), 10)
 	b = append(b, `}}`...)

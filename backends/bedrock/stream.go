@@ -17,8 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/internal/wirejson"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // Frame limits of the event-stream format (AWS: a message's payload is at
@@ -52,7 +52,7 @@ const (
 //     stop_reason, message_stop), OpenAI chat chunks, Meta Llama (generation,
 //     stop_reason) and the amazon-bedrock-invocationMetrics object, whose
 //     token counts win, are understood.
-//   - :message-type exception or error: an in-stream *backends.ServiceError
+//   - :message-type exception or error: an in-stream *timing.ServiceError
 //     with the exception type or error code.
 //
 // A frame with a bad CRC or a header that does not parse is malformed; a
@@ -60,9 +60,9 @@ const (
 // incomplete.
 type StreamDecoder struct {
 	// OnEvent, if set, is called with each decoded event.
-	OnEvent func(backends.Event)
+	OnEvent func(timing.Event)
 
-	t      *backends.StreamTiming
+	t      *timing.Stream
 	buf    []byte // a frame split across Feed calls
 	off    int64  // offset of the next byte to be consumed
 	done   bool
@@ -73,7 +73,7 @@ type StreamDecoder struct {
 }
 
 // NewStreamDecoder returns a decoder that fills t.
-func NewStreamDecoder(t *backends.StreamTiming) *StreamDecoder {
+func NewStreamDecoder(t *timing.Stream) *StreamDecoder {
 	return &StreamDecoder{t: t}
 }
 
@@ -145,7 +145,7 @@ func (d *StreamDecoder) prelude(f []byte) (int, bool) {
 }
 
 func (d *StreamDecoder) malformed(what string) {
-	d.fail(&backends.MalformedError{Offset: d.off, What: what})
+	d.fail(&timing.MalformedError{Offset: d.off, What: what})
 }
 
 func (d *StreamDecoder) fail(err error) {
@@ -236,16 +236,16 @@ func (d *StreamDecoder) frame(at time.Duration, f []byte) {
 	payload := f[12+hlen : n-4]
 	t := d.t
 	t.Events++
-	ev := backends.Event{At: at}
+	ev := timing.Event{At: at}
 	switch string(h.messageType) {
 	case "exception":
-		d.fail(&backends.ServiceError{Code: string(h.exceptionType)})
-		ev.Kind = backends.EventError
+		d.fail(&timing.ServiceError{Code: string(h.exceptionType)})
+		ev.Kind = timing.EventError
 		d.emit(ev)
 		return
 	case "error":
-		d.fail(&backends.ServiceError{Code: string(h.errorCode)})
-		ev.Kind = backends.EventError
+		d.fail(&timing.ServiceError{Code: string(h.errorCode)})
+		ev.Kind = timing.EventError
 		d.emit(ev)
 		return
 	}
@@ -271,33 +271,33 @@ func (d *StreamDecoder) frame(at time.Duration, f []byte) {
 		}
 		return
 	}
-	if ev.Kind&backends.EventContent != 0 && !d.done {
+	if ev.Kind&timing.EventContent != 0 && !d.done {
 		t.Content(at, ev.Tokens)
 	}
-	if ev.Kind&backends.EventEnd != 0 {
+	if ev.Kind&timing.EventEnd != 0 {
 		d.done = true
 		t.Ended = true
 	}
 	d.emit(ev)
 }
 
-func (d *StreamDecoder) emit(ev backends.Event) {
+func (d *StreamDecoder) emit(ev timing.Event) {
 	if d.OnEvent != nil {
 		d.OnEvent(ev)
 	}
 }
 
 // text marks ev as content carrying raw string v, if it is non-empty.
-func text(ev *backends.Event, v []byte) {
+func text(ev *timing.Event, v []byte) {
 	if s, ok := wirejson.Str(v); ok && len(s) > 0 {
-		ev.Kind |= backends.EventContent
+		ev.Kind |= timing.EventContent
 		ev.Tokens += max(1, wirejson.Words(s))
 	}
 }
 
 // contentBlockDelta: {"contentBlockIndex":0,"delta":{"text":"…"}} or a
 // toolUse or reasoningContent delta.
-func (d *StreamDecoder) contentBlockDelta(ev *backends.Event, p []byte) bool {
+func (d *StreamDecoder) contentBlockDelta(ev *timing.Event, p []byte) bool {
 	return wirejson.Each(p, func(k, v []byte) {
 		if string(k) != "delta" {
 			return
@@ -318,8 +318,8 @@ func (d *StreamDecoder) contentBlockDelta(ev *backends.Event, p []byte) bool {
 }
 
 // messageStop: {"stopReason":"end_turn"}.
-func (d *StreamDecoder) messageStop(ev *backends.Event, p []byte) bool {
-	ev.Kind |= backends.EventStop | backends.EventEnd
+func (d *StreamDecoder) messageStop(ev *timing.Event, p []byte) bool {
+	ev.Kind |= timing.EventStop | timing.EventEnd
 	return wirejson.Each(p, func(k, v []byte) {
 		if s, ok := wirejson.Str(v); ok && string(k) == "stopReason" {
 			d.t.Stop = wirejson.Text(s)
@@ -328,10 +328,10 @@ func (d *StreamDecoder) messageStop(ev *backends.Event, p []byte) bool {
 }
 
 // metadata: {"usage":{"inputTokens":…,"outputTokens":…},"metrics":{…}}.
-func (d *StreamDecoder) metadata(ev *backends.Event, p []byte) bool {
+func (d *StreamDecoder) metadata(ev *timing.Event, p []byte) bool {
 	return wirejson.Each(p, func(k, v []byte) {
 		if string(k) == "usage" && readUsage(v, d.t) {
-			ev.Kind |= backends.EventUsage
+			ev.Kind |= timing.EventUsage
 		}
 	})
 }
@@ -339,7 +339,7 @@ func (d *StreamDecoder) metadata(ev *backends.Event, p []byte) bool {
 // readUsage reads a usage object in any of the spellings Bedrock passes on:
 // Converse (inputTokens), Anthropic (input_tokens), OpenAI (prompt_tokens),
 // invocation metrics (inputTokenCount). It reports whether it found a count.
-func readUsage(v []byte, t *backends.StreamTiming) bool {
+func readUsage(v []byte, t *timing.Stream) bool {
 	found := false
 	wirejson.Each(v, func(k, v []byte) {
 		n, ok := wirejson.Int(v)
@@ -360,7 +360,7 @@ func readUsage(v []byte, t *backends.StreamTiming) bool {
 }
 
 // chunk: {"bytes":"<base64 of the model's own stream event>"}.
-func (d *StreamDecoder) chunk(ev *backends.Event, p []byte) bool {
+func (d *StreamDecoder) chunk(ev *timing.Event, p []byte) bool {
 	var b64 []byte
 	if !wirejson.Each(p, func(k, v []byte) {
 		if s, ok := wirejson.Str(v); ok && string(k) == "bytes" {
@@ -392,7 +392,7 @@ func (d *StreamDecoder) chunk(ev *backends.Event, p []byte) bool {
 }
 
 // modelEvent reads one of the model's own stream events (see StreamDecoder).
-func (d *StreamDecoder) modelEvent(ev *backends.Event, p []byte) bool {
+func (d *StreamDecoder) modelEvent(ev *timing.Event, p []byte) bool {
 	var typ, delta, usage, message, metrics, generation, stop []byte
 	choices := false
 	if !wirejson.Each(p, func(k, v []byte) {
@@ -425,16 +425,16 @@ func (d *StreamDecoder) modelEvent(ev *backends.Event, p []byte) bool {
 		c := &d.chat
 		wirejson.ParseChat(p, c)
 		if c.Content {
-			ev.Kind |= backends.EventContent
+			ev.Kind |= timing.EventContent
 			ev.Tokens = c.Tokens
 		}
 		if c.Finish != nil {
 			t.Stop = wirejson.Text(c.Finish)
-			ev.Kind |= backends.EventStop | backends.EventEnd
+			ev.Kind |= timing.EventStop | timing.EventEnd
 		}
 		if c.Usage {
 			t.Usage, t.InputTokens, t.OutputTokens = true, c.Prompt, c.Completion
-			ev.Kind |= backends.EventUsage
+			ev.Kind |= timing.EventUsage
 		}
 	case typ != nil: // Anthropic Messages stream events
 		switch string(typ) {
@@ -447,21 +447,21 @@ func (d *StreamDecoder) modelEvent(ev *backends.Event, p []byte) bool {
 		case "message_start":
 			wirejson.Each(message, func(k, v []byte) {
 				if string(k) == "usage" && readUsage(v, t) {
-					ev.Kind |= backends.EventUsage
+					ev.Kind |= timing.EventUsage
 				}
 			})
 		case "message_delta":
 			wirejson.Each(delta, func(k, v []byte) {
 				if s, ok := wirejson.Str(v); ok && string(k) == "stop_reason" {
 					t.Stop = wirejson.Text(s)
-					ev.Kind |= backends.EventStop
+					ev.Kind |= timing.EventStop
 				}
 			})
 			if usage != nil && readUsage(usage, t) {
-				ev.Kind |= backends.EventUsage
+				ev.Kind |= timing.EventUsage
 			}
 		case "message_stop":
-			ev.Kind |= backends.EventEnd
+			ev.Kind |= timing.EventEnd
 		}
 	default: // Meta Llama, Amazon Titan
 		if generation != nil {
@@ -469,11 +469,11 @@ func (d *StreamDecoder) modelEvent(ev *backends.Event, p []byte) bool {
 		}
 		if stop != nil {
 			t.Stop = wirejson.Text(stop)
-			ev.Kind |= backends.EventStop | backends.EventEnd
+			ev.Kind |= timing.EventStop | timing.EventEnd
 		}
 	}
 	if metrics != nil && readUsage(metrics, t) {
-		ev.Kind |= backends.EventUsage
+		ev.Kind |= timing.EventUsage
 	}
 	return true
 }
@@ -486,7 +486,7 @@ func (d *StreamDecoder) End(_ time.Duration, err error) {
 	}
 	if len(d.buf) > 0 || !d.done {
 		if err == nil {
-			err = backends.ErrIncomplete
+			err = timing.ErrIncomplete
 		}
 		d.fail(err)
 	}
@@ -498,24 +498,24 @@ const MaxBody = 8 << 20
 const maxErrorBody = 64 << 10
 
 // NewBodyDecoder returns the decoder for a Bedrock Runtime response: an error
-// decoder for a status of 400 and above (recording a *backends.ServiceError
+// decoder for a status of 400 and above (recording a *timing.ServiceError
 // with the error type), a StreamDecoder for an event stream, and otherwise a
 // JSON decoder that reads usage (Converse, or InvokeModel's model-native
 // body, or the X-Amzn-Bedrock-*-Token-Count headers) when the body ends.
-func NewBodyDecoder(resp *http.Response, t *backends.StreamTiming) backends.BodyDecoder {
+func NewBodyDecoder(resp *http.Response, t *timing.Stream) timing.BodyDecoder {
 	h := resp.Header
 	if resp.StatusCode >= 400 {
 		status, hdrType := resp.StatusCode, h.Get("X-Amzn-ErrorType")
-		return &backends.BufferedDecoder{Limit: maxErrorBody, Parse: func(_ time.Duration, body []byte, _ bool, _ error) {
+		return &timing.BufferedDecoder{Limit: maxErrorBody, Parse: func(_ time.Duration, body []byte, _ bool, _ error) {
 			code := ErrorType(hdrType, body)
-			t.Fail(&backends.ServiceError{Status: status, Code: code})
+			t.Fail(&timing.ServiceError{Status: status, Code: code})
 		}}
 	}
 	if ct := h.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/vnd.amazon.eventstream") {
 		return NewStreamDecoder(t)
 	}
 	hin, hout := h.Get("X-Amzn-Bedrock-Input-Token-Count"), h.Get("X-Amzn-Bedrock-Output-Token-Count")
-	return &backends.BufferedDecoder{Limit: MaxBody, Parse: func(_ time.Duration, body []byte, complete bool, err error) {
+	return &timing.BufferedDecoder{Limit: MaxBody, Parse: func(_ time.Duration, body []byte, complete bool, err error) {
 		switch {
 		case err != nil:
 			t.Fail(err)
@@ -525,7 +525,7 @@ func NewBodyDecoder(resp *http.Response, t *backends.StreamTiming) backends.Body
 		}
 		t.Ended = true
 		if !parseBody(body, t) {
-			t.Fail(&backends.MalformedError{What: "response body is not a JSON object"})
+			t.Fail(&timing.MalformedError{What: "response body is not a JSON object"})
 		}
 		if !t.Usage {
 			in, err1 := strconv.Atoi(hin)
@@ -539,7 +539,7 @@ func NewBodyDecoder(resp *http.Response, t *backends.StreamTiming) backends.Body
 
 // parseBody reads a Converse or InvokeModel response body into t: usage,
 // stop reason and the words of the output text.
-func parseBody(body []byte, t *backends.StreamTiming) bool {
+func parseBody(body []byte, t *timing.Stream) bool {
 	words := func(v []byte) {
 		if s, ok := wirejson.Str(v); ok {
 			t.Tokens += wirejson.Words(s)
@@ -607,7 +607,7 @@ func parseBody(body []byte, t *backends.StreamTiming) bool {
 // Usage returns the token usage of a non-streaming Converse or InvokeModel
 // response body.
 func Usage(body []byte) (input, output int, ok bool) {
-	var t backends.StreamTiming
+	var t timing.Stream
 	if !parseBody(body, &t) || !t.Usage {
 		return 0, 0, false
 	}

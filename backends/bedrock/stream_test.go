@@ -12,10 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/mcbench/mcbench/backends/timing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // frame encodes one event-stream message with the SDK's encoder.
@@ -50,8 +49,8 @@ func converse(t testing.TB) [][]byte {
 	}
 }
 
-func decodeSplit(body []byte, n int) backends.StreamTiming {
-	var tm backends.StreamTiming
+func decodeSplit(body []byte, n int) timing.Stream {
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	for len(body) > 0 {
 		k := min(n, len(body))
@@ -65,10 +64,10 @@ func decodeSplit(body []byte, n int) backends.StreamTiming {
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func TestConverseStream(t *testing.T) {
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
-	var kinds []backends.EventKind
-	d.OnEvent = func(ev backends.Event) { kinds = append(kinds, ev.Kind) }
+	var kinds []timing.EventKind
+	d.OnEvent = func(ev timing.Event) { kinds = append(kinds, ev.Kind) }
 	for i, f := range converse(t) {
 		d.Feed(ms(50+5*i), f)
 	}
@@ -84,8 +83,8 @@ func TestConverseStream(t *testing.T) {
 	assert.True(t, tm.Usage)
 	assert.Equal(t, [2]int{25, 4}, [2]int{tm.InputTokens, tm.OutputTokens})
 	assert.Equal(t, int64(2), tm.Gaps.N)
-	c, s, u, e := backends.EventContent, backends.EventStop, backends.EventUsage, backends.EventEnd
-	assert.Equal(t, []backends.EventKind{0, c, 0, c, c, 0, s | e, u}, kinds)
+	c, s, u, e := timing.EventContent, timing.EventStop, timing.EventUsage, timing.EventEnd
+	assert.Equal(t, []timing.EventKind{0, c, 0, c, c, 0, s | e, u}, kinds)
 }
 
 func TestSplitAnywhere(t *testing.T) {
@@ -180,8 +179,8 @@ func TestStreamErrors(t *testing.T) {
 			for _, n := range []int{1, 5, len(c.body)} {
 				tm := decodeSplit(c.body, n)
 				require.Error(t, tm.Err)
-				assert.Equal(t, c.class, backends.ErrorClass(tm.Err), "%v", tm.Err)
-				var se *backends.ServiceError
+				assert.Equal(t, c.class, timing.ErrorClass(tm.Err), "%v", tm.Err)
+				var se *timing.ServiceError
 				if errors.As(tm.Err, &se) {
 					assert.Equal(t, c.code, se.Code)
 					assert.NotContains(t, tm.Err.Error(), "secret")
@@ -193,20 +192,20 @@ func TestStreamErrors(t *testing.T) {
 
 func TestHugePreludeIsNotBuffered(t *testing.T) {
 	// A valid-CRC prelude claiming 1 GiB must fail at once, not wait for it.
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	f := frame(t, "event", ":event-type", "x", "")
 	f[0] = 0x40 // 1 GiB
 	copy(f[8:12], crcBE(f[:8]))
 	d.Feed(0, f[:12])
-	var me *backends.MalformedError
+	var me *timing.MalformedError
 	require.ErrorAs(t, tm.Err, &me)
 	assert.Contains(t, me.What, "out of range")
 	assert.Nil(t, d.buf)
 }
 
 func TestReadErrorEndsStream(t *testing.T) {
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	d.Feed(0, converse(t)[1])
 	boom := io.ErrUnexpectedEOF
@@ -223,8 +222,8 @@ func resp(status int, ct string, hdr ...string) *http.Response {
 	return r
 }
 
-func decodeBody(r *http.Response, body []byte) backends.StreamTiming {
-	var tm backends.StreamTiming
+func decodeBody(r *http.Response, body []byte) timing.Stream {
+	var tm timing.Stream
 	d := NewBodyDecoder(r, &tm)
 	d.Feed(0, body)
 	d.End(0, nil)
@@ -234,7 +233,7 @@ func decodeBody(r *http.Response, body []byte) backends.StreamTiming {
 func TestBodyDecoders(t *testing.T) {
 	tm := decodeBody(resp(200, "application/json"), []byte(`{"metrics":{"latencyMs":300},"output":{"message":{"content":[{"text":"one two"}],"role":"assistant"}},"stopReason":"end_turn","usage":{"inputTokens":12,"outputTokens":2,"totalTokens":14}}`))
 	require.NoError(t, tm.Err)
-	assert.Equal(t, backends.StreamTiming{Tokens: 2, Usage: true, InputTokens: 12, OutputTokens: 2, Stop: "end_turn", Ended: true}, tm)
+	assert.Equal(t, timing.Stream{Tokens: 2, Usage: true, InputTokens: 12, OutputTokens: 2, Stop: "end_turn", Ended: true}, tm)
 
 	tm = decodeBody(resp(200, "application/json"), []byte(`{"id":"m","type":"message","content":[{"type":"text","text":"a b c"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":3}}`))
 	assert.Equal(t, [3]int{3, 5, 3}, [3]int{tm.Tokens, tm.InputTokens, tm.OutputTokens})
@@ -246,11 +245,11 @@ func TestBodyDecoders(t *testing.T) {
 	assert.Equal(t, [3]int{2, 3, 2}, [3]int{tm.Tokens, tm.InputTokens, tm.OutputTokens})
 
 	tm = decodeBody(resp(429, "application/json", "X-Amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"), []byte(`{"message":"Too many requests"}`))
-	assert.Equal(t, &backends.ServiceError{Status: 429, Code: "ThrottlingException"}, tm.Err)
+	assert.Equal(t, &timing.ServiceError{Status: 429, Code: "ThrottlingException"}, tm.Err)
 	tm = decodeBody(resp(400, "application/json"), []byte(`{"__type":"com.amazon.bedrock#ValidationException","message":"bad"}`))
-	assert.Equal(t, &backends.ServiceError{Status: 400, Code: "ValidationException"}, tm.Err)
+	assert.Equal(t, &timing.ServiceError{Status: 400, Code: "ValidationException"}, tm.Err)
 	tm = decodeBody(resp(403, "application/json"), []byte(`{"code":"AccessDeniedException"}`))
-	assert.Equal(t, &backends.ServiceError{Status: 403, Code: "AccessDeniedException"}, tm.Err)
+	assert.Equal(t, &timing.ServiceError{Status: 403, Code: "AccessDeniedException"}, tm.Err)
 
 	tm = decodeBody(resp(200, "application/vnd.amazon.eventstream"), bytes.Join(converse(t), nil))
 	require.NoError(t, tm.Err)
@@ -268,7 +267,7 @@ func TestDoesNotAllocatePerFrame(t *testing.T) {
 	for _, f := range [][]byte{delta, anth} {
 		allocs := func(n int) float64 {
 			return testing.AllocsPerRun(20, func() {
-				var tm backends.StreamTiming
+				var tm timing.Stream
 				d := NewStreamDecoder(&tm)
 				for i := range n {
 					d.Feed(time.Duration(i), f)
@@ -287,7 +286,7 @@ func TestDoesNotAllocatePerFrame(t *testing.T) {
 // BenchmarkSDKDecoder, the SDK's decoder reading the same frame.
 func BenchmarkConverseDelta(b *testing.B) {
 	f := event(b, "contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"Hello"},"p":"abcdefghijklmnopqrstuvwxyz0123"}`)
-	var tm backends.StreamTiming
+	var tm timing.Stream
 	d := NewStreamDecoder(&tm)
 	b.SetBytes(int64(len(f)))
 	b.ReportAllocs()

@@ -18,7 +18,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -745,9 +745,9 @@ func (h *azureHandler) fail(w http.ResponseWriter, reqID string, dep *azureDeplo
 // refuse answers a call the deployment did not admit.
 func (h *azureHandler) refuse(w http.ResponseWriter, reqID, version string, dep *azureDeployment, input, maxTok int32, ref *Refusal) {
 	switch {
-	case ref.Status == backends.StatusThrottled:
+	case ref.Status == results.StatusThrottled:
 		h.fail(w, reqID, dep, azThrottled(version, ref, ref.RetryAfter))
-	case ref.Status == backends.StatusRejected:
+	case ref.Status == results.StatusRejected:
 		// Azure answers an overloaded deployment with 429 as well. The
 		// hint is the mean time until one of its slots frees.
 		d := dep.d
@@ -867,6 +867,7 @@ func (h *azureHandler) complete(w http.ResponseWriter, r *http.Request, reqID st
 	body := appendAzCompletion((*bp)[:0], azNewCompletionID(), time.Now().Unix(), dep, chat, out)
 	hd := w.Header()
 	azSetCommonHeaders(hd, reqID, dep)
+	setQueueHeader(hd, plan)
 	hd["Content-Type"] = azJSONContentType
 	switch plan.Fault {
 	case scenarios.FaultMalformed:
@@ -937,6 +938,7 @@ func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID stri
 
 	hd := w.Header()
 	azSetCommonHeaders(hd, reqID, dep)
+	setQueueHeader(hd, plan)
 	hd["Content-Type"] = azSSEContentType
 	hd["Cache-Control"] = azNoCache
 	w.WriteHeader(http.StatusOK)

@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -398,13 +398,13 @@ func brWantOutput(r *http.Request) (int32, *brError) {
 // refuse answers a call Admit did not admit.
 func (b *bedrockAPI) refuse(w http.ResponseWriter, rid string, ref *Refusal) {
 	switch ref.Status {
-	case backends.StatusThrottled:
+	case results.StatusThrottled:
 		if ref.Reason == "quota_requests" {
 			brWriteError(w, rid, errBrRequests)
 		} else {
 			brWriteError(w, rid, errBrTokens)
 		}
-	case backends.StatusRejected:
+	case results.StatusRejected:
 		brWriteError(w, rid, errBrUnavail)
 	default:
 		switch ref.Reason {
@@ -913,6 +913,7 @@ func (x *brExchange) setHeaders(n int32, length int) {
 	h["Content-Type"] = brCTJSON
 	h["X-Amzn-Requestid"] = []string{x.rid}
 	h["Content-Length"] = []string{strconv.Itoa(length)}
+	setQueueHeader(h, x.p)
 	if x.op == brOpInvoke {
 		h["X-Amzn-Bedrock-Input-Token-Count"] = []string{strconv.Itoa(int(x.req.input))}
 		h["X-Amzn-Bedrock-Output-Token-Count"] = []string{strconv.Itoa(int(n))}
@@ -1041,6 +1042,7 @@ func (x *brExchange) stream(buf []byte) []byte {
 	h := x.w.Header()
 	h["Content-Type"] = brCTEventStream
 	h["X-Amzn-Requestid"] = []string{x.rid}
+	setQueueHeader(h, x.p)
 	if x.op == brOpInvokeStream {
 		h["X-Amzn-Bedrock-Content-Type"] = brCTJSON
 		sp := brGetBuf()

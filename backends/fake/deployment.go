@@ -2,12 +2,14 @@ package fake
 
 import (
 	"context"
+	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/behavior"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -70,6 +72,9 @@ type Call struct {
 // gap between tokens, how many tokens to send and whether the response is to
 // be broken. The handler must call Done exactly once.
 type Plan struct {
+	// Queued is how long the call waited for a concurrency slot; the fakes
+	// report it in the QueueHeader of a response.
+	Queued time.Duration
 	TTFT   time.Duration
 	TPOT   time.Duration
 	Output int32
@@ -87,7 +92,7 @@ type Plan struct {
 type Refusal struct {
 	// Status is StatusThrottled (quota), StatusRejected (queue full) or
 	// StatusFailed (a fault).
-	Status backends.Status
+	Status results.Status
 	// Reason is "quota_tokens", "quota_requests", "queue_full", "outage",
 	// "reset" or "silent".
 	Reason string
@@ -165,10 +170,10 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	d.Stats.Requests.Add(1)
 	now := d.now()
 	if on, _, _ := d.active(scenarios.FaultOutage, now); on {
-		return nil, d.refuse(backends.StatusFailed, "outage", 0)
+		return nil, d.refuse(results.StatusFailed, "outage", 0)
 	}
 	if on, _, _ := d.active(scenarios.FaultReset, now); on {
-		return nil, d.refuse(backends.StatusFailed, "reset", 0)
+		return nil, d.refuse(results.StatusFailed, "reset", 0)
 	}
 	if on, _, end := d.active(scenarios.FaultSilent, now); on {
 		t := time.NewTimer(end - now)
@@ -177,7 +182,7 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 		case <-ctx.Done():
 		case <-t.C:
 		}
-		return nil, d.refuse(backends.StatusFailed, "silent", 0)
+		return nil, d.refuse(results.StatusFailed, "silent", 0)
 	}
 	maxTok := c.MaxTokens
 	if maxTok <= 0 {
@@ -187,12 +192,13 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	if ref != nil {
 		return nil, ref
 	}
+	queueStart := time.Now()
 	if !d.acquire(ctx) {
 		d.settle(reserved, c.InputTokens, 0)
 		if ctx.Err() != nil {
-			return nil, d.refuse(backends.StatusFailed, "cancelled", 0)
+			return nil, d.refuse(results.StatusFailed, "cancelled", 0)
 		}
-		return nil, d.refuse(backends.StatusRejected, "queue_full", 0)
+		return nil, d.refuse(results.StatusRejected, "queue_full", 0)
 	}
 	busy := d.busy.Add(1)
 	d.Stats.InFlight.Add(1)
@@ -205,7 +211,7 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	out = max(min(out, maxTok), 1)
 	_, slow, _ := d.active(scenarios.FaultBrownout, d.now())
 	ttft, total := d.lat.Service(scenarios.Draw(d.key, n, 0), scenarios.Draw(d.key, n, 1), c.InputTokens, out, int(busy), d.conc, slow)
-	p := &Plan{TTFT: time.Duration(ttft), Output: out, reserved: reserved, input: c.InputTokens, d: d}
+	p := &Plan{Queued: time.Since(queueStart), TTFT: time.Duration(ttft), Output: out, reserved: reserved, input: c.InputTokens, d: d}
 	if out > 0 {
 		p.TPOT = time.Duration((total - ttft) / int64(out))
 	}
@@ -218,11 +224,11 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	return p, nil
 }
 
-func (d *Deployment) refuse(st backends.Status, reason string, retry time.Duration) *Refusal {
+func (d *Deployment) refuse(st results.Status, reason string, retry time.Duration) *Refusal {
 	switch st {
-	case backends.StatusThrottled:
+	case results.StatusThrottled:
 		d.Stats.Throttled.Add(1)
-	case backends.StatusRejected:
+	case results.StatusRejected:
 		d.Stats.Rejected.Add(1)
 	default:
 		d.Stats.Failed.Add(1)
@@ -249,7 +255,7 @@ func (d *Deployment) admitQuota(now time.Duration, input, maxTok int32) (float64
 	if ra < 0 {
 		retry = time.Minute // more than the bucket holds: ask to wait a full window
 	}
-	return 0, d.refuse(backends.StatusThrottled, why.String(), retry)
+	return 0, d.refuse(results.StatusThrottled, why.String(), retry)
 }
 
 func (d *Deployment) settle(reserved float64, input, output int32) {
@@ -259,6 +265,18 @@ func (d *Deployment) settle(reserved float64, input, output int32) {
 	d.mu.Lock()
 	d.quota.Settle(int64(d.now()), reserved, input, output)
 	d.mu.Unlock()
+}
+
+// QueueHeader is the response header in which a fake reports how long the
+// call waited for a concurrency slot, in nanoseconds (an mcbench extension,
+// like the x-mcbench-output-tokens request header): the load generator
+// records it as the attempt's queue wait, which a real endpoint does not
+// reveal.
+const QueueHeader = "X-Mcbench-Queue-Ns"
+
+// setQueueHeader reports the call's queue wait on a successful response.
+func setQueueHeader(h http.Header, p *Plan) {
+	h[QueueHeader] = []string{strconv.FormatInt(int64(p.Queued), 10)}
 }
 
 // acquire takes a concurrency slot, waiting in the queue if it has room.

@@ -20,9 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/azure"
 	"github.com/mcbench/mcbench/backends/bedrock"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // Sink receives the calls a Proxy records; *Writer is one.
@@ -168,7 +168,7 @@ type callState struct {
 	body              []byte
 	apiVer            string
 	region, requestID string
-	timing            backends.StreamTiming
+	timing            timing.Stream
 }
 
 // ServeHTTP forwards one request, recording it if its route is recognised.
@@ -258,7 +258,7 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := p.base.RoundTrip(req)
 	if err != nil {
 		c := p.call(cs, start, concurrent, 0)
-		c.Error, c.TotalMS = "upstream", backends.Millis(time.Since(start))
+		c.Error, c.TotalMS = "upstream", timing.Millis(time.Since(start))
 		if req.Context().Err() != nil {
 			c.Error = "cancelled"
 		}
@@ -268,7 +268,7 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t := &cs.timing
 	t.Headers = time.Since(start)
-	var dec backends.BodyDecoder
+	var dec timing.BodyDecoder
 	if cs.rt.provider == ProviderAzure {
 		dec = azure.NewBodyDecoder(resp, t)
 		cs.region, cs.requestID = resp.Header.Get("x-ms-region"), resp.Header.Get("apim-request-id")
@@ -276,9 +276,9 @@ func (p *Proxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		dec = bedrock.NewBodyDecoder(resp, t)
 		cs.requestID = resp.Header.Get("x-amzn-RequestId")
 	}
-	tb := backends.NewTimedBody(resp.Body, start, t, dec)
+	tb := timing.NewTimedBody(resp.Body, start, t, dec)
 	status := resp.StatusCode
-	tb.OnEnd = func(t *backends.StreamTiming) {
+	tb.OnEnd = func(t *timing.Stream) {
 		p.write(p.call(cs, start, concurrent, status))
 		p.inflight.Add(-1)
 	}
@@ -298,19 +298,19 @@ func (p *Proxy) call(cs *callState, start time.Time, concurrent, status int) *Ca
 	if status == 0 {
 		return c
 	}
-	c.Error = backends.ErrorClass(t.Err)
-	var se *backends.ServiceError
+	c.Error = timing.ErrorClass(t.Err)
+	var se *timing.ServiceError
 	if errors.As(t.Err, &se) {
 		c.ErrorCode = se.Code
 	}
 	c.Usage, c.InputTokens, c.OutputTokens = t.Usage, t.InputTokens, t.OutputTokens
 	c.StreamTokens, c.Chunks, c.Stop, c.ResponseBytes = t.Tokens, t.Chunks, t.Stop, t.Bytes
-	c.HeadersMS, c.TotalMS = backends.Millis(t.Headers), backends.Millis(t.Done)
+	c.HeadersMS, c.TotalMS = timing.Millis(t.Headers), timing.Millis(t.Done)
 	if t.Bytes > 0 {
-		c.FirstByteMS = backends.Millis(t.FirstByte)
+		c.FirstByteMS = timing.Millis(t.FirstByte)
 	}
 	if t.Chunks > 0 {
-		c.TTFTMS, c.LastTokenMS = backends.Millis(t.FirstToken), backends.Millis(t.LastToken)
+		c.TTFTMS, c.LastTokenMS = timing.Millis(t.FirstToken), timing.Millis(t.LastToken)
 	}
 	if t.Events > 0 {
 		c.Stream = true // what the response did, whatever the request said

@@ -27,8 +27,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/backends/timing"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -147,7 +147,7 @@ func TestStreamTimingThroughProxy(t *testing.T) {
 	require.NotNil(t, c.Gaps)
 	assert.Equal(t, int64(4), c.Gaps.N)
 	assert.GreaterOrEqual(t, c.Gaps.Max, 15*time.Millisecond)
-	assert.InDelta(t, c.LastTokenMS-c.TTFTMS, backends.Millis(c.Gaps.Sum), 0.01)
+	assert.InDelta(t, c.LastTokenMS-c.TTFTMS, timing.Millis(c.Gaps.Sum), 0.01)
 	assertClean(t, path)
 }
 
@@ -507,7 +507,7 @@ func TestWriterAppendsWholeLines(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Go(func() {
-			g := backends.GapHist{}
+			g := timing.GapHist{}
 			g.Add(time.Duration(i) * time.Millisecond)
 			assert.NoError(t, w.Write(&Call{Provider: "azure", Deployment: strconv.Itoa(i), Gaps: &g}))
 		})

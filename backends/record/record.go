@@ -19,7 +19,7 @@
 // p50/p90/p99 for people reading the file, and the non-empty buckets of a
 // log-linear histogram (16 buckets per power of two of microseconds, so any
 // quantile read from it is within 3.2%) as [lower bound µs, count] pairs.
-// Histograms of many calls merge exactly (backends.GapHist). A gap is the
+// Histograms of many calls merge exactly (timing.GapHist). A gap is the
 // time between two consecutive content events (chunks), the first token
 // excluded; the per-token figure is (last_token_ms − ttft_ms) /
 // (stream_tokens − 1).
@@ -41,7 +41,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/backends/timing"
 )
 
 // Providers and operations as written in Call.
@@ -128,7 +128,7 @@ type Call struct {
 	// TotalMS is the time until the response body ended.
 	TotalMS float64 `json:"total_ms"`
 	// Gaps are the gaps between content events of a stream.
-	Gaps *backends.GapHist `json:"gaps,omitempty"`
+	Gaps *timing.GapHist `json:"gaps,omitempty"`
 }
 
 // OK reports whether the call succeeded: a 2xx status and no error.

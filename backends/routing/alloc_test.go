@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -37,9 +37,9 @@ func TestNoAllocationPerAttempt(t *testing.T) {
 		okObs(0, 0, 300*ms),
 		throttled(0, 0, 2*sec),
 		outage(0, 0),
-		failObs(0, backends.StatusTimedOut, "timeout", 0),
-		failObs(0, backends.StatusClientError, "http_401", 0),
-		failObs(0, backends.StatusFailed, ClassCancelled, 0),
+		failObs(0, results.StatusTimedOut, "timeout", 0),
+		failObs(0, results.StatusClientError, "http_401", 0),
+		failObs(0, results.StatusFailed, ClassCancelled, 0),
 	}
 	tags := []string{"eu-data-zone"}
 	for name, rt := range allocRoutings() {
@@ -78,12 +78,12 @@ func TestNoAllocationPerAttempt(t *testing.T) {
 			}
 			o = outcomes[k%len(outcomes)]
 			o.Dep, o.Sent, o.Done = dep, now, now+ms
-			if o.Status == backends.StatusOK {
+			if o.Status == results.StatusOK {
 				o.FirstToken = now + 300*ms
 			}
 			o.InputTokens, o.MaxTokens, o.OutputTokens = 1200, 800, 100
 			p.Observe(o.Done, &o)
-			if re != nil && o.Status != backends.StatusOK {
+			if re != nil && o.Status != results.StatusOK {
 				re.Retry(o.Done, &r, &o)
 			}
 		})

@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func TestBreakerLifecycle(t *testing.T) {
@@ -113,9 +112,9 @@ func TestBreakerIgnoresClientErrorsCountsThrottling(t *testing.T) {
 	b, err := NewCircuitBreaker(cfg, cands("primary", "secondary"))
 	require.NoError(t, err)
 	for _, o := range []Observation{
-		failObs(0, backends.StatusClientError, "http_400", 0),
-		failObs(0, backends.StatusFailed, ClassCancelled, 0),
-		failObs(0, backends.StatusClientError, ClassContentFilter, 0),
+		failObs(0, results.StatusClientError, "http_400", 0),
+		failObs(0, results.StatusFailed, ClassCancelled, 0),
+		failObs(0, results.StatusClientError, ClassContentFilter, 0),
 		throttled(0, 0, 0),
 	} {
 		b.Observe(0, &o)

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 )
 
 // The optional interfaces below extend what the engines (sim and loadgen)
@@ -142,18 +142,18 @@ func classify(o *Observation) outcome {
 	case "connection", "reset":
 		return outConnection
 	case ClassTTFTTimeout, "timeout", "silent", "http_408":
-		if o.Status != backends.StatusOK {
+		if o.Status != results.StatusOK {
 			return outTimeout
 		}
 	}
 	switch o.Status {
-	case backends.StatusOK:
+	case results.StatusOK:
 		return outOK
-	case backends.StatusThrottled:
+	case results.StatusThrottled:
 		return outThrottled
-	case backends.StatusTimedOut:
+	case results.StatusTimedOut:
 		return outTimeout
-	case backends.StatusClientError:
+	case results.StatusClientError:
 		return outClient
 	}
 	return outServer // failed, rejected, anything unknown
@@ -188,7 +188,7 @@ func httpStatus(o *Observation) int {
 	case outNotFound:
 		return 404
 	case outServer:
-		if o.ErrorClass == "outage" || o.Status == backends.StatusRejected {
+		if o.ErrorClass == "outage" || o.Status == results.StatusRejected {
 			return 503
 		}
 	}
@@ -197,7 +197,7 @@ func httpStatus(o *Observation) int {
 
 // ttftOf is an attempt's time to first token, or -1 when it produced none.
 func ttftOf(o *Observation) int64 {
-	if o.Status != backends.StatusOK || o.FirstToken <= 0 || o.FirstToken < o.Sent {
+	if o.Status != results.StatusOK || o.FirstToken <= 0 || o.FirstToken < o.Sent {
 		return -1
 	}
 	return o.FirstToken - o.Sent

@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func TestDeadlineRetryAfterWithinBudget(t *testing.T) {
@@ -64,7 +63,7 @@ func TestDeadlineRoundsAndExhaustion(t *testing.T) {
 
 	// Client errors are not retried.
 	steps = drive(d, 0, Request{}, 3, func(_, dep int, at int64) Observation {
-		return failObs(dep, backends.StatusClientError, "http_400", at)
+		return failObs(dep, results.StatusClientError, "http_400", at)
 	})
 	assert.Equal(t, []int{0}, deps(steps))
 	assert.False(t, steps[0].retry)
@@ -79,7 +78,7 @@ func TestDeadlineFirstTokenTimeout(t *testing.T) {
 	// An engine following the contract fails over after the TTFT timeout.
 	steps := drive(d, 0, Request{Deadline: 60 * sec}, 3, func(_, dep int, at int64) Observation {
 		if dep == 0 { // silent
-			o := failObs(dep, backends.StatusTimedOut, ClassTTFTTimeout, at)
+			o := failObs(dep, results.StatusTimedOut, ClassTTFTTimeout, at)
 			o.Done = at + d.FirstTokenTimeout(at, &Request{Deadline: 60 * sec})
 			return o
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -24,11 +24,11 @@ func TestErrorClassDefaultTable(t *testing.T) {
 		retry bool
 		delay int64
 	}{
-		{"content filter: no retry", failObs(0, backends.StatusClientError, ClassContentFilter, 0), -1, false, 0},
-		{"other 4xx: fail fast", failObs(0, backends.StatusClientError, "http_422", 0), -1, false, 0},
-		{"context length: another deployment, never the same", failObs(0, backends.StatusClientError, ClassContextLength, 0), 1, true, 0},
+		{"content filter: no retry", failObs(0, results.StatusClientError, ClassContentFilter, 0), -1, false, 0},
+		{"other 4xx: fail fast", failObs(0, results.StatusClientError, "http_422", 0), -1, false, 0},
+		{"context length: another deployment, never the same", failObs(0, results.StatusClientError, ClassContextLength, 0), 1, true, 0},
 		{"5xx: another deployment at once", outage(0, 0), 1, true, 0},
-		{"timeout: another deployment at once", failObs(0, backends.StatusTimedOut, ClassTTFTTimeout, 0), 1, true, 0},
+		{"timeout: another deployment at once", failObs(0, results.StatusTimedOut, ClassTTFTTimeout, 0), 1, true, 0},
 		{"429 with retry-after: fail over at once", throttled(0, 0, 3*sec), 1, true, 0},
 	}
 	for _, c := range cases {
@@ -48,7 +48,7 @@ func TestErrorClassDefaultTable(t *testing.T) {
 func TestErrorClassAuthCooldown(t *testing.T) {
 	e, err := NewErrorClassRouter(DefaultErrorClassConfig(), ecCands())
 	require.NoError(t, err)
-	o := failObs(0, backends.StatusClientError, "http_401", 0)
+	o := failObs(0, results.StatusClientError, "http_401", 0)
 	e.Observe(0, &o)
 	d, ok := e.Retry(0, retry(1, -1, Observation{}), &o)
 	assert.True(t, ok)
@@ -64,11 +64,11 @@ func TestErrorClassCustomTable(t *testing.T) {
 	e, err := NewErrorClassRouter(cfg, ecCands())
 	require.NoError(t, err)
 
-	o := failObs(0, backends.StatusClientError, ClassContentFilter, 0)
+	o := failObs(0, results.StatusClientError, ClassContentFilter, 0)
 	_, ok := e.Retry(0, retry(1, -1, Observation{}), &o)
 	assert.True(t, ok)
 	assert.Equal(t, 2, e.Pick(0, retry(2, 0, o)), "content filter: only another provider (Bedrock) may try")
-	o = failObs(2, backends.StatusClientError, ClassContentFilter, 0)
+	o = failObs(2, results.StatusClientError, ClassContentFilter, 0)
 	assert.Equal(t, 0, e.Pick(0, retry(3, 2, o)))
 
 	o = outage(1, 0)
@@ -96,7 +96,7 @@ func TestErrorClassRetryOtherProviderWithoutOne(t *testing.T) {
 	cfg.Actions = map[string]Action{KindContentFilter: RetryOtherProvider}
 	e, err := NewErrorClassRouter(cfg, []Candidate{cand("a", "azure", "r1"), cand("b", "azure", "r2")})
 	require.NoError(t, err)
-	o := failObs(0, backends.StatusClientError, ClassContentFilter, 0)
+	o := failObs(0, results.StatusClientError, ClassContentFilter, 0)
 	_, ok := e.Retry(0, retry(1, -1, Observation{}), &o)
 	assert.False(t, ok, "no other provider: the request ends")
 }

@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func TestFallbackCoolsOn429ForRetryAfter(t *testing.T) {
@@ -77,10 +76,10 @@ func TestFallbackFailureRateAndAllowedFails(t *testing.T) {
 func TestFallbackAuthCoolsClientErrorsDoNot(t *testing.T) {
 	f, err := NewFallback(DefaultFallbackConfig(), cands("a", "b"))
 	require.NoError(t, err)
-	o := failObs(0, backends.StatusClientError, "http_400", 0)
+	o := failObs(0, results.StatusClientError, "http_400", 0)
 	f.Observe(0, &o)
 	assert.False(t, f.Cooling(0, 0))
-	o = failObs(0, backends.StatusClientError, "http_401", 0)
+	o = failObs(0, results.StatusClientError, "http_401", 0)
 	f.Observe(0, &o)
 	assert.True(t, f.Cooling(0, 0))
 }
@@ -185,7 +184,7 @@ func TestLiteLLMStatusRules(t *testing.T) {
 	// in a one-deployment group.
 	steps := drive(l, 0, Request{U: 0.3}, 6, func(_, dep int, at int64) Observation {
 		if dep == 0 {
-			return failObs(0, backends.StatusClientError, "http_401", at)
+			return failObs(0, results.StatusClientError, "http_401", at)
 		}
 		return okObs(dep, at, 400*ms)
 	})
@@ -196,9 +195,9 @@ func TestLiteLLMStatusRules(t *testing.T) {
 	// Connection errors never cool; 400s are retried but never cool.
 	l, _ = NewLiteLLM(DefaultLiteLLMConfig(), cands("a", "b"))
 	for _, cls := range []string{"connection", "http_400"} {
-		st := backends.StatusFailed
+		st := results.StatusFailed
 		if cls == "http_400" {
-			st = backends.StatusClientError
+			st = results.StatusClientError
 		}
 		for range 1200 {
 			o := failObs(0, st, cls, 0)

@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func hedgeCands() []Candidate {
@@ -30,7 +29,7 @@ func TestHedgeDelayFromQuantile(t *testing.T) {
 	assert.Equal(t, 2*sec, d, "per deployment: Bedrock has no samples yet")
 	// Cancelled losers and failures teach nothing.
 	for range 100 {
-		o := failObs(0, backends.StatusFailed, ClassCancelled, 0)
+		o := failObs(0, results.StatusFailed, ClassCancelled, 0)
 		h.Observe(0, &o)
 	}
 	d, _ = h.HedgeDelay(0, r, 0)

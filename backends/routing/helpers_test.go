@@ -3,7 +3,7 @@ package routing
 import (
 	"time"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 )
 
 const (
@@ -28,21 +28,21 @@ func retry(attempt, prev int, last Observation) *Request {
 
 // okObs is a success on dep sent at sent with the given TTFT.
 func okObs(dep int, sent, ttft int64) Observation {
-	return Observation{Dep: dep, Status: backends.StatusOK, Sent: sent, FirstToken: sent + ttft, Done: sent + ttft + 100*ms,
+	return Observation{Dep: dep, Status: results.StatusOK, Sent: sent, FirstToken: sent + ttft, Done: sent + ttft + 100*ms,
 		RemainingTokens: -1, RemainingRequests: -1}
 }
 
 // failObs is a failure of dep with the given status and class at t.
-func failObs(dep int, st backends.Status, class string, t int64) Observation {
+func failObs(dep int, st results.Status, class string, t int64) Observation {
 	return Observation{Dep: dep, Status: st, ErrorClass: class, Sent: t, Done: t, RemainingTokens: -1, RemainingRequests: -1}
 }
 
 // outage is a 503 outage answer from dep at t.
-func outage(dep int, t int64) Observation { return failObs(dep, backends.StatusFailed, "outage", t) }
+func outage(dep int, t int64) Observation { return failObs(dep, results.StatusFailed, "outage", t) }
 
 // throttled is a 429 from dep at t advertising retry-after ra.
 func throttled(dep int, t, ra int64) Observation {
-	o := failObs(dep, backends.StatusThrottled, "quota_requests", t)
+	o := failObs(dep, results.StatusThrottled, "quota_requests", t)
 	o.RetryAfter = ra
 	return o
 }
@@ -74,7 +74,7 @@ func drive(p Policy, now int64, r Request, maxAttempts int, answer func(attempt,
 		p.Observe(o.Done, &o)
 		now = max(now, o.Done)
 		st := step{dep: dep, at: now}
-		if o.Status == backends.StatusOK || r.Attempt >= maxAttempts {
+		if o.Status == results.StatusOK || r.Attempt >= maxAttempts {
 			return append(steps, st)
 		}
 		delay, ok := int64(0), true

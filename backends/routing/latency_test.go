@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func TestLatencyPicksFastestAndExploresUnseen(t *testing.T) {
@@ -24,7 +23,7 @@ func TestLatencyPicksFastestAndExploresUnseen(t *testing.T) {
 	for _, u := range []float64{0.01, 0.5, 0.99} {
 		assert.Equal(t, 1, l.Pick(sec, first(u)), "the fastest, whatever the draw")
 	}
-	assert.Equal(t, 2, l.Pick(sec, retry(2, 1, failObs(1, backends.StatusFailed, "outage", sec))), "a retry avoids the one that failed")
+	assert.Equal(t, 2, l.Pick(sec, retry(2, 1, failObs(1, results.StatusFailed, "outage", sec))), "a retry avoids the one that failed")
 }
 
 func TestLatencyHalfLife(t *testing.T) {
@@ -75,7 +74,7 @@ func TestLatencyPenalisesFailures(t *testing.T) {
 	}
 	assert.Equal(t, 1, l.Pick(sec, first(0.5)), "fast failures record the penalty, not their speed (litellm#6345)")
 	before := l.Estimate(1)
-	o = failObs(1, backends.StatusClientError, "http_400", sec)
+	o = failObs(1, results.StatusClientError, "http_400", sec)
 	l.Observe(sec, &o)
 	assert.Equal(t, before, l.Estimate(1), "a client error says nothing about latency")
 }

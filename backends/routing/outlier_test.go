@@ -3,10 +3,9 @@ package routing
 import (
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 func TestPrimarySecondaryEjectsAtConsecutive5xx(t *testing.T) {
@@ -110,13 +109,13 @@ func TestPrimarySecondaryIgnoresClientErrorsAndHedgeLosers(t *testing.T) {
 	p, err := NewPrimarySecondary(cfg, cands("a", "b"))
 	require.NoError(t, err)
 	for _, o := range []Observation{
-		failObs(0, backends.StatusClientError, "http_400", 0),
-		failObs(0, backends.StatusFailed, ClassCancelled, 0),
+		failObs(0, results.StatusClientError, "http_400", 0),
+		failObs(0, results.StatusFailed, ClassCancelled, 0),
 	} {
 		p.Observe(0, &o)
 	}
 	assert.False(t, p.Ejected(0, 0))
-	for _, o := range []Observation{failObs(0, backends.StatusFailed, "connection", 0)} {
+	for _, o := range []Observation{failObs(0, results.StatusFailed, "connection", 0)} {
 		p.Observe(0, &o)
 	}
 	assert.True(t, p.Ejected(0, 0), "a connection failure counts as a 5xx (Envoy maps it to 503)")

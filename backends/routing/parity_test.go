@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
 )
 
 // Issue 5, item 4: one sequence of outcomes fed to a policy under the
@@ -203,19 +202,19 @@ func runParity(p Policy, c Clock) []string {
 		o := Observation{Dep: l.dep, Sent: l.sent, Done: now, RemainingTokens: -1, RemainingRequests: -1, InputTokens: 1000, MaxTokens: 500}
 		switch e.answer {
 		case "ok":
-			o.Status, o.FirstToken, o.OutputTokens = backends.StatusOK, o.Sent+ttft[l.dep], 100
+			o.Status, o.FirstToken, o.OutputTokens = results.StatusOK, o.Sent+ttft[l.dep], 100
 		case "outage":
-			o.Status, o.ErrorClass = backends.StatusFailed, "outage"
+			o.Status, o.ErrorClass = results.StatusFailed, "outage"
 		case "throttle":
-			o.Status, o.ErrorClass, o.RetryAfter = backends.StatusThrottled, "quota_requests", 20*u
+			o.Status, o.ErrorClass, o.RetryAfter = results.StatusThrottled, "quota_requests", 20*u
 		case "timeout":
-			o.Status, o.ErrorClass = backends.StatusTimedOut, "timeout"
+			o.Status, o.ErrorClass = results.StatusTimedOut, "timeout"
 		case "auth":
-			o.Status, o.ErrorClass = backends.StatusClientError, "http_401"
+			o.Status, o.ErrorClass = results.StatusClientError, "http_401"
 		}
 		p.Observe(now, &o)
 		l.r.Last = o
-		if re != nil && o.Status != backends.StatusOK {
+		if re != nil && o.Status != results.StatusOK {
 			d, ok := re.Retry(now, &l.r, &o)
 			out = append(out, fmt.Sprintf("r%d.%d retry %v %d", e.req, l.r.Attempt, ok, d))
 		}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -50,25 +50,25 @@ func TestClassify(t *testing.T) {
 		want outcome
 		code int
 	}{
-		{Observation{Status: backends.StatusOK}, outOK, 200},
-		{Observation{Status: backends.StatusThrottled, ErrorClass: "quota_tokens"}, outThrottled, 429},
-		{Observation{Status: backends.StatusThrottled, ErrorClass: "throttled"}, outThrottled, 429},
-		{Observation{Status: backends.StatusFailed, ErrorClass: "outage"}, outServer, 503},
-		{Observation{Status: backends.StatusFailed, ErrorClass: "http_502"}, outServer, 502},
-		{Observation{Status: backends.StatusRejected, ErrorClass: "queue_full"}, outServer, 503},
-		{Observation{Status: backends.StatusFailed, ErrorClass: "stream_cut"}, outServer, 500},
-		{Observation{Status: backends.StatusFailed, ErrorClass: "reset"}, outConnection, 500},
-		{Observation{Status: backends.StatusFailed, ErrorClass: "connection"}, outConnection, 500},
-		{Observation{Status: backends.StatusTimedOut, ErrorClass: "timeout"}, outTimeout, 408},
-		{Observation{Status: backends.StatusTimedOut, ErrorClass: "http_408"}, outTimeout, 408},
-		{Observation{Status: backends.StatusTimedOut, ErrorClass: ClassTTFTTimeout}, outTimeout, 408},
-		{Observation{Status: backends.StatusClientError, ErrorClass: "http_400"}, outClient, 400},
-		{Observation{Status: backends.StatusClientError, ErrorClass: "http_401"}, outAuth, 401},
-		{Observation{Status: backends.StatusClientError, ErrorClass: "http_403"}, outAuth, 403},
-		{Observation{Status: backends.StatusClientError, ErrorClass: "http_404"}, outNotFound, 404},
-		{Observation{Status: backends.StatusClientError, ErrorClass: ClassContextLength}, outContextLength, 400},
-		{Observation{Status: backends.StatusClientError, ErrorClass: ClassContentFilter}, outContentFilter, 400},
-		{Observation{Status: backends.StatusFailed, ErrorClass: ClassCancelled}, outCancelled, 500},
+		{Observation{Status: results.StatusOK}, outOK, 200},
+		{Observation{Status: results.StatusThrottled, ErrorClass: "quota_tokens"}, outThrottled, 429},
+		{Observation{Status: results.StatusThrottled, ErrorClass: "throttled"}, outThrottled, 429},
+		{Observation{Status: results.StatusFailed, ErrorClass: "outage"}, outServer, 503},
+		{Observation{Status: results.StatusFailed, ErrorClass: "http_502"}, outServer, 502},
+		{Observation{Status: results.StatusRejected, ErrorClass: "queue_full"}, outServer, 503},
+		{Observation{Status: results.StatusFailed, ErrorClass: "stream_cut"}, outServer, 500},
+		{Observation{Status: results.StatusFailed, ErrorClass: "reset"}, outConnection, 500},
+		{Observation{Status: results.StatusFailed, ErrorClass: "connection"}, outConnection, 500},
+		{Observation{Status: results.StatusTimedOut, ErrorClass: "timeout"}, outTimeout, 408},
+		{Observation{Status: results.StatusTimedOut, ErrorClass: "http_408"}, outTimeout, 408},
+		{Observation{Status: results.StatusTimedOut, ErrorClass: ClassTTFTTimeout}, outTimeout, 408},
+		{Observation{Status: results.StatusClientError, ErrorClass: "http_400"}, outClient, 400},
+		{Observation{Status: results.StatusClientError, ErrorClass: "http_401"}, outAuth, 401},
+		{Observation{Status: results.StatusClientError, ErrorClass: "http_403"}, outAuth, 403},
+		{Observation{Status: results.StatusClientError, ErrorClass: "http_404"}, outNotFound, 404},
+		{Observation{Status: results.StatusClientError, ErrorClass: ClassContextLength}, outContextLength, 400},
+		{Observation{Status: results.StatusClientError, ErrorClass: ClassContentFilter}, outContentFilter, 400},
+		{Observation{Status: results.StatusFailed, ErrorClass: ClassCancelled}, outCancelled, 500},
 	} {
 		assert.Equal(t, c.want, classify(&c.o), c.o.ErrorClass)
 		assert.Equal(t, c.code, httpStatus(&c.o), c.o.ErrorClass)

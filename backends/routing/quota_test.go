@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/backends/behavior"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -82,7 +82,7 @@ func TestQuotaBedrockOutputBurnSettles(t *testing.T) {
 	assert.InDelta(t, 42000.0/60000, q.Headroom(0, 0, 0, 0), 1e-9)
 	// A failed call settles to its prompt.
 	q.Pick(0, r)
-	o := failObs(0, backends.StatusTimedOut, "timeout", 0)
+	o := failObs(0, results.StatusTimedOut, "timeout", 0)
 	o.InputTokens, o.MaxTokens = 1000, 1000
 	q.Observe(0, &o)
 	assert.InDelta(t, 41000.0/60000, q.Headroom(0, 0, 0, 0), 1e-9)
@@ -160,7 +160,7 @@ func TestQuotaNeverRoutesIntoARefusalWhileAnotherAdmits(t *testing.T) {
 			o := Observation{Dep: c.dep, Sent: c.done, Done: c.done, InputTokens: c.in, MaxTokens: c.max, OutputTokens: c.out,
 				RemainingTokens: -1, RemainingRequests: -1}
 			if c.throttledClass != "" {
-				o.Status, o.ErrorClass = backends.StatusThrottled, c.throttledClass
+				o.Status, o.ErrorClass = results.StatusThrottled, c.throttledClass
 			} else {
 				prov[c.dep].Settle(c.done, c.reserved, c.in, c.out)
 				o.FirstToken = c.done

@@ -33,7 +33,7 @@ package routing
 import (
 	"fmt"
 
-	"github.com/mcbench/mcbench/backends"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -148,7 +148,7 @@ type Observation struct {
 	// Dep is the candidate index the attempt used.
 	Dep int
 	// Status and ErrorClass are as in the outcome record.
-	Status     backends.Status
+	Status     results.Status
 	ErrorClass string
 	// Sent, FirstToken and Done are times on the caller's clock (FirstToken 0: none).
 	Sent, FirstToken, Done int64

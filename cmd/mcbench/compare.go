@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 )
 
 type compareFlags struct {
@@ -52,7 +53,7 @@ func runCompare(cmd *cobra.Command, dirA, dirB string, f *compareFlags) error {
 	}
 	var ans [2]*reports.Analysis
 	for i, dir := range []string{dirA, dirB} {
-		run, err := reports.OpenRun(dir)
+		run, err := results.OpenRun(dir)
 		if err != nil {
 			return usageError{err}
 		}

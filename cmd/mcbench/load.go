@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"github.com/mcbench/mcbench/backends/routing"
 	"github.com/mcbench/mcbench/loadgen"
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -155,25 +154,23 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
 		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
 		NoStream: f.noStream, Workers: f.workers, Grace: f.grace, Warmup: f.warmup,
-		Prices: routePrices(s),
+		Prices: routePrices(s), Target: f.target,
 	})
 	if sum == nil {
 		return err
 	}
 	sum.Version = versionString()
 	if f.out != "" {
-		if werr := writeJSONFile(filepath.Join(f.out, "summary.json"), sum); werr != nil && err == nil {
+		if werr := results.WriteSummary(f.out, sum); werr != nil && err == nil {
 			err = werr
 		}
-		if werr := writeRunInfo(f.out, s, cmd); werr != nil && err == nil {
+		if werr := writeRunInfo(f.out, s); werr != nil && err == nil {
 			err = werr
 		}
 	}
 	w := cmd.OutOrStdout()
 	if f.jsonOut {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(sum); jerr != nil && err == nil {
+		if jerr := results.EncodeSummary(w, sum); jerr != nil && err == nil {
 			err = jerr
 		}
 	} else {
@@ -247,10 +244,10 @@ func printCostBound(w io.Writer, s *scenarios.Scenario, st *scenarios.Strategy, 
 	return nil
 }
 
-func printLoadTable(w io.Writer, sum *loadgen.Summary) {
+func printLoadTable(w io.Writer, sum *results.Summary) {
 	r := sum.Results[0]
 	x := sum.Load
-	fmt.Fprintf(w, "scenario %s  strategy %s  pacer %s  %.1fs\n\n", sum.Scenario, r.Strategy, sum.Pacer, sum.DurationSeconds)
+	fmt.Fprintf(w, "scenario %s  strategy %s  pacer %s  %.1fs\n\n", sum.Scenario, r.Strategy, x.Pacer, x.DurationSeconds)
 	t := newTable(w)
 	t.row("requests", "ok", "rejected", "failed", "timed out", "attempts", "thr/s", "out tok/s")
 	t.row(fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests),
@@ -281,7 +278,7 @@ func printLoadTable(w io.Writer, sum *loadgen.Summary) {
 		t.row(row.name, secs(row.mean), secs(row.p50), secs(row.p90), secs(row.p99), secs(row.max))
 	}
 	t.flush()
-	printSessions(w, &sum.Summary)
+	printSessions(w, sum)
 }
 
 // routePrices gives the cost-aware policy the pricing tables' token prices,

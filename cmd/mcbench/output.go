@@ -10,10 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
-
-	"github.com/mcbench/mcbench/sim"
 )
 
 // table prints aligned columns.
@@ -50,7 +49,7 @@ func secs(s float64) string {
 	}
 }
 
-func meanCI(l sim.Latency) string {
+func meanCI(l results.Latency) string {
 	if l.Mean == 0 {
 		return "-"
 	}

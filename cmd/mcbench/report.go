@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 )
 
 // reportFlags are the analysis options `report` and `compare` share.
@@ -180,7 +181,7 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 		return usageError{err}
 	}
 	opt.Baseline = f.baseline
-	run, err := reports.OpenRun(dir)
+	run, err := results.OpenRun(dir)
 	if err != nil {
 		return usageError{err}
 	}

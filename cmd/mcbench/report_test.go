@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcbench/mcbench/backends"
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 )
 
 // simRun writes a short simulation of the demo scenario with records.
@@ -100,9 +100,9 @@ func TestReportParquet(t *testing.T) {
 	for _, c := range outcomes.Schema().Fields() {
 		names = append(names, c.Name())
 	}
-	assert.Equal(t, backends.CSVHeader, names)
-	var first backends.Outcome
-	require.NoError(t, backends.ReadCSV(bytes.NewReader(csvData), func(o *backends.Outcome) error {
+	assert.Equal(t, results.OutcomeHeader, names)
+	var first results.Outcome
+	require.NoError(t, results.ReadOutcomes(bytes.NewReader(csvData), "outcomes.csv", func(o *results.Outcome) error {
 		if first.Strategy == "" {
 			first = *o
 		}

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
@@ -102,12 +101,12 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		return err
 	}
 	opt.Prices = pricing.TokenPrices(s)
-	var recs *recordFiles
+	var parts *results.Parts
 	if f.records {
-		if recs, err = newRecordFiles(f.out); err != nil {
+		if parts, err = results.NewParts(f.out); err != nil {
 			return err
 		}
-		opt.Records = recs.open
+		opt.Records = func(strategy string, rep int) (sim.RecordSink, error) { return parts.Open(strategy, rep) }
 	}
 	nStrat := len(f.strategies)
 	if nStrat == 0 {
@@ -126,24 +125,22 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		return err
 	}
 	sum.Version = versionString()
-	if recs != nil {
-		if err := recs.merge(); err != nil {
+	if parts != nil {
+		if err := parts.Merge(); err != nil {
 			return err
 		}
 	}
 	if f.out != "" {
-		if err := writeJSONFile(filepath.Join(f.out, "summary.json"), sum); err != nil {
+		if err := results.WriteSummary(f.out, sum); err != nil {
 			return err
 		}
-		if err := writeRunInfo(f.out, s, cmd); err != nil {
+		if err := writeRunInfo(f.out, s); err != nil {
 			return err
 		}
 	}
 	w := cmd.OutOrStdout()
 	if f.jsonOut {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
+		if err := results.EncodeSummary(w, sum); err != nil {
 			return err
 		}
 	} else {
@@ -195,18 +192,9 @@ func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) e
 	return nil
 }
 
-// RunInfo is run.json: what a report needs to know about a run directory
-// besides its summary and records: the resolved scenario and how to rerun it.
-type RunInfo struct {
-	Command  string              `json:"command"`
-	Version  string              `json:"version"`
-	Scenario *scenarios.Scenario `json:"scenario"`
-	Source   string              `json:"scenario_source"`
-}
-
 // writeRunInfo writes run.json into a run directory.
-func writeRunInfo(dir string, s *scenarios.Scenario, cmd *cobra.Command) error {
-	return writeJSONFile(filepath.Join(dir, "run.json"), RunInfo{
+func writeRunInfo(dir string, s *scenarios.Scenario) error {
+	return results.WriteRunInfo(dir, &results.RunInfo{
 		Command: "mcbench " + strings.Join(os.Args[1:], " "), Version: versionString(), Scenario: s, Source: s.Source,
 	})
 }
@@ -219,20 +207,9 @@ func span(s float64) string {
 	return secs(s)
 }
 
-func writeJSONFile(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
 // printSimTable prints one row per strategy: counts, throughput and latency
 // with the 95% interval of the mean across replications.
-func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took time.Duration) {
+func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, took time.Duration) {
 	r0 := sum.Results
 	reps := 0
 	if len(r0) > 0 {
@@ -281,7 +258,7 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *sim.Summary, took ti
 
 // printSessions prints one table per session workload: how its sessions
 // fared under each strategy.
-func printSessions(w io.Writer, sum *sim.Summary) {
+func printSessions(w io.Writer, sum *results.Summary) {
 	if len(sum.Results) == 0 {
 		return
 	}
@@ -301,7 +278,7 @@ func printSessions(w io.Writer, sum *sim.Summary) {
 			t.row("  "+r.Strategy, fmt.Sprint(x.Sessions), pct(x.Completed, x.Sessions), pct(x.Failed, x.Sessions),
 				meanCI(x.LatencySeconds), secs(x.LatencySeconds.P99), slo,
 				fmt.Sprintf("%.2f", x.MeanSteps), fmt.Sprintf("%.3f", x.RetriesPerSession), fmt.Sprintf("%.3f", x.FailoversPerSession),
-				bytesText(x.CrossCloudBytesPerSession))
+				bytesText(float64(x.CrossCloudBytesPerSession)))
 		}
 		t.flush()
 	}

@@ -6,13 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/mcbench/mcbench/backends"
-	"github.com/mcbench/mcbench/sim"
 )
 
 // execute runs the CLI in-process with fresh flag values (cobra keeps flag
@@ -45,7 +43,7 @@ func TestSimJSONIsByteIdentical(t *testing.T) {
 	b, _, err := execute(t, "sim", "demo", "--json", "--replications", "2", "--horizon", "3m")
 	require.NoError(t, err)
 	require.Equal(t, a, b)
-	var sum sim.Summary
+	var sum results.Summary
 	require.NoError(t, json.Unmarshal([]byte(a), &sum))
 	require.Equal(t, "demo", sum.Scenario)
 	require.Len(t, sum.Results, 2)
@@ -79,18 +77,18 @@ func TestSimOutWritesSummaryAndRecords(t *testing.T) {
 	require.NoError(t, err)
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	require.NoError(t, err)
-	var sum sim.Summary
+	var sum results.Summary
 	require.NoError(t, json.Unmarshal(b, &sum))
 	f, err := os.Open(filepath.Join(dir, "outcomes.csv"))
 	require.NoError(t, err)
 	defer f.Close()
 	requests := map[string]int64{}
 	ok := map[string]int64{}
-	require.NoError(t, backends.ReadCSV(f, func(o *backends.Outcome) error {
+	require.NoError(t, results.ReadOutcomes(f, "outcomes.csv", func(o *results.Outcome) error {
 		// Warm-up (the first minute) is in the records but not in the summary.
-		if o.Kind == backends.KindRequest && o.Intended >= 60e9 {
+		if o.Kind == results.KindRequest && o.Intended >= 60e9 {
 			requests[o.Strategy]++
-			if o.Status == backends.StatusOK {
+			if o.Status == results.StatusOK {
 				ok[o.Strategy]++
 			}
 		}

@@ -313,29 +313,3 @@ func truncatedMMPP2MMc(t *testing.T, m MMPP2, mu float64, c, n int) MMPP2Queue {
 	return res
 }
 
-func TestMeanCI(t *testing.T) {
-	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	iv := CI95(xs)
-	// t(9, 0.975) = 2.262157163, s = √(55/6).
-	half := 2.262157163 * math.Sqrt(55.0/6) / math.Sqrt(10)
-	assert.InDelta(t, 5.5, iv.Mean, 1e-12)
-	assert.InDelta(t, half, iv.HalfWidth, 1e-8)
-	assert.InDelta(t, 5.5-half, iv.Lo, 1e-8)
-	assert.True(t, iv.Contains(5.5) && !iv.Contains(10))
-	assert.Equal(t, 10, iv.N)
-	assert.InDelta(t, half/5.5, iv.RelHalfWidth(5.5), 1e-9)
-	// Two values: t(1, 0.975) = 12.7062047.
-	assert.InDelta(t, 12.7062047*math.Sqrt(0.5)/math.Sqrt(2), CI95([]float64{1, 2}).HalfWidth, 1e-6)
-	assert.True(t, math.IsInf(CI95([]float64{3}).HalfWidth, 1))
-	assert.True(t, math.IsNaN(CI95(nil).Mean))
-	assert.Contains(t, iv.String(), "n=10")
-}
-
-func TestFamilyLevel(t *testing.T) {
-	assert.InDelta(t, 0.95, FamilyLevel(0.95, 1), 1e-15)
-	assert.InDelta(t, 0.99875, FamilyLevel(0.95, 40), 1e-15)
-	assert.InDelta(t, 0.95, FamilyLevel(0.95, 0), 1e-15)
-	// A wider level widens the interval around the same mean.
-	xs := []float64{1, 2, 3, 4, 5}
-	assert.Greater(t, MeanCI(xs, FamilyLevel(0.95, 40)).HalfWidth, CI95(xs).HalfWidth)
-}

@@ -1,4 +1,4 @@
-package backends
+package timing
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// StreamTiming is what one response revealed about its timing and size as it
+// Stream is what one response revealed about its timing and size as it
 // arrived. All times are offsets from the start of the request (just before
 // it was sent), so they are free of wall-clock jumps.
 //
@@ -27,7 +27,7 @@ import (
 //
 // A zero time means the event never happened; check the counters (Bytes,
 // Chunks) rather than the times when a clock could read zero.
-type StreamTiming struct {
+type Stream struct {
 	// Headers is when the response headers arrived.
 	Headers time.Duration
 	// FirstByte is when the first body byte arrived.
@@ -75,7 +75,7 @@ type StreamTiming struct {
 
 // Output returns the output tokens: the service's count when it reported
 // usage, else the tokens counted in the stream.
-func (t *StreamTiming) Output() int {
+func (t *Stream) Output() int {
 	if t.Usage {
 		return t.OutputTokens
 	}
@@ -86,7 +86,7 @@ func (t *StreamTiming) Output() int {
 // − FirstToken) / (Tokens − 1), or 0 with fewer than two tokens. This is the
 // TPOT of vLLM and llm-load-test restricted to the token span, so a slow
 // trailing usage event does not inflate it.
-func (t *StreamTiming) PerToken() time.Duration {
+func (t *Stream) PerToken() time.Duration {
 	if t.Tokens < 2 {
 		return 0
 	}
@@ -94,14 +94,14 @@ func (t *StreamTiming) PerToken() time.Duration {
 }
 
 // Fail records err unless an error is already recorded.
-func (t *StreamTiming) Fail(err error) {
+func (t *Stream) Fail(err error) {
 	if t.Err == nil {
 		t.Err = err
 	}
 }
 
 // Content records a content event of the given tokens arriving at at.
-func (t *StreamTiming) Content(at time.Duration, tokens int) {
+func (t *Stream) Content(at time.Duration, tokens int) {
 	if t.Chunks == 0 {
 		t.FirstToken = at
 	} else {
@@ -140,12 +140,12 @@ type Event struct {
 	At time.Duration
 	// Kind is what the event carried.
 	Kind EventKind
-	// Tokens is the event's content tokens (see StreamTiming.Tokens).
+	// Tokens is the event's content tokens (see Stream.Tokens).
 	Tokens int
 }
 
 // BodyDecoder consumes a response body as it arrives and fills a
-// StreamTiming. Decoders keep bounded state (a partial line or frame), never
+// Stream. Decoders keep bounded state (a partial line or frame), never
 // the body, and do not allocate per event in the common case, so a load
 // generator can run one per in-flight request. A decoder is used by one
 // goroutine at a time.
@@ -159,7 +159,7 @@ type BodyDecoder interface {
 	End(at time.Duration, err error)
 }
 
-// Errors recorded in StreamTiming.Err.
+// Errors recorded in Stream.Err.
 var (
 	// ErrIncomplete: the body ended before the stream's end marker, or in
 	// the middle of an event or frame.
@@ -201,7 +201,7 @@ func (e *ServiceError) Error() string {
 	return "HTTP " + strconv.Itoa(e.Status) + " " + strconv.Quote(e.Code)
 }
 
-// ErrorClass names an error recorded in a StreamTiming in one word, for
+// ErrorClass names an error recorded in a Stream in one word, for
 // records: "" (nil), "http" (an error status), "stream_error" (an in-stream
 // error), "malformed", "incomplete", "closed" (the reader stopped early) or
 // "read" (the connection failed).
@@ -234,16 +234,16 @@ type TimedBody struct {
 	rc    io.ReadCloser
 	start time.Time
 	dec   BodyDecoder
-	t     *StreamTiming
+	t     *Stream
 	ended bool
 	// OnEnd, if set, is called once when the body has ended, after the
 	// decoder, in the goroutine that read or closed the body.
-	OnEnd func(t *StreamTiming)
+	OnEnd func(t *Stream)
 }
 
 // NewTimedBody wraps rc. start is the instant the request was sent; t is the
 // timing dec fills.
-func NewTimedBody(rc io.ReadCloser, start time.Time, t *StreamTiming, dec BodyDecoder) *TimedBody {
+func NewTimedBody(rc io.ReadCloser, start time.Time, t *Stream, dec BodyDecoder) *TimedBody {
 	return &TimedBody{rc: rc, start: start, dec: dec, t: t}
 }
 

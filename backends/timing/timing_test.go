@@ -1,4 +1,4 @@
-package backends
+package timing
 
 import (
 	"encoding/json"
@@ -120,11 +120,11 @@ func (d *countingDecoder) Feed(_ time.Duration, p []byte) { d.bytes += len(p) }
 func (d *countingDecoder) End(_ time.Duration, err error) { d.ended = append(d.ended, err) }
 
 func TestTimedBody(t *testing.T) {
-	var tm StreamTiming
+	var tm Stream
 	dec := &countingDecoder{}
 	b := NewTimedBody(io.NopCloser(strings.NewReader("hello world")), time.Now(), &tm, dec)
 	calls := 0
-	b.OnEnd = func(*StreamTiming) { calls++ }
+	b.OnEnd = func(*Stream) { calls++ }
 	data, err := io.ReadAll(b)
 	require.NoError(t, err)
 	require.NoError(t, b.Close())
@@ -137,7 +137,7 @@ func TestTimedBody(t *testing.T) {
 }
 
 func TestStreamTimingHelpers(t *testing.T) {
-	var tm StreamTiming
+	var tm Stream
 	tm.Content(10*time.Millisecond, 1)
 	tm.Content(30*time.Millisecond, 2)
 	tm.Content(40*time.Millisecond, 1)

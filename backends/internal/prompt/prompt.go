@@ -1,4 +1,4 @@
-package backends
+package prompt
 
 import "strings"
 
@@ -10,9 +10,9 @@ const promptWord = "token "
 // for in one slice (prompts longer than this are built on demand).
 var promptText = strings.Repeat(promptWord, 1<<17)
 
-// Prompt returns a synthetic prompt of n tokens (words). It shares memory
+// Synthetic returns a synthetic prompt of n tokens (words). It shares memory
 // with a package-level string, so it costs nothing per request.
-func Prompt(n int32) string {
+func Synthetic(n int32) string {
 	if n <= 0 {
 		return ""
 	}

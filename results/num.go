@@ -1,10 +1,8 @@
-package sim
+package results
 
 import (
 	"encoding/json"
 	"math"
-
-	"github.com/mcbench/mcbench/sim/queueing"
 )
 
 // CI is a confidence interval [low, high]. It encodes as JSON null when it is
@@ -27,15 +25,29 @@ func (c CI) HalfWidth() float64 { return (c[1] - c[0]) / 2 }
 
 var nan = math.NaN()
 
-// CI95 returns the mean of xs and its 95% Student-t confidence interval,
-// treating each x as one independent replication's statistic.
-func CI95(xs []float64) (mean float64, ci CI) {
-	iv := queueing.CI95(xs)
-	if iv.N < 2 {
-		return iv.Mean, CI{nan, nan}
+// UnmarshalJSON implements json.Unmarshaler; null reads as an undefined
+// interval (both bounds NaN).
+func (c *CI) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*c = CI{nan, nan}
+		return nil
 	}
-	return iv.Mean, CI{iv.Lo, iv.Hi}
+	var v [2]float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = v
+	return nil
 }
+
+// Defined reports whether the interval has bounds.
+func (c CI) Defined() bool { return !math.IsNaN(c[0]) && !math.IsNaN(c[1]) }
+
+// NoCI is the undefined interval.
+var NoCI = CI{nan, nan}
+
+// Unknown is the Num of a quantity that could not be measured.
+var Unknown = Num(nan)
 
 // Num is a number that encodes as JSON null when it is NaN: a quantity that
 // could not be measured, rather than a made-up zero.

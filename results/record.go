@@ -1,8 +1,4 @@
-// Package backends holds what the simulator and the load generator share
-// about the services they call: the outcome record both write, and (in
-// subpackages) provider clients, deployment behaviour models, routing
-// policies and fake servers.
-package backends
+package results
 
 // Status is how an attempt or a request ended.
 type Status uint8
@@ -86,7 +82,10 @@ type Outcome struct {
 	FirstToken int64 `json:"first_token_ns"`
 	// Done is when the response (or the error) was complete.
 	Done int64 `json:"done_ns"`
-	// Queued is the time spent waiting for a slot at the deployment (simulator only).
+	// Queued is the time spent waiting for a slot at the deployment (on a
+	// request record, summed over its attempts). The load generator writes
+	// what the fakes report and -1 where a deployment does not say (live
+	// endpoints).
 	Queued       int64  `json:"queued_ns"`
 	InputTokens  int32  `json:"input_tokens"`
 	OutputTokens int32  `json:"output_tokens"`
@@ -98,3 +97,17 @@ type Outcome struct {
 	// CostUSD is the attempt's (or request's) price.
 	CostUSD float64 `json:"cost_usd"`
 }
+
+// Billed is the billing rule both engines and the reports apply to an
+// attempt record. It reports whether an attempt's tokens are billed and how many:
+// an attempt is billed when the model produced tokens (status ok, or a
+// first token before a stream was cut or timed out). Throttled, rejected
+// and failed attempts never reached the model and cost nothing. Output
+// tokens are the ones recorded (what was delivered).
+func Billed(status Status, firstToken int64, input, output int32) (in, out int64, ok bool) {
+	if status != StatusOK && firstToken <= 0 {
+		return 0, 0, false
+	}
+	return int64(input), int64(output), true
+}
+

@@ -1,4 +1,4 @@
-package backends
+package results
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestCSVRoundTrip(t *testing.T) {
+func TestOutcomeCSVRoundTrip(t *testing.T) {
 	in := []Outcome{
 		{Kind: KindAttempt, Replication: 2, RequestID: 41, Attempt: 1, Class: "chat", Strategy: "s,1", Provider: "azure",
 			Region: "eastus2", Deployment: "d", Intended: 5, Sent: 6, FirstByte: 7, FirstToken: 8, Done: 9, Queued: 1,
@@ -17,24 +17,24 @@ func TestCSVRoundTrip(t *testing.T) {
 		{Kind: KindRequest, RequestID: 41, Attempt: 2, Status: StatusOK},
 	}
 	var buf bytes.Buffer
-	w, err := NewCSVWriter(&buf, true)
+	w, err := NewOutcomeWriter(&buf, true)
 	require.NoError(t, err)
 	for i := range in {
 		require.NoError(t, w.Write(&in[i]))
 	}
 	require.NoError(t, w.Flush())
 	var out []Outcome
-	require.NoError(t, ReadCSV(&buf, func(o *Outcome) error { out = append(out, *o); return nil }))
+	require.NoError(t, ReadOutcomes(&buf, "outcomes.csv", func(o *Outcome) error { out = append(out, *o); return nil }))
 	assert.Equal(t, in, out)
 }
 
-func TestCSVErrorsNameLineAndColumn(t *testing.T) {
-	head := strings.Join(CSVHeader, ",")
+func TestOutcomeCSVErrorsNameFileLineAndColumn(t *testing.T) {
+	head := strings.Join(OutcomeHeader, ",")
 	row := "attempt,0,1,1,c,s,p,r,d,0,0,0,0,0,0,10,x,ok,,0,0"
-	err := ReadCSV(strings.NewReader(head+"\n"+row+"\n"), func(*Outcome) error { return nil })
+	err := ReadOutcomes(strings.NewReader(head+"\n"+row+"\n"), "outcomes.csv", func(*Outcome) error { return nil })
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "line 2")
+	assert.Contains(t, err.Error(), "outcomes.csv: line 2")
 	assert.Contains(t, err.Error(), "output_tokens")
-	err = ReadCSV(strings.NewReader("kind,replication\n"), func(*Outcome) error { return nil })
-	assert.ErrorContains(t, err, "header has no column")
+	err = ReadOutcomes(strings.NewReader("kind,replication\n"), "outcomes.csv", func(*Outcome) error { return nil })
+	assert.ErrorContains(t, err, "outcomes.csv: line 1: the header has no column")
 }

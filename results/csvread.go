@@ -1,0 +1,97 @@
+package results
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// readCSV reads a record file with a header row, checks that every column
+// of want is present, and calls fn for each row. Errors name the file, the
+// line and the column.
+func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) error {
+	cr := csv.NewReader(bufio.NewReader(r))
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: empty file (no header row)", name)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: reading the header: %w", name, err)
+	}
+	col := make(map[string]int, len(head))
+	for i, h := range head {
+		col[h] = i
+	}
+	for _, h := range want {
+		if _, ok := col[h]; !ok {
+			return fmt.Errorf("%s: line 1: the header has no column %q", name, h)
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := fn(csvRow{rec: rec, col: col, name: name, line: line}); err != nil {
+			return err
+		}
+	}
+}
+
+// csvRow reads typed fields of one row; the first bad field sets err,
+// which names the file, line and column.
+type csvRow struct {
+	rec  []string
+	col  map[string]int
+	name string
+	line int
+	err  error
+}
+
+func (r *csvRow) fail(column, format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: line %d: column %s: %s", r.name, r.line, column, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *csvRow) str(column string) string { return r.rec[r.col[column]] }
+
+func (r *csvRow) int(column string, bits int) int64 {
+	v, err := strconv.ParseInt(r.str(column), 10, bits)
+	if err != nil {
+		r.fail(column, "%q is not an integer of %d bits", r.str(column), bits)
+	}
+	return v
+}
+
+func (r *csvRow) uint(column string) uint64 {
+	v, err := strconv.ParseUint(r.str(column), 10, 64)
+	if err != nil {
+		r.fail(column, "%q is not a non-negative integer", r.str(column))
+	}
+	return v
+}
+
+func (r *csvRow) float(column string) float64 {
+	v, err := strconv.ParseFloat(r.str(column), 64)
+	if err != nil {
+		r.fail(column, "%q is not a number", r.str(column))
+	}
+	return v
+}
+
+func (r *csvRow) status(column string) Status {
+	st, ok := ParseStatus(r.str(column))
+	if !ok {
+		r.fail(column, "unknown status %q", r.str(column))
+	}
+	return st
+}

@@ -1,0 +1,71 @@
+package results
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mcbench/mcbench/scenarios"
+)
+
+// Run is a run directory opened for reading: its summary and run info,
+// and whether it holds records.
+type Run struct {
+	// Dir is the run directory.
+	Dir string
+	// Summary is summary.json.
+	Summary *Summary
+	// Info is run.json.
+	Info *RunInfo
+	// HasOutcomes is true when outcomes.csv exists (sim --records, or load).
+	HasOutcomes bool
+	// HasSessions is true when sessions.csv exists.
+	HasSessions bool
+	// HashVerified is true when the scenario in run.json hashes to the
+	// summary's scenario_sha256 (the run directory is self-consistent).
+	HashVerified bool
+}
+
+// OpenRun reads a run directory's summary.json and run.json (see
+// ReadSummary and ReadRunInfo for what is accepted). outcomes.csv and
+// sessions.csv are optional: a simulation without --records has none.
+func OpenRun(dir string) (*Run, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotRunDir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a file (give the directory written by `mcbench sim --out` or `mcbench load --out`)", ErrNotRunDir, dir)
+	}
+	r := &Run{Dir: dir}
+	if r.Summary, err = ReadSummary(filepath.Join(dir, SummaryFile)); err != nil {
+		return nil, err
+	}
+	if r.Info, err = ReadRunInfo(filepath.Join(dir, RunInfoFile)); err != nil {
+		return nil, err
+	}
+	_, err = os.Stat(filepath.Join(dir, OutcomesFile))
+	r.HasOutcomes = err == nil
+	_, err = os.Stat(filepath.Join(dir, SessionsFile))
+	r.HasSessions = err == nil
+	r.HashVerified = ScenarioHash(r.Info.Scenario) == r.Summary.ScenarioSHA256
+	return r, nil
+}
+
+// IsLoad reports whether the run is a load test.
+func (r *Run) IsLoad() bool { return r.Summary.Source == "load" }
+
+// Scenario is the resolved scenario the run used.
+func (r *Run) Scenario() *scenarios.Scenario { return r.Info.Scenario }
+
+// Outcomes opens the run's outcomes.csv and calls fn for every record
+// (reused between calls).
+func (r *Run) Outcomes(fn func(*Outcome) error) error {
+	path := filepath.Join(r.Dir, OutcomesFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return ReadOutcomes(f, path, fn)
+}

@@ -1,0 +1,68 @@
+package results
+
+import (
+	"embed"
+	"encoding/json"
+	"reflect"
+	"strconv"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/mcbench/mcbench/internal/godoc"
+)
+
+// The declarations are embedded so that the schema's descriptions come from
+// the Go doc comments in any build, not only where the source is.
+//
+//go:embed summary.go num.go
+var summarySources embed.FS
+
+// SummaryJSONSchema returns the JSON Schema (draft 2020-12) of summary.json
+// in the CurrentSchema layout, generated from the Summary type: field
+// names, types, which fields may be null, and the doc comments as
+// descriptions. Every field is required except those the writer omits
+// when empty (the load block of a simulation, a fault's link end,
+// sessions and faults where there are none); unknown fields are refused,
+// as ReadSummary refuses them.
+func SummaryJSONSchema() ([]byte, error) {
+	comments, err := godoc.TypeComments(summarySources)
+	if err != nil {
+		return nil, err
+	}
+	r := &jsonschema.Reflector{
+		ExpandedStruct: true,
+		Mapper:         nullableNumbers,
+		LookupComment: func(t reflect.Type, field string) string {
+			if field != "" {
+				return comments[t.Name()+"."+field]
+			}
+			return comments[t.Name()]
+		},
+	}
+	s := r.Reflect(&Summary{})
+	s.ID = "https://github.com/mcbench/mcbench/results/summary-" + CurrentSchema + ".schema.json"
+	s.Title = "mcbench summary.json " + CurrentSchema
+	if p, ok := s.Properties.Get("schema_version"); ok {
+		p.Pattern = `^` + strconv.Itoa(currentMajor) + `\.[0-9]+$`
+	}
+	if p, ok := s.Properties.Get("source"); ok {
+		p.Enum = []any{"sim", "load"}
+	}
+	return json.MarshalIndent(s, "", "  ")
+}
+
+// nullableNumbers gives Num and CI their JSON forms: a number or null, and
+// a pair of numbers or null.
+func nullableNumbers(t reflect.Type) *jsonschema.Schema {
+	switch t {
+	case reflect.TypeFor[Num]():
+		return &jsonschema.Schema{OneOf: []*jsonschema.Schema{{Type: "number"}, {Type: "null"}}}
+	case reflect.TypeFor[CI]():
+		two := uint64(2)
+		return &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+			{Type: "array", Items: &jsonschema.Schema{Type: "number"}, MinItems: &two, MaxItems: &two},
+			{Type: "null"},
+		}}
+	}
+	return nil
+}
