@@ -110,4 +110,3 @@ func Billed(status Status, firstToken int64, input, output int32) (in, out int64
 	}
 	return int64(input), int64(output), true
 }
-

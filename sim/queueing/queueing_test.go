@@ -312,4 +312,3 @@ func truncatedMMPP2MMc(t *testing.T, m MMPP2, mu float64, c, n int) MMPP2Queue {
 	res.PWait /= arr
 	return res
 }
-
