@@ -448,7 +448,9 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 		case d.concurrency <= 0:
 			dr.Utilization = 0 // no slots to be busy, as the simulator reports it
 		case d.busyUnknown == 0 && window > 0:
-			dr.Utilization = results.Num(d.busy / (float64(window) * float64(d.concurrency)))
+			// Capped at 1: the client's clock adds the response's trip
+			// back to each call's time at the deployment.
+			dr.Utilization = results.Num(min(d.busy/(float64(window)*float64(d.concurrency)), 1))
 		}
 		r.Deployments = append(r.Deployments, dr)
 	}

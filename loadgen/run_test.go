@@ -353,3 +353,37 @@ func TestSessions(t *testing.T) {
 	assert.Equal(t, 1.0, float64(ss.SLOAttainment))
 	assert.Equal(t, int64(steps), sum.Results[0].Requests, "every step is a request")
 }
+
+// TestQueueWaitFromTheFakes: a fake reports how long each call waited for
+// a concurrency slot, and the summary's wait_seconds and p_wait come from
+// those reports. With one slot, 200 ms of service and a request every
+// 100 ms, every request after the first waits, about 100 ms more than the
+// one before (the margin of 100 ms a step absorbs a late pacer).
+func TestQueueWaitFromTheFakes(t *testing.T) {
+	s := load(t, "../testdata/load/queue.yaml")
+	routes := startFake(t, s, nil)
+	sum, recs := records(t, s, routes, Options{Strategy: "one", Pacer: "constant", Rate: 10, Duration: time.Second})
+	r := sum.Results[0]
+	require.Equal(t, int64(10), r.Requests)
+	require.Equal(t, r.Requests, r.Completed)
+	require.NotNil(t, r.WaitSeconds)
+	assert.InDelta(t, 0.9, float64(r.PWait), 1e-9, "all but the first request waited")
+	var waits []float64
+	for _, o := range recs {
+		if o.Kind != results.KindRequest {
+			continue
+		}
+		require.GreaterOrEqual(t, o.Queued, int64(0), "the fake reported the wait")
+		require.LessOrEqual(t, o.Queued, o.Done-o.Sent, "the wait is part of the call")
+		assert.GreaterOrEqual(t, o.Done-o.Sent-o.Queued, int64(195*time.Millisecond), "the rest is the 200 ms of service")
+		waits = append(waits, float64(o.Queued)/1e9)
+	}
+	sort.Float64s(waits)
+	for k := 1; k < len(waits); k++ {
+		assert.Greater(t, waits[k]-waits[k-1], 0.05, "each wait grows by about 100 ms: %v", waits)
+	}
+	assert.InDelta(t, 0.45, r.WaitSeconds.Mean, 0.1, "mean of 0, 0.1, …, 0.9 s")
+	require.Len(t, r.Deployments, 1)
+	assert.Greater(t, float64(r.Deployments[0].Utilization), 0.8, "the one slot was busy nearly all the time")
+	assert.LessOrEqual(t, float64(r.Deployments[0].Utilization), 1.0)
+}

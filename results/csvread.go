@@ -10,17 +10,17 @@ import (
 )
 
 // readCSV reads a record file with a header row, checks that every column
-// of want is present, and calls fn for each row. Errors name the file, the
-// line and the column.
+// of want is present, and calls fn for each row. Errors are FormatErrors
+// that name the file, the line and the column.
 func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) error {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: empty file (no header row)", name)
+		return &FormatError{Path: name, Msg: "empty file: no header row (was the run killed before it wrote a record?)"}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: reading the header: %w", name, err)
+		return csvError(name, err)
 	}
 	col := make(map[string]int, len(head))
 	for i, h := range head {
@@ -28,7 +28,7 @@ func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) err
 	}
 	for _, h := range want {
 		if _, ok := col[h]; !ok {
-			return fmt.Errorf("%s: line 1: the header has no column %q", name, h)
+			return &FormatError{Path: name, Line: 1, Field: h, Msg: "the header has no such column"}
 		}
 	}
 	for {
@@ -37,7 +37,7 @@ func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) err
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return csvError(name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if err := fn(csvRow{rec: rec, col: col, name: name, line: line}); err != nil {
@@ -58,8 +58,22 @@ type csvRow struct {
 
 func (r *csvRow) fail(column, format string, args ...any) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%s: line %d: column %s: %s", r.name, r.line, column, fmt.Sprintf(format, args...))
+		r.err = &FormatError{Path: r.name, Line: r.line, Field: column, Msg: fmt.Sprintf(format, args...)}
 	}
+}
+
+// csvError turns the CSV reader's error into a FormatError with its
+// position.
+func csvError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Err.Error()
+		if errors.Is(pe.Err, csv.ErrFieldCount) {
+			msg = "wrong number of columns (a truncated or damaged row)"
+		}
+		return &FormatError{Path: name, Line: pe.Line, Column: pe.Column, Msg: msg}
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 func (r *csvRow) str(column string) string { return r.rec[r.col[column]] }

@@ -51,8 +51,8 @@ type FormatError struct {
 	Path string
 	// Line and Column locate the problem (1-based; 0 when unknown).
 	Line, Column int
-	// Field is the JSON path of the offending field ("results.requests"),
-	// empty when the problem is not one field's.
+	// Field is the JSON path of the offending field ("results.requests")
+	// or the CSV column, empty when the problem is not one field's.
 	Field string
 	// Msg says what is wrong and, where it helps, what to do.
 	Msg string
@@ -62,7 +62,10 @@ func (e *FormatError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Path)
 	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+		fmt.Fprintf(&b, ":%d", e.Line)
+		if e.Column > 0 {
+			fmt.Fprintf(&b, ":%d", e.Column)
+		}
 	}
 	b.WriteString(": ")
 	if e.Field != "" {

@@ -192,8 +192,8 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	if ref != nil {
 		return nil, ref
 	}
-	queueStart := time.Now()
-	if !d.acquire(ctx) {
+	queued, ok := d.acquire(ctx)
+	if !ok {
 		d.settle(reserved, c.InputTokens, 0)
 		if ctx.Err() != nil {
 			return nil, d.refuse(results.StatusFailed, "cancelled", 0)
@@ -211,7 +211,7 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	out = max(min(out, maxTok), 1)
 	_, slow, _ := d.active(scenarios.FaultBrownout, d.now())
 	ttft, total := d.lat.Service(scenarios.Draw(d.key, n, 0), scenarios.Draw(d.key, n, 1), c.InputTokens, out, int(busy), d.conc, slow)
-	p := &Plan{Queued: time.Since(queueStart), TTFT: time.Duration(ttft), Output: out, reserved: reserved, input: c.InputTokens, d: d}
+	p := &Plan{Queued: queued, TTFT: time.Duration(ttft), Output: out, reserved: reserved, input: c.InputTokens, d: d}
 	if out > 0 {
 		p.TPOT = time.Duration((total - ttft) / int64(out))
 	}
@@ -279,23 +279,25 @@ func setQueueHeader(h http.Header, p *Plan) {
 	h[QueueHeader] = []string{strconv.FormatInt(int64(p.Queued), 10)}
 }
 
-// acquire takes a concurrency slot, waiting in the queue if it has room.
-func (d *Deployment) acquire(ctx context.Context) bool {
+// acquire takes a concurrency slot, waiting in the queue if it has room,
+// and returns how long it waited (zero when a slot was free).
+func (d *Deployment) acquire(ctx context.Context) (time.Duration, bool) {
 	select {
 	case d.slots <- struct{}{}:
-		return true
+		return 0, true
 	default:
 	}
 	if d.queueLimit >= 0 && d.waiting.Load() >= int64(d.queueLimit) {
-		return false
+		return 0, false
 	}
 	d.waiting.Add(1)
 	defer d.waiting.Add(-1)
+	start := time.Now()
 	select {
 	case d.slots <- struct{}{}:
-		return true
+		return time.Since(start), true
 	case <-ctx.Done():
-		return false
+		return 0, false
 	}
 }
 

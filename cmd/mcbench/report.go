@@ -208,7 +208,10 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 // analysisError marks the analysis errors a user fixes with a flag.
 func analysisError(err error) error {
 	var be *reports.BaselineError
+	var fe *results.FormatError
 	switch {
+	case errors.As(err, &fe):
+		return usageError{err}
 	case errors.As(err, &be):
 		return usageError{fmt.Errorf("--baseline: %w", err)}
 	case errors.Is(err, reports.ErrAllWarmup):

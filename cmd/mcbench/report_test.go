@@ -221,3 +221,73 @@ func TestSessionsAndFaultWindowsEndToEnd(t *testing.T) {
 	assert.Contains(t, string(md), "Fault windows against the fault-free run (from summary.json)")
 	assert.Contains(t, string(md), "| circuit-breaker | outage of eastus2 at 600 s for 180 s |")
 }
+
+// copyRun copies a run directory's files into a new temporary directory.
+func copyRun(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
+	}
+	return dst
+}
+
+// A damaged summary.json or outcomes.csv is the user's input problem: one
+// error naming the file and the field (or column), exit code 2; in
+// compare, the path says which run.
+func TestReportRefusesDamagedRunFiles(t *testing.T) {
+	run := simRun(t, true)
+	sumPath := filepath.Join(run, "summary.json")
+	good, err := os.ReadFile(sumPath)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, file, from, to, want string
+	}{
+		{"truncated", "summary.json", "", "", "summary.json:"},
+		{"wrong type", "summary.json", `"requests": `, `"requests": "x", "y": `, "results.requests: got a JSON string, want an integer"},
+		{"future version", "summary.json", `"schema_version": "1.0"`, `"schema_version": "9.0"`, "schema_version: written by a newer mcbench (schema 9.0); this build reads schema 1.0"},
+		{"bad outcome row", "outcomes.csv", "\nrequest,", "\nrequest,x", "outcomes.csv:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyRun(t, run)
+			p := filepath.Join(dir, tc.file)
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			text := string(b)
+			if tc.from == "" {
+				text = string(good[:len(good)/3])
+			} else {
+				require.Contains(t, text, tc.from)
+				text = strings.Replace(text, tc.from, tc.to, 1)
+			}
+			require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+			for _, args := range [][]string{{"report", dir}, {"compare", run, dir, "--a", "azure-failover", "--b", "azure-failover"}} {
+				_, _, err := execute(t, args...)
+				require.Error(t, err)
+				assert.True(t, isUsage(err), "%v: exit 2 expected, got %v", args, err)
+				assert.ErrorContains(t, err, p, "the error names the damaged file")
+				assert.ErrorContains(t, err, tc.want)
+			}
+		})
+	}
+}
+
+// Run directories written before summary.json had a schema_version still
+// open in report (migrated, see results.ReadSummary).
+func TestReportOpensThePreviousLayout(t *testing.T) {
+	for _, kind := range []string{"sim", "load"} {
+		dir := copyRun(t, filepath.Join("..", "..", "testdata", "legacy-v0", kind))
+		out := filepath.Join(t.TempDir(), "report")
+		stdout, _, err := execute(t, "report", dir, "--out", out, "--format", "md")
+		require.NoError(t, err, kind)
+		assert.Contains(t, stdout, "azure-", kind)
+		assert.FileExists(t, filepath.Join(out, "report.md"))
+	}
+}

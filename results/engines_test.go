@@ -1,0 +1,229 @@
+package results_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/loadgen"
+	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
+	"github.com/mcbench/mcbench/sim"
+)
+
+// These tests drive both engines, so they live outside package results
+// (which neither engine may be imported by).
+
+// simRun simulates s (shortened) into dir with records.
+func simRun(t *testing.T, s *scenarios.Scenario, dir string) *results.Summary {
+	t.Helper()
+	parts, err := results.NewParts(dir)
+	require.NoError(t, err)
+	sum, err := sim.Run(context.Background(), s, sim.Options{
+		Records: func(strategy string, rep int) (sim.RecordSink, error) { return parts.Open(strategy, rep) },
+	})
+	require.NoError(t, err)
+	require.NoError(t, parts.Merge())
+	require.NoError(t, results.WriteSummary(dir, sum))
+	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "test", Scenario: s, Source: s.Source}))
+	return sum
+}
+
+// loadRun load-tests one strategy of s against in-process fakes for about
+// a second into dir; requests still running after stop+grace are cut.
+func loadRun(t *testing.T, s *scenarios.Scenario, strategy, dir string) *results.Summary {
+	t.Helper()
+	srv, err := fake.New(s, fake.Options{})
+	require.NoError(t, err)
+	l, err := fake.Listen("127.0.0.1:0", false)
+	require.NoError(t, err)
+	fctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = srv.Serve(fctx, l, time.Second) }()
+	ctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
+	defer stop()
+	pricing, err := reports.DefaultPricing()
+	require.NoError(t, err)
+	sum, err := loadgen.Run(ctx, s, loadgen.FakeRoutes(srv, "http://"+l.Addr().String()), loadgen.Options{
+		Strategy: strategy, Pacer: "poisson", Rate: 10, Duration: time.Second, Out: dir,
+		SendOutputTokens: true, Grace: time.Second, Target: "fake", Prices: pricing.TokenPrices(s),
+	})
+	require.NoError(t, err)
+	require.NoError(t, results.WriteSummary(dir, sum))
+	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "test", Scenario: s, Source: s.Source}))
+	return sum
+}
+
+func short(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	s, err := scenarios.Open(name)
+	require.NoError(t, err)
+	s.Replications = 2
+	s.Run.Horizon = scenarios.Duration(2 * time.Minute)
+	s.Run.Requests = 0
+	s.Run.Warmup = scenarios.Warmup{Duration: scenarios.Duration(10 * time.Second)}
+	return s
+}
+
+// roundTrip reads dir's files and writes them again into a new directory:
+// summary.json, run.json, outcomes.csv and sessions.csv must come out
+// byte for byte as they went in.
+func roundTrip(t *testing.T, dir string) {
+	t.Helper()
+	run, err := results.OpenRun(dir)
+	require.NoError(t, err)
+	assert.True(t, run.HashVerified)
+	out := t.TempDir()
+	require.NoError(t, results.WriteSummary(out, run.Summary))
+	require.NoError(t, results.WriteRunInfo(out, run.Info))
+	var buf bytes.Buffer
+	w, err := results.NewOutcomeWriter(&buf, true)
+	require.NoError(t, err)
+	n := 0
+	require.NoError(t, run.Outcomes(func(o *results.Outcome) error { n++; return w.Write(o) }))
+	require.NoError(t, w.Flush())
+	require.Positive(t, n)
+	require.NoError(t, os.WriteFile(filepath.Join(out, results.OutcomesFile), buf.Bytes(), 0o644))
+	files := []string{results.SummaryFile, results.RunInfoFile, results.OutcomesFile}
+	if run.HasSessions {
+		f, err := os.Open(filepath.Join(dir, results.SessionsFile))
+		require.NoError(t, err)
+		var sb bytes.Buffer
+		sw, err := results.NewSessionWriter(&sb, true)
+		require.NoError(t, err)
+		require.NoError(t, results.ReadSessions(f, f.Name(), sw.Write))
+		f.Close()
+		require.NoError(t, sw.Flush())
+		require.NoError(t, os.WriteFile(filepath.Join(out, results.SessionsFile), sb.Bytes(), 0o644))
+		files = append(files, results.SessionsFile)
+	}
+	for _, f := range files {
+		a, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(out, f))
+		require.NoError(t, err)
+		assert.Equal(t, string(a), string(b), "%s: write → read → write", f)
+	}
+}
+
+func TestRoundTripOfASimulationAndALoadTest(t *testing.T) {
+	s := short(t, "federated") // sessions, faults, several strategies
+	simDir := t.TempDir()
+	simRun(t, s, simDir)
+	roundTrip(t, simDir)
+
+	loadDir := t.TempDir()
+	sum := loadRun(t, short(t, "demo"), "azure-bedrock-split", loadDir)
+	require.Positive(t, sum.Results[0].Completed)
+	roundTrip(t, loadDir)
+}
+
+// compiledSummarySchema compiles `mcbench schema --summary` with an
+// independent validator (santhosh-tekuri/jsonschema, draft 2020-12).
+func compiledSummarySchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	b, err := results.SummaryJSONSchema()
+	require.NoError(t, err)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	require.NoError(t, err)
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	require.NoError(t, c.AddResource("summary.schema.json", doc))
+	sch, err := c.Compile("summary.schema.json")
+	require.NoError(t, err)
+	return sch
+}
+
+func validate(t *testing.T, sch *jsonschema.Schema, s *results.Summary) {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, results.EncodeSummary(&buf, s))
+	inst, err := jsonschema.UnmarshalJSON(&buf)
+	require.NoError(t, err)
+	assert.NoError(t, sch.Validate(inst))
+}
+
+// Every library scenario's summary, simulated and load-tested, conforms to
+// the schema generated from the types; and the schema is strict enough to
+// refuse what the reader refuses.
+func TestLibrarySummariesMatchTheSchema(t *testing.T) {
+	sch := compiledSummarySchema(t)
+	names := scenarios.LibraryNames()
+	require.GreaterOrEqual(t, len(names), 5)
+	var mu sync.Mutex
+	loads := map[string]*results.Summary{}
+	t.Run("load", func(t *testing.T) {
+		for _, name := range names {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				s := short(t, name)
+				sum := loadRun(t, s, s.Strategies[0].Name, t.TempDir())
+				mu.Lock()
+				loads[name] = sum
+				mu.Unlock()
+			})
+		}
+	})
+	for _, name := range names {
+		t.Run("sim/"+name, func(t *testing.T) {
+			s := short(t, name)
+			sum, err := sim.Run(context.Background(), s, sim.Options{})
+			require.NoError(t, err)
+			validate(t, sch, sum)
+		})
+		t.Run("load/"+name, func(t *testing.T) {
+			sum := loads[name]
+			require.NotNil(t, sum)
+			require.NotNil(t, sum.Load)
+			validate(t, sch, sum)
+		})
+	}
+
+	// The schema refuses an unknown field and a string where a count goes.
+	var buf bytes.Buffer
+	require.NoError(t, results.EncodeSummary(&buf, loads[names[0]]))
+	for _, bad := range []string{
+		strings.Replace(buf.String(), `"seed":`, `"colour": 1, "seed":`, 1),
+		strings.Replace(buf.String(), `"requests": `, `"requests": "many", "x": `, 1),
+	} {
+		var inst any
+		require.NoError(t, json.Unmarshal([]byte(bad), &inst))
+		assert.Error(t, sch.Validate(inst))
+	}
+}
+
+// A load test against the fakes measures the queue wait the simulator
+// reports (the fakes say how long each call waited for a slot), fills the
+// deployments block, and writes null for what it cannot observe.
+func TestLoadSummaryFillsTheSimulatorsBlocks(t *testing.T) {
+	s := short(t, "demo")
+	sum := loadRun(t, s, "azure-bedrock-split", t.TempDir())
+	r := sum.Results[0]
+	require.Positive(t, r.Completed)
+	require.NotNil(t, r.WaitSeconds, "the fakes report queue waits")
+	assert.GreaterOrEqual(t, float64(r.PWait), 0.0)
+	assert.LessOrEqual(t, float64(r.PWait), 1.0)
+	assert.Nil(t, r.Little, "a load test cannot check Little's law")
+	assert.False(t, r.ThroughputRPSCI95.Defined(), "one replication has no interval")
+	require.Len(t, r.Deployments, len(s.Deployments), "every deployment, in scenario order, as the simulator lists them")
+	var attempts int64
+	for i, d := range r.Deployments {
+		assert.Equal(t, s.Deployments[i].Name, d.Name)
+		attempts += d.Attempts
+	}
+	assert.Equal(t, r.Attempts, attempts, "attempts add up across deployments")
+	assert.Greater(t, float64(r.TokenCostUSD), 0.0, "priced from the pricing tables")
+	assert.Equal(t, "fake", sum.Load.Target)
+}
