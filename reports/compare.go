@@ -55,7 +55,7 @@ func PairedDiffs(a, b *StrategyMetrics) []Diff {
 	}
 	out := make([]Diff, 0, len(repStats))
 	for _, st := range repStats {
-		var as, bs, ds []float64
+		var as, bs []float64
 		for _, ra := range a.Reps {
 			rb, ok := bByRep[ra.Rep]
 			if !ok {
@@ -65,9 +65,9 @@ func PairedDiffs(a, b *StrategyMetrics) []Diff {
 			if math.IsNaN(x) || math.IsNaN(y) {
 				continue
 			}
-			as, bs, ds = append(as, x), append(bs, y), append(ds, y-x)
+			as, bs = append(as, x), append(bs, y)
 		}
-		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: results.CI95(ds), Paired: true, LowerIsBetter: st.lower})
+		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: results.PairedCI(as, bs, 0.95), Paired: true, LowerIsBetter: st.lower})
 	}
 	return out
 }

@@ -265,12 +265,12 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 
 func TestConvertOutcomesCSVErrors(t *testing.T) {
 	_, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader([]byte("kind,replication\n")), "outcomes.csv", 0)
-	assert.ErrorContains(t, err, "header has no column")
+	assert.ErrorContains(t, err, "outcomes.csv:1: request_id: the header has no such column")
 
 	bad := outcomeCSV(t, sampleOutcomes())
 	bad = append(bad, []byte("attempt,x,1,1,c,s,p,r,d,0,0,0,0,0,0,0,0,ok,,0,0\n")...)
 	n, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(bad), "outcomes.csv", 0)
-	assert.ErrorContains(t, err, "line 6")
+	assert.ErrorContains(t, err, "outcomes.csv:6: replication: ")
 	assert.Equal(t, int64(4), n)
 
 	// A failed conversion leaves no file behind.
