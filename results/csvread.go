@@ -7,17 +7,19 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // readCSV reads a record file with a header row, checks that every column
-// of want is present, and calls fn for each row. Errors are FormatErrors
+// of want is present, and calls fn for each row. Errors are *scenarios.FieldError
 // that name the file, the line and the column.
 func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) error {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return &FormatError{Path: name, Msg: "empty file: no header row (was the run killed before it wrote a record?)"}
+		return &scenarios.FieldError{File: name, Msg: "empty file: no header row (was the run killed before it wrote a record?)"}
 	}
 	if err != nil {
 		return csvError(name, err)
@@ -28,7 +30,7 @@ func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) err
 	}
 	for _, h := range want {
 		if _, ok := col[h]; !ok {
-			return &FormatError{Path: name, Line: 1, Field: h, Msg: "the header has no such column"}
+			return &scenarios.FieldError{File: name, Line: 1, Path: h, Msg: "the header has no such column"}
 		}
 	}
 	for {
@@ -58,11 +60,11 @@ type csvRow struct {
 
 func (r *csvRow) fail(column, format string, args ...any) {
 	if r.err == nil {
-		r.err = &FormatError{Path: r.name, Line: r.line, Field: column, Msg: fmt.Sprintf(format, args...)}
+		r.err = &scenarios.FieldError{File: r.name, Line: r.line, Path: column, Msg: fmt.Sprintf(format, args...)}
 	}
 }
 
-// csvError turns the CSV reader's error into a FormatError with its
+// csvError turns the CSV reader's error into a FieldError with its
 // position.
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
@@ -71,7 +73,7 @@ func csvError(name string, err error) error {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			msg = "wrong number of columns (a truncated or damaged row)"
 		}
-		return &FormatError{Path: name, Line: pe.Line, Column: pe.Column, Msg: msg}
+		return &scenarios.FieldError{File: name, Line: pe.Line, Column: pe.Column, Msg: msg}
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }

@@ -42,38 +42,12 @@ const currentMajor, currentMinor = 1, 0
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")
 
-// FormatError is a run-directory file that cannot be read as this build
-// reads it: not JSON, truncated, a field of the wrong type, an unknown
-// field, or a schema version from a newer mcbench. It names the file and,
-// where one is to blame, the field and its position.
-type FormatError struct {
-	// Path is the file.
-	Path string
-	// Line and Column locate the problem (1-based; 0 when unknown).
-	Line, Column int
-	// Field is the JSON path of the offending field ("results.requests")
-	// or the CSV column, empty when the problem is not one field's.
-	Field string
-	// Msg says what is wrong and, where it helps, what to do.
-	Msg string
-}
-
-func (e *FormatError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Column > 0 {
-			fmt.Fprintf(&b, ":%d", e.Column)
-		}
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// Problems with a run directory's files (not JSON, truncated, a field of
+// the wrong type, an unknown field, a schema version from a newer mcbench,
+// a damaged CSV row) are *scenarios.FieldError, the error every input file
+// of mcbench reports: it names the file and, where one is to blame, the
+// line, column and field (a JSON path such as "results.requests", or a CSV
+// column).
 
 // regenerate is the advice given with a summary this build cannot read.
 const regenerate = "regenerate it with this mcbench: the command that wrote it is in run.json (\"command\")"
@@ -161,11 +135,7 @@ func ReadSummary(path string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case major > currentMajor:
-		return nil, &FormatError{Path: path, Field: "schema_version",
-			Msg: fmt.Sprintf("written by a newer mcbench (schema %d.%d); this build reads schema %s and older: upgrade mcbench to read it", major, minor, CurrentSchema)}
-	case major == 0:
+	if major == 0 {
 		return readLegacySummary(path, b)
 	}
 	var s Summary
@@ -225,7 +195,7 @@ func readLegacySummary(path string, b []byte) (*Summary, error) {
 // checkSummary refuses summaries whose fields decode but cannot be right.
 func checkSummary(path string, s *Summary) error {
 	bad := func(field, format string, args ...any) error {
-		return &FormatError{Path: path, Field: field, Msg: fmt.Sprintf(format, args...)}
+		return &scenarios.FieldError{File: path, Path: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch s.Source {
 	case "sim":
@@ -265,16 +235,12 @@ func ReadRunInfo(path string) (*RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if major > currentMajor {
-		return nil, &FormatError{Path: path, Field: "schema_version",
-			Msg: fmt.Sprintf("written by a newer mcbench (schema %d.%d); this build reads schema %s and older: upgrade mcbench to read it", major, minor, CurrentSchema)}
-	}
 	var ri RunInfo
 	if err := decodeJSON(path, b, &ri, minor <= currentMinor || major < currentMajor); err != nil {
 		return nil, err
 	}
 	if ri.Scenario == nil {
-		return nil, &FormatError{Path: path, Field: "scenario", Msg: "missing: a run directory keeps the resolved scenario (" + regenerate + ")"}
+		return nil, &scenarios.FieldError{File: path, Path: "scenario", Msg: "missing: a run directory keeps the resolved scenario (" + regenerate + ")"}
 	}
 	if major == 0 {
 		ri.SchemaVersion = "0.0"
@@ -291,7 +257,8 @@ func readFile(path string) ([]byte, error) {
 	return b, err
 }
 
-// schemaOf returns the file's schema version; 0.0 when it has none.
+// schemaOf returns the file's schema version (0.0 when it has none) and
+// refuses a major version newer than this build's.
 func schemaOf(path string, b []byte) (major, minor int, err error) {
 	var head struct {
 		SchemaVersion *string `json:"schema_version"`
@@ -301,7 +268,7 @@ func schemaOf(path string, b []byte) (major, minor int, err error) {
 		if derr := decodeJSON(path, b, &map[string]any{}, false); derr != nil {
 			return 0, 0, derr
 		}
-		return 0, 0, &FormatError{Path: path, Field: "schema_version", Msg: "must be a string such as \"" + CurrentSchema + "\""}
+		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version", Msg: "must be a string such as \"" + CurrentSchema + "\""}
 	}
 	if head.SchemaVersion == nil {
 		return 0, 0, nil
@@ -311,16 +278,20 @@ func schemaOf(path string, b []byte) (major, minor int, err error) {
 	a, errA := strconv.Atoi(maj)
 	c, errC := strconv.Atoi(min)
 	if !ok || errA != nil || errC != nil || a < 0 || c < 0 {
-		return 0, 0, &FormatError{Path: path, Field: "schema_version", Msg: fmt.Sprintf("%q is not MAJOR.MINOR (this build writes %q)", v, CurrentSchema)}
+		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version", Msg: fmt.Sprintf("%q is not MAJOR.MINOR (this build writes %q)", v, CurrentSchema)}
 	}
-	if a == 0 {
-		return 0, 0, &FormatError{Path: path, Field: "schema_version", Msg: fmt.Sprintf("%q: layouts before 1.0 carry no version; the field is damaged", v)}
+	switch {
+	case a == 0:
+		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version", Msg: fmt.Sprintf("%q: layouts before 1.0 carry no version; the field is damaged", v)}
+	case a > currentMajor:
+		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version",
+			Msg: fmt.Sprintf("written by a newer mcbench (schema %d.%d); this build reads schema %s and older: upgrade mcbench to read it", a, c, CurrentSchema)}
 	}
 	return a, c, nil
 }
 
 // decodeJSON decodes one JSON value from b into v and turns the decoder's
-// errors into FormatErrors that name the file, position and field.
+// errors into FieldErrors that name the file, position and field.
 func decodeJSON(path string, b []byte, v any, disallowUnknown bool) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if disallowUnknown {
@@ -330,11 +301,11 @@ func decodeJSON(path string, b []byte, v any, disallowUnknown bool) error {
 	if err == nil {
 		if dec.More() {
 			line, col := position(b, int(dec.InputOffset()))
-			return &FormatError{Path: path, Line: line, Column: col, Msg: "more than one JSON value"}
+			return &scenarios.FieldError{File: path, Line: line, Column: col, Msg: "more than one JSON value"}
 		}
 		return nil
 	}
-	fe := &FormatError{Path: path}
+	fe := &scenarios.FieldError{File: path}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -346,10 +317,10 @@ func decodeJSON(path string, b []byte, v any, disallowUnknown bool) error {
 		fe.Msg = "not valid JSON: " + strings.TrimPrefix(syn.Error(), "json: ")
 	case errors.As(err, &typ):
 		fe.Line, fe.Column = position(b, int(typ.Offset))
-		fe.Field = typ.Field
+		fe.Path = typ.Field
 		fe.Msg = fmt.Sprintf("got a JSON %s, want %s", typ.Value, jsonKind(typ.Type.String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		fe.Field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		fe.Path = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		fe.Msg = "unknown field: schema " + CurrentSchema + " has no such field (a typo, or a file from another tool?)"
 	default:
 		fe.Msg = strings.TrimPrefix(err.Error(), "json: ")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcbench/mcbench/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -66,11 +67,11 @@ func encoded(t *testing.T, s *Summary) string {
 	return b.String()
 }
 
-func formatError(t *testing.T, err error) *FormatError {
+func formatError(t *testing.T, err error) *scenarios.FieldError {
 	t.Helper()
 	require.Error(t, err)
-	var fe *FormatError
-	require.True(t, errors.As(err, &fe), "want a FormatError, got %T: %v", err, err)
+	var fe *scenarios.FieldError
+	require.True(t, errors.As(err, &fe), "want a FieldError, got %T: %v", err, err)
 	return fe
 }
 
@@ -79,7 +80,7 @@ func TestReadSummaryRefusesANewerMajor(t *testing.T) {
 	p := writeRaw(t, text)
 	_, err := ReadSummary(p)
 	fe := formatError(t, err)
-	assert.Equal(t, "schema_version", fe.Field)
+	assert.Equal(t, "schema_version", fe.Path)
 	assert.Contains(t, err.Error(), p)
 	assert.Contains(t, err.Error(), "2.3")
 	assert.Contains(t, err.Error(), CurrentSchema)
@@ -90,7 +91,7 @@ func TestReadSummaryUnknownFields(t *testing.T) {
 	// Same version: an unknown field is a typo or damage, and is refused.
 	_, err := ReadSummary(writeRaw(t, text))
 	fe := formatError(t, err)
-	assert.Equal(t, "colour", fe.Field)
+	assert.Equal(t, "colour", fe.Path)
 	// A newer minor may add fields: they are skipped.
 	newer := strings.Replace(text, `"schema_version": "1.0"`, `"schema_version": "1.7"`, 1)
 	s, err := ReadSummary(writeRaw(t, newer))
@@ -104,7 +105,7 @@ func TestReadSummaryTruncated(t *testing.T) {
 	p := writeRaw(t, text[:len(text)/2])
 	_, err := ReadSummary(p)
 	fe := formatError(t, err)
-	assert.Equal(t, p, fe.Path)
+	assert.Equal(t, p, fe.File)
 	assert.Greater(t, fe.Line, 1)
 	assert.Contains(t, fe.Msg, "truncated")
 }
@@ -114,14 +115,14 @@ func TestReadSummaryWrongType(t *testing.T) {
 	p := writeRaw(t, text)
 	_, err := ReadSummary(p)
 	fe := formatError(t, err)
-	assert.Equal(t, "results.requests", fe.Field)
+	assert.Equal(t, "results.requests", fe.Path)
 	assert.Equal(t, 12, fe.Line, "the line of the field")
 	assert.Contains(t, err.Error(), "got a JSON string, want an integer")
 
 	// A number where an interval (pair or null) belongs.
 	text = strings.Replace(encoded(t, sample()), `"throughput_rps_ci95": null`, `"throughput_rps_ci95": 3`, 1)
 	_, err = ReadSummary(writeRaw(t, text))
-	assert.Contains(t, formatError(t, err).Field, "throughput_rps_ci95")
+	assert.Contains(t, formatError(t, err).Path, "throughput_rps_ci95")
 }
 
 func TestReadSummaryRefusesWhatCannotBeRight(t *testing.T) {
@@ -203,12 +204,5 @@ func TestReadRunInfo(t *testing.T) {
 	p := filepath.Join(t.TempDir(), RunInfoFile)
 	require.NoError(t, os.WriteFile(p, b, 0o644))
 	_, err = ReadRunInfo(p)
-	assert.Equal(t, "scenario", formatError(t, err).Field)
-}
-
-func TestFormatErrorText(t *testing.T) {
-	assert.Equal(t, "x/summary.json:3:7: results.requests: bad",
-		(&FormatError{Path: "x/summary.json", Line: 3, Column: 7, Field: "results.requests", Msg: "bad"}).Error())
-	assert.Equal(t, "o.csv:2: kind: bad", (&FormatError{Path: "o.csv", Line: 2, Field: "kind", Msg: "bad"}).Error())
-	assert.Equal(t, "s.json: bad", (&FormatError{Path: "s.json", Msg: "bad"}).Error())
+	assert.Equal(t, "scenario", formatError(t, err).Path)
 }

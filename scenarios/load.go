@@ -20,7 +20,10 @@ import (
 // kilobytes; the limit keeps a wrong path (a log, a binary) from eating memory.
 const MaxFileSize = 4 << 20
 
-// FieldError is one problem in a scenario, located in the source.
+// FieldError is one problem in an input file, located in the source: a
+// scenario or profile here, and the files of a run directory (package
+// results), so every input problem reads the same way and the CLI exits
+// with code 2 on any of them.
 //
 // Path names the field the way the YAML spells it: mapping keys are joined
 // with dots and list items are written [i], starting at 0, as in

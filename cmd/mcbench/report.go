@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // reportFlags are the analysis options `report` and `compare` share.
@@ -208,7 +209,7 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 // analysisError marks the analysis errors a user fixes with a flag.
 func analysisError(err error) error {
 	var be *reports.BaselineError
-	var fe *results.FormatError
+	var fe *scenarios.FieldError
 	switch {
 	case errors.As(err, &fe):
 		return usageError{err}
