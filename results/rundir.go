@@ -127,11 +127,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 // migrated to the current layout (see CurrentSchema); SchemaVersion keeps
 // the version the file had.
 func ReadSummary(path string) (*Summary, error) {
-	b, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	major, minor, err := schemaOf(path, b)
+	b, major, minor, err := readVersioned(path)
 	if err != nil {
 		return nil, err
 	}
@@ -227,11 +223,7 @@ func checkSummary(path string, s *Summary) error {
 // ReadRunInfo reads a run.json. Unknown fields are refused as in
 // ReadSummary; the embedded scenario is the one the run resolved.
 func ReadRunInfo(path string) (*RunInfo, error) {
-	b, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	major, minor, err := schemaOf(path, b)
+	b, major, minor, err := readVersioned(path)
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +247,15 @@ func readFile(path string) ([]byte, error) {
 			ErrNotRunDir, filepath.Dir(path), filepath.Base(path))
 	}
 	return b, err
+}
+
+// readVersioned reads a run file and its schema version.
+func readVersioned(path string) (b []byte, major, minor int, err error) {
+	if b, err = readFile(path); err != nil {
+		return nil, 0, 0, err
+	}
+	major, minor, err = schemaOf(path, b)
+	return b, major, minor, err
 }
 
 // schemaOf returns the file's schema version (0.0 when it has none) and

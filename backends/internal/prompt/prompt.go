@@ -1,3 +1,5 @@
+// Package prompt makes the synthetic prompts the load generator sends:
+// n whitespace-separated words, which the fakes count as n input tokens.
 package prompt
 
 import "strings"
