@@ -30,7 +30,7 @@ type Options struct {
 	// EstimateTransfer prices client request and response payloads
 	// estimated from tokens: BytesPerInputToken of prompt (JSON text) and
 	// BytesPerOutputToken per streamed token (one SSE chunk or event-stream
-	// frame each, 150–400 bytes per the research note).
+	// frame each, 150–400 bytes, docs/references.md [13]).
 	EstimateTransfer                        bool
 	BytesPerInputToken, BytesPerOutputToken float64
 	// State is the state inventory (metric C7 and exit costs).

@@ -5,10 +5,13 @@ import (
 	"slices"
 )
 
-// Concentration measures (research note lockin-metrics.md §1 and §6). They
-// describe the supplier concentration of this workload, an analogue of,
-// not a finding about, market concentration: the agencies' thresholds
-// apply to relevant markets.
+// Concentration measures. The HHI and its bands follow the DOJ/FTC Merger
+// Guidelines (18 Dec 2023, §2.1, Guideline 1) and the EU Horizontal Merger
+// Guidelines (OJ C 31, 5.2.2004, paras 17–21); the normalised and stack
+// measures and the harness bands are this repository's (docs/references.md
+// [14]). They describe the supplier concentration of this workload, an
+// analogue of, not a finding about, market concentration: the agencies'
+// thresholds apply to relevant markets.
 
 // Shares converts amounts to percentage shares (0–100). All-zero amounts
 // give nil: there is no distribution to measure.

@@ -11,7 +11,8 @@ const (
 	// HoursPerMonth is the billing month cloud providers price against (8760/12).
 	HoursPerMonth = 730.0
 	// BytesPerGB: transfer and storage are priced in decimal gigabytes, as
-	// the research note's worked examples do.
+	// the pricing tables (testdata/pricing/README.md) and the worked exit
+	// examples of docs/references.md [15] do.
 	BytesPerGB = 1e9
 )
 

@@ -21,7 +21,7 @@ func TestEgressTiersWorkedExamples(t *testing.T) {
 	p := pricing(t)
 	aws := p.EgressTiersFor("bedrock", PathInternet, "us-east-1", nil)
 	require.Len(t, aws, 5)
-	// Research note §5: a 50 TB exit ≈ 9.9 TB × 0.09 + 40 TB × 0.085 ≈ $4.3k (first 100 GB free).
+	// Worked example (docs/references.md [15]): a 50 TB exit ≈ 9.9 TB × 0.09 + 40 TB × 0.085 ≈ $4.3k (first 100 GB free).
 	assert.InDelta(t, 9900*0.09+40000*0.085, TieredCost(aws, 50_000), 1e-6)
 	assert.InDelta(t, 4291, TieredCost(aws, 50_000), 1e-6)
 	// 1 PB ≈ $54k: 891 + 3,400 + 7,000 + 850,000 × 0.05.

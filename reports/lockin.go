@@ -10,7 +10,9 @@ import (
 	"time"
 )
 
-// Lock-in metrics (research note lockin-metrics.md §6, L1, L6, L7, L8).
+// Lock-in metrics L1, L6, L7 and L8 (docs/references.md [14]): exit egress
+// at list prices and under the EU Data Act (Regulation (EU) 2023/2854,
+// Arts 29 and 34), exit time against its Art 25 transition windows.
 
 // State classes of metric C7/L1: only open and proprietary formats leave
 // by egress; regenerable state (embeddings, caches, fine-tunes) is rebuilt,
@@ -97,9 +99,10 @@ type ExitAssumptions struct {
 	Notice, Parallel, Cutover time.Duration
 }
 
-// DefaultExitAssumptions: 10 Gbps at 80% (the research note's worked
-// example), and no notice, re-engineering or cut-over time, so exit time is
-// the data-transfer bound alone unless the user says otherwise.
+// DefaultExitAssumptions: 10 Gbps at 80% (the worked example of
+// docs/references.md [15]), and no notice, re-engineering or cut-over
+// time, so exit time is the data-transfer bound alone unless the user says
+// otherwise.
 func DefaultExitAssumptions() ExitAssumptions {
 	return ExitAssumptions{BandwidthGbps: 10, Utilisation: 0.8}
 }
@@ -328,8 +331,9 @@ func lockInOf(w *world, m *StrategyMetrics, opt *Options) LockIn {
 }
 
 // referenceExits prices exits of 1 TB, 50 TB and 1 PB from each provider
-// kind of the scenario at list prices: the research note's worked examples,
-// so a reader without a state inventory still sees the order of magnitude.
+// kind of the scenario at list prices (50 TB and 1 PB are the worked
+// examples of docs/references.md [15]), so a reader without a state
+// inventory still sees the order of magnitude.
 func referenceExits(w *world, p *Pricing, a ExitAssumptions) []ExitLine {
 	var out []ExitLine
 	seen := map[string]bool{}

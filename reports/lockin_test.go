@@ -12,7 +12,7 @@ import (
 
 func TestExitTimeWorkedExample(t *testing.T) {
 	a := DefaultExitAssumptions()
-	// Research note §5: 1 PB at 10 Gbps and 80% takes ≈ 11.6 days.
+	// Worked example (docs/references.md [15]): 1 PB at 10 Gbps and 80% takes ≈ 11.6 days.
 	d := a.DataTime(1e6)
 	assert.InDelta(t, 1e6, d.Seconds(), 1e-3)
 	assert.InDelta(t, 11.57, d.Hours()/24, 0.01)

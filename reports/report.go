@@ -236,7 +236,7 @@ func (an *Analysis) transferTable() *Table {
 			t.row(txt(m.Name), txt(l.Provider), txt(l.Region), txt(l.Path), txt(l.Source), Cell{Text: gb(l.GB), Raw: raw(l.GB), Num: true}, Cell{Text: fmt.Sprintf("%.4f", l.PerGB), Raw: raw(l.PerGB), Num: true}, usdc(l.USD))
 		}
 	}
-	t.Notes = []string{fmt.Sprintf("Estimated payloads: %g bytes per input token (prompt JSON) and %g bytes per streamed output token (one SSE chunk or event-stream frame each; the research note measures 150–400). Egress is paid by the provider the bytes leave; ingress is free. Agentic sessions' model calls leave from the orchestration region, not the workload's origin: their cross-cloud bytes (prompts, answers) come from the records' cross_cloud_bytes instead, and session state transfer is in the simulator's summary.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken),
+	t.Notes = []string{fmt.Sprintf("Estimated payloads: %g bytes per input token (prompt JSON) and %g bytes per streamed output token (one SSE chunk or event-stream frame each: about 150 bytes for a Bedrock frame and 440 for an Azure chunk with content-filter results, as the fakes write them; see docs/references.md [13]). Egress is paid by the provider the bytes leave; ingress is free. Agentic sessions' model calls leave from the orchestration region, not the workload's origin: their cross-cloud bytes (prompts, answers) come from the records' cross_cloud_bytes instead, and session state transfer is in the simulator's summary.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken),
 		"Volume tiers (and monthly free allowances) are applied to the run's volume extrapolated to a 730-hour month; the resulting average $/GB prices the run's bytes.",
 		"Recorded cross_cloud_bytes carry no direction and are charged as inter-cloud egress of the serving deployment's provider."}
 	return t
@@ -505,12 +505,12 @@ func bandsTable() *Table {
 		{"HHI (C1)", "<1,000 unconcentrated; 1,000–1,800 moderately; >1,800 highly concentrated", "US Merger Guidelines 2023 §2.1", "no (market threshold, applied by analogy)"},
 		{"HHI (C1), EU", "<1,000; 1,000–2,000 with Δ<250; >2,000 with Δ<150: unlikely to raise concerns", "EU Horizontal Merger Guidelines paras 19–20", "no (market screen, applied by analogy)"},
 		{"ΔHHI (C5)", ">100 significant; presumption of harm when HHI >1,800", "US Merger Guidelines 2023", "no"},
-		{"H* (C2)", "<0.10 balanced; 0.10–0.40 tilted; >0.40 dominated; 1 single-source; n = 1 exclusive", "research note §6", "yes"},
+		{"H* (C2)", "<0.10 balanced; 0.10–0.40 tilted; >0.40 dominated; 1 single-source; n = 1 exclusive", "mcbench convention (docs/references.md [14])", "yes"},
 		{"CR1 (C4)", ">30% US share screen; ≥50% EU dominance indicator; ≤25% EU comfort", "US 2023 Guidelines; EU HMG para 17; EUMR recital 32", "no"},
 		{"Exit time (L6)", "≤30 days fits the Data Act transition; up to 7 months only if technically unfeasible; beyond is outside", "EU Data Act Art 25", "no"},
-		{"Portability PI (L7)", "≥0.8 portable; 0.5–0.8 partial; <0.5 locked", "research note §6", "yes"},
-		{"Failover coverage (R1)", "≥0.99 substitutable; 0.5–0.99 partial; <0.5 not easily substitutable", "DORA Art 29 wording; cut-offs from the research note", "yes (cut-offs)"},
-		{"Blast radius (R2)", "above the error budget: concentration-risk flag", "research note §6", "yes"},
+		{"Portability PI (L7)", "≥0.8 portable; 0.5–0.8 partial; <0.5 locked", "mcbench convention (docs/references.md [14])", "yes"},
+		{"Failover coverage (R1)", "≥0.99 substitutable; 0.5–0.99 partial; <0.5 not easily substitutable", "DORA Art 29 wording; cut-offs an mcbench convention (docs/references.md [14])", "yes (cut-offs)"},
+		{"Blast radius (R2)", "above the error budget: concentration-risk flag", "mcbench convention (docs/references.md [14])", "yes"},
 		{"Error budget (R3)", ">100% used: objective missed", "Google SRE", "no"},
 		{"Recovery threshold (R4)", fmt.Sprintf("a time bucket is impaired when its SLO-breach rate exceeds the baseline by %.0f points", 100*RecoveryThreshold), "this harness", "yes"},
 	} {

@@ -8,7 +8,9 @@ import (
 	"github.com/mcbench/mcbench/scenarios"
 )
 
-// Resilience metrics (research note lockin-metrics.md §4 and §6, R1–R5).
+// Resilience metrics R1–R5 (docs/references.md [14]): error budgets as in
+// Google's SRE practice, RTO/RPO as in NIST SP 800-34, and "not easily
+// substitutable" from DORA (Regulation (EU) 2022/2554, Art 29).
 
 // RecoveryThreshold is how far above the baseline SLO-breach rate a time
 // bucket must be to count as impaired (5 percentage points): a harness

@@ -69,7 +69,7 @@ func cdf(h *hdrhistogram.Histogram, maxPoints int) []CDFPoint {
 }
 
 // Spread is a statistic's mean and 5th–95th percentile across replications
-// (the research note's reporting rule for concentration metrics).
+// (the reporting rule for concentration metrics, docs/references.md [14]).
 type Spread struct {
 	Mean, P5, P95 float64
 	N             int

@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// Routing policies beyond failover and weighted (see backends/routing and
-// research/routing-anchors.md §6 for what each does and where its defaults
-// come from). Each reads its own parameter section of Routing; a section
-// left out takes every default.
+// Routing policies beyond failover and weighted (see backends/routing for
+// what each does and where its defaults come from, and docs/references.md
+// [3]–[10] for the defaults chosen here). Each reads its own parameter
+// section of Routing; a section left out takes every default.
 const (
 	// PolicyPrimarySecondary: Envoy-style priorities with outlier ejection (section outlier).
 	PolicyPrimarySecondary = "primary-secondary"
@@ -107,8 +107,8 @@ type FallbackParams struct {
 	SingleDeploymentThreshold int `yaml:"single_deployment_threshold,omitempty" json:"single_deployment_threshold,omitempty"`
 }
 
-// BreakerParams are the circuit-breaker policy's; defaults are the
-// research note's N=5, p=50%, min=10, T=30s, k=1, s=2.
+// BreakerParams are the circuit-breaker policy's; defaults are
+// N=5, p=50%, min=10, T=30s, k=1, s=2 (docs/references.md [3]).
 type BreakerParams struct {
 	// Failures is how many failures in a row trip the breaker. Default 5.
 	Failures int `yaml:"failures,omitempty" json:"failures,omitempty"`

@@ -1,7 +1,7 @@
 package scenarios_test
 
 // Oracle tests of the request stream alone (no simulator): arrival counts
-// against the closed forms of research/sim-anchors.md §8, and the
+// against the closed forms of sim/queueing (docs/references.md [1]), and the
 // common-random-numbers property of DESIGN.md ("changing a strategy never
 // changes the requests").
 //

@@ -1,8 +1,9 @@
 package sim_test
 
-// Oracle tests: the simulator against closed forms (research/sim-anchors.md
-// §8). Each textbook scenario in testdata/textbook is simulated with its own
-// fixed seed and replication count; for every statistic the test asserts that
+// Oracle tests: the simulator against closed forms (sim/queueing,
+// docs/references.md [1]). Each textbook scenario in testdata/textbook is
+// simulated with its own fixed seed and replication count; for every
+// statistic the test asserts that
 //
 //  1. the exact value lies inside a Student-t interval over the
 //     per-replication values (replications are independent, so the interval

@@ -4,7 +4,10 @@
 // usage and error extraction for plain JSON bodies. The recording proxy uses
 // them, and the load generator's transport will.
 //
-// The wire format is described in research/wire-protocols.md §A5–A7.
+// The wire format is that of the Azure OpenAI REST API reference
+// (Azure/azure-rest-api-specs, inference API 2024-10-21) for responses and
+// error bodies, with Azure's order of streamed chunks as given in
+// docs/references.md [11].
 package azure
 
 import (

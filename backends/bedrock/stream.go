@@ -5,7 +5,10 @@
 // extraction for plain JSON bodies (Converse, InvokeModel). The recording
 // proxy uses them, and the load generator's transport will.
 //
-// The wire format is described in research/wire-protocols.md §B1–B7.
+// The wire format is the Amazon Bedrock Runtime API's as modelled in the
+// AWS SDK for Go v2 (service/bedrockruntime v1.63.13), with the AWS
+// event-stream framing of github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream
+// (v1.7.27) and the ConverseStream event order of docs/references.md [12].
 package bedrock
 
 import (
@@ -32,9 +35,10 @@ const (
 
 // StreamDecoder decodes a Bedrock event stream (application/vnd.amazon.eventstream)
 // as it arrives and records its timing in a StreamTiming. It is a careful
-// incremental parser of the binary framing (research B5): each frame's
-// prelude CRC is checked before its length is trusted, and its message CRC
-// before it is used. It does not use the SDK's eventstream.Decoder because
+// incremental parser of the binary framing (the AWS event-stream encoding
+// of aws-sdk-go-v2's aws/protocol/eventstream): each frame's prelude CRC is
+// checked before its length is trusted, and its message CRC before it is
+// used. It does not use the SDK's eventstream.Decoder because
 // that one reads from a blocking io.Reader and allocates every header of
 // every frame; this one is pushed bytes as they arrive, slices the headers it
 // needs in place, and copies only frames split across reads.
@@ -615,9 +619,10 @@ func Usage(body []byte) (input, output int, ok bool) {
 }
 
 // ErrorType returns the error type of a Bedrock error response the way the
-// SDK resolves it (research B7): the X-Amzn-ErrorType header, else the body's
-// __type, else its code; whatever follows a ':' and precedes a '#' is
-// dropped ("ThrottlingException:http://internal…" → "ThrottlingException").
+// SDK resolves it (aws-sdk-go-v2 service/bedrockruntime v1.63.13): the
+// X-Amzn-ErrorType header, else the body's __type, else its code;
+// whatever follows a ':' and precedes a '#' is dropped
+// ("ThrottlingException:http://internal…" → "ThrottlingException").
 func ErrorType(header string, body []byte) string {
 	code := header
 	if code == "" {

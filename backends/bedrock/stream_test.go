@@ -34,8 +34,8 @@ func event(t testing.TB, kind, payload string) []byte {
 	return frame(t, "event", ":event-type", kind, payload)
 }
 
-// converse is a ConverseStream response in the order of research B3, with
-// the random padding field "p" real payloads carry.
+// converse is a ConverseStream response in the order of docs/references.md
+// [12], with the random padding field "p" real payloads carry.
 func converse(t testing.TB) [][]byte {
 	return [][]byte{
 		event(t, "messageStart", `{"p":"abcdefgh","role":"assistant"}`),

@@ -22,8 +22,11 @@ import (
 	"github.com/mcbench/mcbench/scenarios"
 )
 
-// Azure OpenAI chat completions, as described in research/wire-protocols.md
-// §A (checked against openai-go/v3 v3.98.0 and azopenai v0.7.2).
+// Azure OpenAI chat completions, as specified by the Azure OpenAI REST API
+// reference (Azure/azure-rest-api-specs, inference API 2024-10-21) and
+// Microsoft Learn's v1 API page, with the streamed chunk order of
+// docs/references.md [11] (checked against openai-go/v3 v3.98.0 and
+// azopenai v0.7.2).
 //
 // Routes:
 //
@@ -890,7 +893,8 @@ func (h *azureHandler) complete(w http.ResponseWriter, r *http.Request, reqID st
 	plan.Done(out, err == nil && plan.Fault == "")
 }
 
-// appendAzCompletion renders a non-streaming chat.completion body (§A5).
+// appendAzCompletion renders a non-streaming chat.completion body (the
+// response schema of the Azure OpenAI REST API reference).
 func appendAzCompletion(dst []byte, id string, created int64, dep *azureDeployment, chat *azChat, out int32) []byte {
 	dst = append(dst, `{"choices":[{"content_filter_results":`+azCompletionFilterSafe+`,"finish_reason":"`...)
 	dst = append(dst, azFinishReason(chat, out)...)
@@ -918,12 +922,12 @@ type azStreamState struct {
 
 var azStreamPool = sync.Pool{New: func() any { return &azStreamState{buf: make([]byte, 0, 4096)} }}
 
-// stream answers a streaming request with Azure's chunk sequence (§A6).
-// The first content chunk goes out at TTFT and token i at TTFT + i×TPOT;
-// the finish chunk follows one TPOT after the last token (the decode step
-// that produced end-of-sequence), so a stream ends when a non-streaming
-// answer would. Events that fall due together are written and flushed
-// together.
+// stream answers a streaming request with Azure's chunk sequence
+// (docs/references.md [11]). The first content chunk goes out at TTFT and
+// token i at TTFT + i×TPOT; the finish chunk follows one TPOT after the
+// last token (the decode step that produced end-of-sequence), so a stream
+// ends when a non-streaming answer would. Events that fall due together
+// are written and flushed together.
 func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID string, dep *azureDeployment, chat *azChat, plan *Plan, start time.Time) {
 	ctx := r.Context()
 	fl, _ := w.(http.Flusher)

@@ -11,7 +11,7 @@ import (
 )
 
 // TestSSEStreamGolden pins the exact bytes of a short Azure stream: the
-// chunk order and shapes of research/wire-protocols.md §A6.
+// chunk order and shapes of docs/references.md [11].
 func TestSSEStreamGolden(t *testing.T) {
 	var enc azChunkEncoder
 	enc.reset("chatcmpl-X", 1732000000, "gpt-4o", "fp_1")

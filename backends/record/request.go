@@ -14,7 +14,10 @@ type route struct {
 }
 
 // classify recognises the Azure OpenAI chat-completions and Bedrock Runtime
-// inference routes (research A2, B1) from the escaped path.
+// inference routes from the escaped path: Azure's deployment and v1 routes
+// (Azure OpenAI REST API reference; Microsoft Learn's v1 API page) and the
+// Bedrock Runtime operations (as modelled in aws-sdk-go-v2
+// service/bedrockruntime v1.63.13).
 func classify(escapedPath string) (route, bool) {
 	p := strings.TrimSuffix(escapedPath, "/")
 	switch {

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// BreakerConfig parameterises CircuitBreaker. The defaults are the research
-// note's §6.5 ("ours, improved"): N=5, p=0.5, min=10, T=30 s, k=1, s=2.
+// BreakerConfig parameterises CircuitBreaker. The defaults are this
+// repository's own (docs/references.md [3]): N=5, p=0.5, min=10, T=30 s,
+// k=1, s=2.
 type BreakerConfig struct {
 	// Failures is how many failures in a row trip the breaker (N, default 5).
 	Failures int
@@ -40,7 +41,7 @@ type BreakerConfig struct {
 	FailFast bool
 }
 
-// DefaultBreakerConfig returns the §6.5 defaults.
+// DefaultBreakerConfig returns the defaults of docs/references.md [3].
 func DefaultBreakerConfig() BreakerConfig {
 	return BreakerConfig{Failures: 5, FailureRate: 0.5, MinRequests: 10, Window: int64(60 * time.Second),
 		Open: int64(30 * time.Second), MaxOpen: int64(240 * time.Second), Probes: 1, Successes: 2, Domain: DomainDeployment}
@@ -91,7 +92,7 @@ type breaker struct {
 // candidate after the failed one. A breaker trips (opens) after Failures
 // failures in a row or a failure rate of at least FailureRate over Window
 // with MinRequests attempts; while open the candidate gets no attempts at
-// all (§6.5: "open state routes to secondary with zero primary attempts");
+// all (they go to the next candidate, with none on this one);
 // after Open it is half-open and admits Probes attempts at a time; Successes
 // successful probes close it, a failed probe re-opens it for twice as long.
 // Failures are server errors, connection failures, timeouts and throttling

@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// CostConfig parameterises CostAware (research note §6.10).
+// CostConfig parameterises CostAware, an extension of LiteLLM's cost-based
+// routing (BerriAI/litellm router_strategy/lowest_cost.py); its defaults are
+// this repository's (docs/references.md [7]).
 type CostConfig struct {
 	// ExpectedOutput is the output length the cost estimate assumes (0, the
 	// default: the request's max_tokens, an upper bound). LiteLLM's

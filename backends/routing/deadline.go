@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// DeadlineConfig parameterises Deadline (research note §6.13).
+// DeadlineConfig parameterises Deadline (defaults: docs/references.md [10]).
 type DeadlineConfig struct {
 	// TTFTTimeout is the longest wait for an attempt's first token before
 	// failing over (default 10 s): failoverbench found every gateway
 	// retrying a silent upstream for 91-96 s instead of failing over
-	// (scenarios S06/S07).
+	// (failoverbench/failoverbench scorecard, scenarios S06/S07).
 	TTFTTimeout int64
 	// Backoff is the pause before a new round over the candidates once
 	// every one has failed (default 0.5 s, doubling per round up to
@@ -19,7 +19,8 @@ type DeadlineConfig struct {
 	// same set again does.
 	Backoff, MaxBackoff int64
 	// MaxRetryAfter is the longest Retry-After worth waiting for on the
-	// same deployment (default 60 s, Portkey's cumulative cap).
+	// same deployment (default 60 s, Portkey's cumulative cap,
+	// Portkey-AI/gateway src/handlers/retryHandler.ts).
 	MaxRetryAfter int64
 }
 

@@ -3,8 +3,9 @@ package routing
 import "fmt"
 
 // FailureDomain says which deployments fail together. Gateways eject, cool
-// down and trip breakers per deployment (research note §7: "nothing knows
-// that all Azure deployments in one region ... fail together"); with a
+// down and trip breakers per deployment (LiteLLM's cooldowns, Envoy's
+// outlier detection, Portkey's circuit breaker), so none of them knows that
+// all Azure deployments in one region fail together; with a
 // region or provider domain, the evidence against one deployment takes its
 // whole domain out, so the next attempt does not walk into the same
 // regional incident.

@@ -62,12 +62,12 @@ func ErrorKinds() []string {
 // Actions lists the actions, in the order messages list them.
 func Actions() []Action { return []Action{RetrySame, RetryOther, RetryOtherProvider, Fail, Cooldown} }
 
-// ErrorClassConfig parameterises ErrorClassRouter (research note §6.11).
+// ErrorClassConfig parameterises ErrorClassRouter (docs/references.md [8]).
 type ErrorClassConfig struct {
 	// Actions overrides the default table per error kind (KindThrottle, ...).
-	// The defaults (§6.11): throttle, server, connection, timeout and
-	// context_length → retry-other (for a context-length error, another
-	// deployment may be a larger-context model; the same one never
+	// The defaults (docs/references.md [8]): throttle, server, connection,
+	// timeout and context_length → retry-other (for a context-length error,
+	// another deployment may be a larger-context model; the same one never
 	// succeeds); client and content_filter → fail (a filter refusal is not
 	// retried unless set to retry-other-provider, a compliance choice);
 	// auth and not_found → cooldown (for AuthCooldown: credentials and
@@ -89,13 +89,15 @@ type ErrorClassConfig struct {
 	Domain FailureDomain
 }
 
-// DefaultErrorClassConfig returns the §6.11 table and timings.
+// DefaultErrorClassConfig returns the default table and timings
+// (docs/references.md [8]).
 func DefaultErrorClassConfig() ErrorClassConfig {
 	return ErrorClassConfig{Cooldown: int64(5 * time.Second), AuthCooldown: int64(5 * time.Minute),
 		Backoff: int64(500 * time.Millisecond), MaxBackoff: int64(8 * time.Second), Domain: DomainDeployment}
 }
 
-// defaultActions is the §6.11 table, indexed by outcome.
+// defaultActions is the default table (docs/references.md [8]), indexed by
+// outcome.
 func defaultActions() [outCancelled + 1]Action {
 	var t [outCancelled + 1]Action
 	for _, o := range []outcome{outThrottled, outServer, outConnection, outTimeout, outContextLength} {
@@ -106,7 +108,7 @@ func defaultActions() [outCancelled + 1]Action {
 	return t
 }
 
-// ErrorClassRouter handles each kind of failure by its own rule (§6.11): a
+// ErrorClassRouter handles each kind of failure by its own rule: a
 // table maps the kind of the failed attempt's error to retry-same,
 // retry-other, retry-other-provider, fail or cooldown. First attempts go to
 // the first candidate in placement order not cooling down (-1 if all are).

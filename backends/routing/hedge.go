@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// HedgeConfig parameterises Hedged (research note §6.12).
+// HedgeConfig parameterises Hedged: a hedged request deferred to a TTFT
+// quantile (Dean and Barroso, "The Tail at Scale", Communications of the
+// ACM, 2013); the defaults are in docs/references.md [9].
 type HedgeConfig struct {
 	// Delay is a fixed hedge delay (0, the default: use Quantile).
 	Delay int64

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// LatencyConfig parameterises LatencyAware (research note §6.6).
+// LatencyConfig parameterises LatencyAware; its defaults are this
+// repository's (docs/references.md [4]).
 type LatencyConfig struct {
 	// HalfLife is how fast old samples fade (default 30 s): a sample's
 	// weight halves every HalfLife, whatever the traffic, so an idle
@@ -20,13 +21,14 @@ type LatencyConfig struct {
 	// candidate (default 0.05), so a recovered deployment is noticed.
 	Epsilon float64
 	// Penalty is the sample recorded for an attempt that failed, timed out
-	// or was throttled (default 30 s, the per-try timeout of §6.1): a dead
+	// or was throttled (default 30 s, the per-try timeout of the Envoy AI
+	// Gateway's Azure-primary, Bedrock-fallback retry example): a dead
 	// endpoint failing fast must not look fast (BerriAI/litellm#6345).
 	// LiteLLM records 1000 s for a timeout.
 	Penalty int64
 }
 
-// DefaultLatencyConfig returns the §6.6 defaults: half-life 30 s, buffer
+// DefaultLatencyConfig returns the defaults: half-life 30 s, buffer
 // 0.2, ε = 0.05, 30 s penalty.
 func DefaultLatencyConfig() LatencyConfig {
 	return LatencyConfig{HalfLife: int64(30 * time.Second), Buffer: 0.2, Epsilon: 0.05, Penalty: int64(30 * time.Second)}

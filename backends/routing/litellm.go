@@ -21,8 +21,8 @@ const (
 )
 
 // LiteLLMConfig parameterises LiteLLM, the faithful preset of LiteLLM's
-// Router (research note §1 and §6.3; router_utils/cooldown_handlers.py,
-// retry_utils.py, constants.py).
+// Router (BerriAI/litellm: router_utils/cooldown_handlers.py,
+// router_utils/retry_utils.py, constants.py, and the reliability docs).
 type LiteLLMConfig struct {
 	// NumRetries is num_retries: retries within a model group before its
 	// fallback (default 2, so 3 attempts per group).

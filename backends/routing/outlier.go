@@ -7,7 +7,8 @@ import (
 
 // OutlierConfig parameterises PrimarySecondary's passive health checking,
 // Envoy's outlier detection as the Envoy AI Gateway uses it for "Azure
-// OpenAI primary, Bedrock fallback" (research note §3, §6.1).
+// OpenAI primary, Bedrock fallback" (envoyproxy/ai-gateway PR #599; the
+// defaults are Envoy's, from its outlier detection documentation).
 type OutlierConfig struct {
 	// Consecutive5xx is how many server errors in a row eject a deployment
 	// (Envoy consecutive_5xx; default 5). Connection failures and timeouts

@@ -21,10 +21,11 @@ func (f inflight) ended(dep int) {
 }
 
 // LeastOutstanding sends each attempt to the candidate with the fewest
-// attempts in flight (LiteLLM least-busy, Kong least-connections, research
-// note §6.7), ties broken uniformly by the request's draw; a retry avoids the
-// candidate that just failed when another exists. It has no parameters. It
-// needs the engines to call Started (it implements Starter).
+// attempts in flight (LiteLLM least-busy, router_strategy/least_busy.py;
+// Kong AI Proxy Advanced least-connections), ties broken uniformly by the
+// request's draw; a retry avoids the candidate that just failed when
+// another exists. It has no parameters. It needs the engines to call
+// Started (it implements Starter).
 type LeastOutstanding struct {
 	out inflight
 }
@@ -80,10 +81,11 @@ func (l *LeastOutstanding) InFlight(i int) int { return l.out[i] }
 
 // PowerOfTwo draws two distinct candidates from the request's draw and sends
 // the attempt to the one with fewer attempts in flight (the first drawn on a
-// tie): the power-of-two-choices variant of §6.7, which avoids the herding
-// of a global argmin when the counts are stale. A retry draws among the
-// candidates other than the one that just failed. It has no parameters and
-// needs Started (it implements Starter).
+// tie): the power-of-two-choices variant of LeastOutstanding (Mitzenmacher,
+// "The Power of Two Choices in Randomized Load Balancing"), which avoids
+// the herding of a global argmin when the counts are stale. A retry draws
+// among the candidates other than the one that just failed. It has no
+// parameters and needs Started (it implements Starter).
 type PowerOfTwo struct {
 	out inflight
 }

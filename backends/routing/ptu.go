@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// PTUConfig parameterises PTUFirst (research note §6.9).
+// PTUConfig parameterises PTUFirst; its defaults are this repository's
+// (docs/references.md [6]).
 type PTUConfig struct {
 	// Utilization is the in-flight / Concurrency fraction up to which a
 	// provisioned candidate is filled (u, default 0.95): committed capacity
@@ -22,7 +23,8 @@ type PTUConfig struct {
 	FailureHold int64
 }
 
-// DefaultPTUConfig returns the §6.9 default u = 0.95 and a 1 s hold.
+// DefaultPTUConfig returns the default u = 0.95 and a 1 s hold
+// (docs/references.md [6]).
 func DefaultPTUConfig() PTUConfig {
 	return PTUConfig{Utilization: 0.95, Hold: int64(time.Second), FailureHold: int64(5 * time.Second)}
 }
@@ -37,7 +39,9 @@ func (c *PTUConfig) check() error {
 	return nil
 }
 
-// PTUFirst fills committed capacity first and spills in tiers (§6.9):
+// PTUFirst fills committed capacity first and spills in tiers (tier 2 is
+// what Azure's own spillover does within one resource: Microsoft Learn,
+// "Manage traffic with spillover for provisioned deployments"):
 //
 //  1. provisioned candidates (Azure PTU, Bedrock provisioned throughput),
 //     each up to Utilization of its Concurrency in flight or until it

@@ -8,7 +8,7 @@ import (
 	"github.com/mcbench/mcbench/scenarios"
 )
 
-// QuotaConfig parameterises QuotaAware (research note §6.8).
+// QuotaConfig parameterises QuotaAware (defaults: docs/references.md [5]).
 type QuotaConfig struct {
 	// Headroom is the fraction of a limit that must remain after a request's
 	// reservation for the candidate to be preferred (h, default 0.10): below
@@ -18,7 +18,7 @@ type QuotaConfig struct {
 	Headroom float64
 }
 
-// DefaultQuotaConfig returns the §6.8 default: 10 % headroom.
+// DefaultQuotaConfig returns the default: 10 % headroom.
 func DefaultQuotaConfig() QuotaConfig { return QuotaConfig{Headroom: 0.10} }
 
 func (c *QuotaConfig) check() error {

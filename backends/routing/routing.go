@@ -5,8 +5,11 @@
 // time only as the now argument, in nanoseconds on the caller's clock, and
 // keep no goroutines or timers of their own.
 //
-// The policy set follows research/routing-anchors.md §6 (the numbers quoted
-// in each policy's documentation come from there):
+// The policy set is modelled on public LLM gateways (the LiteLLM Router,
+// BerriAI/litellm; Portkey Gateway, Portkey-AI/gateway; Envoy AI Gateway,
+// envoyproxy/ai-gateway; Kong AI Proxy Advanced), plus policies of this
+// repository's own design. Each policy's documentation names the source of
+// its numbers; defaults chosen here are in docs/references.md [3]–[10]:
 //
 //	failover           Failover           placement order, retries to the next
 //	weighted           Weighted           static split (LiteLLM simple-shuffle, Portkey loadbalance)

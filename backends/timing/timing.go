@@ -1,3 +1,8 @@
+// Package timing holds what a response revealed about its timing and size
+// as it arrived (Stream), the contract of the stream decoders that fill it
+// (BodyDecoder, TimedBody), the errors they record and their one-word
+// classes, and the mergeable histogram of inter-token gaps. The load
+// generator and the recording proxy share it.
 package timing
 
 import (
@@ -15,15 +20,20 @@ import (
 // arrived. All times are offsets from the start of the request (just before
 // it was sent), so they are free of wall-clock jumps.
 //
-// The metric definitions follow research/loadgen-anchors.md §1 and keep the
-// three "first" events apart:
+// LLM benchmark tools use the same metric names for different quantities
+// (vLLM's `vllm bench serve`, GuideLLM, genai-perf and LLMPerf each define
+// TTFT and ITL their own way; see ray-project/llmperf#95). The definitions
+// here are stated exactly and keep the three "first" events apart:
 //
 //   - TTFT is FirstToken: the first event carrying non-empty output text
 //     (Azure: delta.content; Bedrock: contentBlockDelta text or the model's
-//     text delta). Role-only, filter-result and empty chunks do not count.
-//   - ITL is per chunk: Gaps holds the gaps between consecutive content
-//     events, the first token excluded (the TTFT is not a gap).
-//   - TPOT is per token: PerToken() = (LastToken − FirstToken) / (Tokens − 1).
+//     text delta). Role-only, filter-result and empty chunks do not count
+//     (as in genai-perf and LLMPerf; vLLM counts a role-only chunk,
+//     vllm-project/vllm#15106).
+//   - ITL is per chunk, like vLLM's: Gaps holds the gaps between consecutive
+//     content events, the first token excluded (the TTFT is not a gap).
+//   - TPOT is per token: PerToken() = (LastToken − FirstToken) / (Tokens − 1),
+//     the formula GuideLLM calls ITL.
 //
 // A zero time means the event never happened; check the counters (Bytes,
 // Chunks) rather than the times when a clock could read zero.

@@ -277,6 +277,9 @@ func printLoadTable(w io.Writer, sum *results.Summary) {
 	} {
 		t.row(row.name, secs(row.mean), secs(row.p50), secs(row.p90), secs(row.p99), secs(row.max))
 	}
+	if w := r.WaitSeconds; w != nil {
+		t.row(fmt.Sprintf("queue wait at the fakes (P(wait) %.3f)", float64(r.PWait)), span(w.Mean), span(w.P50), span(w.P90), span(w.P99), span(w.Max))
+	}
 	t.flush()
 	printSessions(w, sum)
 }

