@@ -36,6 +36,7 @@ lint:
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" && exit 1)
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	scripts/check-layering.sh
 
 # The main job on embedded defaults: simulate the scenario library and the
 # demo scenario's strategies, load-test one of them against the in-process

@@ -346,7 +346,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	rec := results.Outcome{
 		Kind: results.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
-		InputTokens: r.InputTokens, Queued: -1,
+		InputTokens: r.InputTokens,
 	}
 	*t = timing.Stream{}
 	if c.timeout > 0 {
@@ -388,8 +388,14 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	}
 	t.Headers = time.Since(begin)
 	rec.FirstByte = rec.Sent + int64(t.Headers)
-	if q, err := strconv.ParseInt(resp.Header.Get(fake.QueueHeader), 10, 64); err == nil && q >= 0 {
-		rec.Queued = q
+	// The queue wait is what the deployment reports for a call it served
+	// (the fakes do, live endpoints do not: -1, unknown). A refused call
+	// (an error status) never held a slot: it waited for none.
+	if resp.StatusCode < 300 {
+		rec.Queued = -1
+		if q, err := strconv.ParseInt(resp.Header.Get(fake.QueueHeader), 10, 64); err == nil && q >= 0 {
+			rec.Queued = q
+		}
 	}
 	dec := newDecoder(route.Kind, resp, t, func(ev timing.Event) {
 		if ev.Kind&timing.EventContent != 0 && !gotToken.Swap(true) && onToken != nil {

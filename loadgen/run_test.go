@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -386,4 +387,25 @@ func TestQueueWaitFromTheFakes(t *testing.T) {
 	require.Len(t, r.Deployments, 1)
 	assert.Greater(t, float64(r.Deployments[0].Utilization), 0.8, "the one slot was busy nearly all the time")
 	assert.LessOrEqual(t, float64(r.Deployments[0].Utilization), 1.0)
+}
+
+// TestOutageInALoadTest: requests refused by an outage held no slot, so
+// the queue wait stays measured; the fault block counts the window's
+// requests and failures from the records.
+func TestOutageInALoadTest(t *testing.T) {
+	s := load(t, "../testdata/load/queue.yaml")
+	s.Faults = []scenarios.Fault{{Kind: scenarios.FaultOutage, Target: "one-slot",
+		Start: scenarios.Duration(350 * time.Millisecond), Duration: scenarios.Duration(300 * time.Millisecond)}}
+	routes := startFake(t, s, nil)
+	sum, _ := records(t, s, routes, Options{Strategy: "one", Pacer: "constant", Rate: 10, Duration: time.Second})
+	r := sum.Results[0]
+	require.Positive(t, r.Failed, "the outage refused some requests")
+	require.NotNil(t, r.WaitSeconds, "refused attempts waited for no slot: the wait stays known")
+	require.Len(t, r.Faults, 1)
+	f := r.Faults[0]
+	assert.Equal(t, scenarios.FaultOutage, f.Kind)
+	assert.Positive(t, f.Requests)
+	assert.Positive(t, f.Failed)
+	assert.True(t, math.IsNaN(float64(f.ExtraE2ESeconds)), "no fault-free twin run to subtract")
+	assert.False(t, math.IsNaN(float64(f.TimeToRecoverSeconds)))
 }

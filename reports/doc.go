@@ -3,8 +3,8 @@
 // concentration, lock-in and resilience metrics, plots, and HTML, Markdown,
 // CSV and Parquet reports, plus side-by-side comparisons of two runs.
 //
-// It reads record types only: the outcome CSV (results.Outcome), the
-// summary.json and run.json shapes (decoded into this package's own structs)
+// It reads the run record through package results only (results.Run: the
+// summary, run info and outcome records, in the shapes results defines)
 // and the scenario types for metadata. It never calls into the simulator or
 // the load generator, so a report cannot tell which of them wrote a run.
 //

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -176,13 +175,6 @@ func (f *fixture) write(t testing.TB) string {
 	require.NoError(t, results.WriteSummary(dir, &sum))
 	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "mcbench sim test --out " + dir + " --records", Version: "test", Scenario: f.sc, Source: "test"}))
 	return dir
-}
-
-func writeJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
 
 // smallDemo is the demo scenario shortened to a one-minute run with a

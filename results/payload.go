@@ -6,11 +6,18 @@ package results
 // reports price client transfer from tokens with the same figures.
 const (
 	// PromptBytesPerToken is what one input token adds to a request body:
-	// about four bytes of JSON text.
+	// about four bytes of English text (OpenAI, "What are tokens and how to
+	// count them": one token is about four characters). The load
+	// generator's synthetic prompts are six bytes a token ("token "); the
+	// figure models real prompts, not them.
 	PromptBytesPerToken = 4
 	// StreamBytesPerToken is what one output token adds to a streamed
 	// response: one SSE chunk (Azure) or event-stream frame (Bedrock) of
-	// JSON envelope each: 150–400 bytes in the captures of docs/ARCHITECTURE.md
-	// ("Payload sizes"), 250 in the middle.
+	// JSON envelope each. As the fakes write them, an Azure chunk with
+	// content-filter results is 476–482 bytes and a Bedrock ConverseStream
+	// frame 148–154 (docs/ARCHITECTURE.md, "Payload sizes"); 250 sits
+	// between the two. One figure for both keeps the simulator's numbers
+	// comparable across providers; per-provider sizes belong with the wire
+	// (counting the bytes a load test really moves).
 	StreamBytesPerToken = 250
 )

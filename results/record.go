@@ -84,8 +84,9 @@ type Outcome struct {
 	Done int64 `json:"done_ns"`
 	// Queued is the time spent waiting for a slot at the deployment (on a
 	// request record, summed over its attempts). The load generator writes
-	// what the fakes report and -1 where a deployment does not say (live
-	// endpoints).
+	// what the fakes report for a call they served, 0 for a call that was
+	// refused or never answered (it held no slot), and -1 for a served call
+	// whose deployment does not say (live endpoints).
 	Queued       int64  `json:"queued_ns"`
 	InputTokens  int32  `json:"input_tokens"`
 	OutputTokens int32  `json:"output_tokens"`

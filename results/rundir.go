@@ -103,6 +103,9 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	err = write(tmp)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; run files are for sharing
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -23,7 +23,10 @@ var summarySources embed.FS
 // descriptions. Every field is required except those the writer omits
 // when empty (the load block of a simulation, a fault's link end,
 // sessions and faults where there are none); unknown fields are refused,
-// as ReadSummary refuses them.
+// as ReadSummary refuses them. The schema describes this version exactly:
+// a summary of a newer minor version validates against the schema of the
+// build that wrote it, while ReadSummary reads it by skipping the fields it
+// does not know.
 func SummaryJSONSchema() ([]byte, error) {
 	comments, err := godoc.TypeComments(summarySources)
 	if err != nil {

@@ -54,7 +54,8 @@ type Result struct {
 	ThroughputRPS     float64 `json:"throughput_rps"`
 	ThroughputRPSCI95 CI      `json:"throughput_rps_ci95"`
 	// PWait is the fraction of measured requests that waited for a slot
-	// (null where it cannot be observed, as in a load test).
+	// (null where it cannot be observed: a load test against endpoints that
+	// do not report their queue wait).
 	PWait     Num `json:"p_wait"`
 	PWaitCI95 CI  `json:"p_wait_ci95"`
 	// WaitSeconds is the time completed requests spent queued at

@@ -1,8 +1,8 @@
 // Package azure speaks the Azure OpenAI chat-completions protocol from the
-// client side. For now it holds the response decoders that time a call as
-// its body arrives: an incremental SSE decoder for streams (StreamDecoder) and
-// usage and error extraction for plain JSON bodies. The recording proxy uses
-// them, and the load generator's transport will.
+// client side: request bodies, and the response decoders that time a call
+// as its body arrives (an incremental SSE decoder for streams,
+// StreamDecoder, and usage and error extraction for plain JSON bodies). The
+// load generator and the recording proxy use them.
 //
 // The wire format is that of the Azure OpenAI REST API reference
 // (Azure/azure-rest-api-specs, inference API 2024-10-21) for responses and

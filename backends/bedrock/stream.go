@@ -1,9 +1,9 @@
 // Package bedrock speaks the Amazon Bedrock Runtime protocol from the client
-// side. For now it holds the response decoders that time a call as its body
-// arrives: an incremental event-stream decoder for ConverseStream and
-// InvokeModelWithResponseStream (StreamDecoder), and usage and error
-// extraction for plain JSON bodies (Converse, InvokeModel). The recording
-// proxy uses them, and the load generator's transport will.
+// side: request bodies and SigV4 signing, and the response decoders that
+// time a call as its body arrives (an incremental event-stream decoder for
+// ConverseStream and InvokeModelWithResponseStream, StreamDecoder, and usage
+// and error extraction for plain JSON bodies of Converse and InvokeModel).
+// The load generator and the recording proxy use them.
 //
 // The wire format is the Amazon Bedrock Runtime API's as modelled in the
 // AWS SDK for Go v2 (service/bedrockruntime v1.63.13), with the AWS
