@@ -107,44 +107,12 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var routes map[string]loadgen.Route
-	switch f.target {
-	case "fake":
-		srv, err := fake.New(s, fake.Options{})
-		if err != nil {
-			return usageError{err}
-		}
-		l, err := fake.Listen("127.0.0.1:0", false)
-		if err != nil {
-			return err
-		}
-		fctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() { _ = srv.Serve(fctx, l, time.Second) }()
-		routes = loadgen.FakeRoutes(srv, "http://"+l.Addr().String())
-	case "endpoints":
-		if f.endpoints == "" {
-			return usageError{errors.New("--target endpoints needs --endpoints FILE (the first line `mcbench fake --json` prints)")}
-		}
-		eps, err := loadgen.ReadEndpoints(f.endpoints)
-		if err != nil {
-			return usageError{err}
-		}
-		routes = loadgen.EndpointRoutes(eps)
-	case "live":
-		if !f.live {
-			return usageError{errors.New("--target live sends real, billed traffic to the scenario's endpoints: add --live to confirm")}
-		}
-		st := &s.Strategies[slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == f.strategy })]
-		if err := printCostBound(cmd.ErrOrStderr(), s, st, f); err != nil {
-			return err
-		}
-		if routes, err = loadgen.LiveRoutes(ctx, s, st); err != nil {
-			return usageError{err}
-		}
-	default:
-		return usageError{fmt.Errorf("--target must be fake, endpoints or live, got %q", f.target)}
+	tg, err := openTarget(ctx, cmd, s, f)
+	if err != nil {
+		return err
 	}
+	defer tg.close()
+	routes := tg.routes
 
 	var progress io.Writer
 	if !f.noProgress {
@@ -292,4 +260,59 @@ func routePrices(s *scenarios.Scenario) routing.Prices {
 		return nil
 	}
 	return p.TokenPrices(s)
+}
+
+// target is where a load test's calls go: routes by deployment name, and
+// the in-process fake server when the target is "fake".
+type target struct {
+	routes map[string]loadgen.Route
+	srv    *fake.Server
+	close  func()
+}
+
+// openTarget resolves --target (and --endpoints, --live) into routes,
+// starting in-process fakes on loopback for "fake". Errors in the flags are
+// usage errors.
+func openTarget(ctx context.Context, cmd *cobra.Command, s *scenarios.Scenario, f *loadFlags) (*target, error) {
+	tg := &target{close: func() {}}
+	switch f.target {
+	case "fake":
+		srv, err := fake.New(s, fake.Options{})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		l, err := fake.Listen("127.0.0.1:0", false)
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := context.WithCancel(context.Background())
+		go func() { _ = srv.Serve(fctx, l, time.Second) }()
+		tg.srv, tg.close = srv, cancel
+		tg.routes = loadgen.FakeRoutes(srv, "http://"+l.Addr().String())
+	case "endpoints":
+		if f.endpoints == "" {
+			return nil, usageError{errors.New("--target endpoints needs --endpoints FILE (the first line `mcbench fake --json` prints)")}
+		}
+		eps, err := loadgen.ReadEndpoints(f.endpoints)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		tg.routes = loadgen.EndpointRoutes(eps)
+	case "live":
+		if !f.live {
+			return nil, usageError{errors.New("--target live sends real, billed traffic to the scenario's endpoints: add --live to confirm")}
+		}
+		st := &s.Strategies[slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == f.strategy })]
+		if err := printCostBound(cmd.ErrOrStderr(), s, st, f); err != nil {
+			return nil, err
+		}
+		routes, err := loadgen.LiveRoutes(ctx, s, st)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		tg.routes = routes
+	default:
+		return nil, usageError{fmt.Errorf("--target must be fake, endpoints or live, got %q", f.target)}
+	}
+	return tg, nil
 }
