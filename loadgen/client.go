@@ -346,7 +346,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	rec := results.Outcome{
 		Kind: results.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
-		InputTokens: r.InputTokens,
+		InputTokens: r.InputTokens, Lag: -1,
 	}
 	*t = timing.Stream{}
 	if c.timeout > 0 {

@@ -276,6 +276,7 @@ type OutcomeRow struct {
 	ErrorClass      string  `parquet:"error_class,dict"`
 	CrossCloudBytes int64   `parquet:"cross_cloud_bytes"`
 	CostUSD         float64 `parquet:"cost_usd"`
+	LagNS           int64   `parquet:"lag_ns"`
 }
 
 // NewOutcomeRow converts an outcome record to its Parquet row.
@@ -302,6 +303,7 @@ func NewOutcomeRow(o *results.Outcome) OutcomeRow {
 		ErrorClass:      o.ErrorClass,
 		CrossCloudBytes: o.CrossCloudBytes,
 		CostUSD:         o.CostUSD,
+		LagNS:           o.Lag,
 	}
 }
 

@@ -230,7 +230,7 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 		str("class"), str("strategy"), str("provider"), str("region"), str("deployment"),
 		i64("intended_ns"), i64("sent_ns"), i64("first_byte_ns"), i64("first_token_ns"), i64("done_ns"), i64("queued_ns"),
 		i32("input_tokens"), i32("output_tokens"), str("status"), str("error_class"), i64("cross_cloud_bytes"),
-		{"cost_usd", parquet.Double, false, false},
+		{"cost_usd", parquet.Double, false, false}, i64("lag_ns"),
 	}, schemaOfFile(f))
 	var names []string
 	for _, c := range schemaOfFile(f) {
@@ -268,7 +268,7 @@ func TestConvertOutcomesCSVErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "outcomes.csv:1: request_id: the header has no such column")
 
 	bad := outcomeCSV(t, sampleOutcomes())
-	bad = append(bad, []byte("attempt,x,1,1,c,s,p,r,d,0,0,0,0,0,0,0,0,ok,,0,0\n")...)
+	bad = append(bad, []byte("attempt,x,1,1,c,s,p,r,d,0,0,0,0,0,0,0,0,ok,,0,0,0\n")...)
 	n, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(bad), "outcomes.csv", 0)
 	assert.ErrorContains(t, err, "outcomes.csv:6: replication: ")
 	assert.Equal(t, int64(4), n)

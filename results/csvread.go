@@ -12,9 +12,10 @@ import (
 )
 
 // readCSV reads a record file with a header row, checks that every column
-// of want is present, and calls fn for each row. Errors are *scenarios.FieldError
+// of want is present (except the optional ones, which a file of an older
+// minor version lacks), and calls fn for each row. Errors are *scenarios.FieldError
 // that name the file, the line and the column.
-func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) error {
+func readCSV(r io.Reader, name string, want []string, optional map[string]bool, fn func(csvRow) error) error {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.ReuseRecord = true
 	head, err := cr.Read()
@@ -29,7 +30,7 @@ func readCSV(r io.Reader, name string, want []string, fn func(csvRow) error) err
 		col[h] = i
 	}
 	for _, h := range want {
-		if _, ok := col[h]; !ok {
+		if _, ok := col[h]; !ok && !optional[h] {
 			return &scenarios.FieldError{File: name, Line: 1, Path: h, Msg: "the header has no such column"}
 		}
 	}
@@ -79,6 +80,12 @@ func csvError(name string, err error) error {
 }
 
 func (r *csvRow) str(column string) string { return r.rec[r.col[column]] }
+
+// has reports whether the file has the (optional) column.
+func (r *csvRow) has(column string) bool {
+	_, ok := r.col[column]
+	return ok
+}
 
 func (r *csvRow) int(column string, bits int) int64 {
 	v, err := strconv.ParseInt(r.str(column), 10, bits)

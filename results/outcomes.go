@@ -11,8 +11,12 @@ import (
 var OutcomeHeader = []string{
 	"kind", "replication", "request_id", "attempt", "class", "strategy", "provider", "region", "deployment",
 	"intended_ns", "sent_ns", "first_byte_ns", "first_token_ns", "done_ns", "queued_ns",
-	"input_tokens", "output_tokens", "status", "error_class", "cross_cloud_bytes", "cost_usd",
+	"input_tokens", "output_tokens", "status", "error_class", "cross_cloud_bytes", "cost_usd", "lag_ns",
 }
+
+// outcomeSince11 are the columns schema 1.0 did not have: a reader fills
+// them with their "unknown" value when a file lacks them.
+var outcomeSince11 = map[string]bool{"lag_ns": true}
 
 // OutcomeWriter writes outcome records as CSV. It reuses one row buffer,
 // so writing a record allocates only what strconv must.
@@ -49,6 +53,7 @@ func (c *OutcomeWriter) Write(o *Outcome) error {
 	r[17], r[18] = o.Status.String(), o.ErrorClass
 	r[19] = i64(o.CrossCloudBytes)
 	r[20] = strconv.FormatFloat(o.CostUSD, 'g', -1, 64)
+	r[21] = i64(o.Lag)
 	return c.w.Write(r)
 }
 
@@ -68,7 +73,7 @@ func (c *OutcomeWriter) Flush() error {
 // missing one is an error.
 func ReadOutcomes(r io.Reader, name string, fn func(*Outcome) error) error {
 	var o Outcome
-	return readCSV(r, name, OutcomeHeader, func(row csvRow) error {
+	return readCSV(r, name, OutcomeHeader, outcomeSince11, func(row csvRow) error {
 		o = Outcome{}
 		switch k := row.str("kind"); k {
 		case "attempt":
@@ -88,6 +93,10 @@ func ReadOutcomes(r io.Reader, name string, fn func(*Outcome) error) error {
 		o.Status, o.ErrorClass = row.status("status"), row.str("error_class")
 		o.CrossCloudBytes = row.int("cross_cloud_bytes", 64)
 		o.CostUSD = row.float("cost_usd")
+		o.Lag = -1
+		if row.has("lag_ns") {
+			o.Lag = row.int("lag_ns", 64)
+		}
 		if row.err != nil {
 			return row.err
 		}

@@ -30,7 +30,7 @@ func TestOutcomeCSVRoundTrip(t *testing.T) {
 
 func TestOutcomeCSVErrorsNameFileLineAndColumn(t *testing.T) {
 	head := strings.Join(OutcomeHeader, ",")
-	row := "attempt,0,1,1,c,s,p,r,d,0,0,0,0,0,0,10,x,ok,,0,0"
+	row := "attempt,0,1,1,c,s,p,r,d,0,0,0,0,0,0,10,x,ok,,0,0,0"
 	err := ReadOutcomes(strings.NewReader(head+"\n"+row+"\n"), "outcomes.csv", func(*Outcome) error { return nil })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "outcomes.csv:2: output_tokens: ")

@@ -97,6 +97,12 @@ type Outcome struct {
 	CrossCloudBytes int64 `json:"cross_cloud_bytes"`
 	// CostUSD is the attempt's (or request's) price.
 	CostUSD float64 `json:"cost_usd"`
+	// Lag is how much later than its own plan the deployment delivered the
+	// response's end, in ns: what a fake could not absorb (a stalled
+	// machine), reported so it is not mistaken for a slower model. 0 in the
+	// simulator, whose clock never lags; -1 where the deployment does not
+	// say (live endpoints, and outcomes.csv files of schema 1.0).
+	Lag int64 `json:"lag_ns"`
 }
 
 // Billed is the billing rule both engines and the reports apply to an

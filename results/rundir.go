@@ -34,10 +34,10 @@ const (
 // test's pacer, rate, duration and warm-up at the top level, zeros where a
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe.
-const CurrentSchema = "1.0"
+const CurrentSchema = "1.1"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
-const currentMajor, currentMinor = 1, 0
+const currentMajor, currentMinor = 1, 1
 
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")

@@ -78,7 +78,7 @@ func (s *SessionWriter) Flush() error {
 // SessionWriter; the record is reused between calls. name is the file's
 // name for error messages, which give its line and column.
 func ReadSessions(r io.Reader, name string, fn func(*SessionRecord) error) error {
-	return readCSV(r, name, SessionHeader, func(row csvRow) error {
+	return readCSV(r, name, SessionHeader, nil, func(row csvRow) error {
 		var s SessionRecord
 		s.Replication = int32(row.int("replication", 32))
 		s.SessionID = row.uint("session_id")

@@ -259,6 +259,11 @@ type Load struct {
 	Scheduled             uint64  `json:"scheduled"`
 	Sent                  uint64  `json:"sent"`
 	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+	// FakeLagSeconds is how much later than planned the fakes delivered the
+	// ends of the responses they served (results.Outcome.Lag): the
+	// instrument's error, which a twin check bounds. Null when the target
+	// does not report it (live endpoints).
+	FakeLagSeconds *Latency `json:"fake_lag_seconds" jsonschema:"nullable"`
 }
 
 // RunInfo is run.json: what a report needs to know about a run directory

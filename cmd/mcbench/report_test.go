@@ -252,7 +252,7 @@ func TestReportRefusesDamagedRunFiles(t *testing.T) {
 	}{
 		{"truncated", "summary.json", "", "", "summary.json:"},
 		{"wrong type", "summary.json", `"requests": `, `"requests": "x", "y": `, "results.requests: got a JSON string, want an integer"},
-		{"future version", "summary.json", `"schema_version": "1.0"`, `"schema_version": "9.0"`, "schema_version: written by a newer mcbench (schema 9.0); this build reads schema 1.0"},
+		{"future version", "summary.json", `"schema_version": "` + results.CurrentSchema + `"`, `"schema_version": "9.0"`, "schema_version: written by a newer mcbench (schema 9.0); this build reads schema " + results.CurrentSchema},
 		{"bad outcome row", "outcomes.csv", "\nrequest,", "\nrequest,x", "outcomes.csv:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
