@@ -55,12 +55,17 @@ type Client struct {
 	classNames    []string
 	classTags     [][]string
 	classDeadline []int64
+	// classOrigin is the region a class's model calls leave from: the
+	// workload's origin, or for agentic sessions the orchestration
+	// deployment's region, as in the simulator.
+	classOrigin []string
 	strategy      string
 	maxAttempts   int
 	backoff       time.Duration
 	timeout       time.Duration
 	keyRoute      uint64
 	start         time.Time
+	epoch         string // start in Unix ns, for fake.EpochHeader
 	sendOutput    bool
 	stream        bool
 	sink          func(*Outcome)
@@ -103,7 +108,10 @@ type ClientOptions struct {
 	HTTP *http.Client
 	// Start is the run's time origin.
 	Start time.Time
-	// SendOutputTokens asks the fakes for the stream's output length.
+	// SendOutputTokens marks every call for the fakes with mcbench's own
+	// headers: the output length the stream drew, which request and attempt
+	// the call is, and the run's time zero. Only fakes read them; leave it
+	// false for live endpoints, which must never see them.
 	SendOutputTokens bool
 	// NoStream uses the non-streaming operations.
 	NoStream bool
@@ -120,7 +128,7 @@ type ClientOptions struct {
 // (by deployment name).
 func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]Route, opt ClientOptions) (*Client, error) {
 	c := &Client{
-		http: opt.HTTP, strategy: st.Name, start: opt.Start, sendOutput: opt.SendOutputTokens, stream: !opt.NoStream, sink: opt.Sink,
+		http: opt.HTTP, strategy: st.Name, sendOutput: opt.SendOutputTokens, stream: !opt.NoStream, sink: opt.Sink,
 		maxAttempts: max(st.Routing.MaxAttempts, 1), backoff: st.Routing.Backoff.Std(), timeout: st.Routing.Timeout.Std(),
 		keyRoute: scenarios.StreamKey(s.Seed, 0, "routing", st.Name),
 		plan:     scenarios.NewSessionPlan(s, 0), sessionSink: opt.SessionSink,
@@ -180,13 +188,39 @@ func NewClient(s *scenarios.Scenario, st *scenarios.Strategy, routes map[string]
 		c.classNames = append(c.classNames, w.Name)
 		c.classTags = append(c.classTags, w.Tags)
 		c.classDeadline = append(c.classDeadline, routing.DeadlineBudget(&st.Routing, w.SLO.E2E, 0))
+		origin := w.Origin
+		if w.Session != nil {
+			origin = orchestrationRegion(s, st)
+		}
+		c.classOrigin = append(c.classOrigin, origin)
 		var sw *scenarios.Workload
 		if w.Session != nil {
 			sw = &s.Workloads[wi]
 		}
 		c.sessions = append(c.sessions, sw)
 	}
+	c.setStart(opt.Start)
 	return c, nil
+}
+
+// orchestrationRegion is the region of the strategy's first orchestration
+// deployment ("" if it has none).
+func orchestrationRegion(s *scenarios.Scenario, st *scenarios.Strategy) string {
+	names := st.Placement[scenarios.LayerOrchestration]
+	if len(names) == 0 {
+		return ""
+	}
+	for i := range s.Deployments {
+		if s.Deployments[i].Name == names[0] {
+			return s.Deployments[i].Region
+		}
+	}
+	return ""
+}
+
+// setStart sets the run's time origin.
+func (c *Client) setStart(t time.Time) {
+	c.start, c.epoch = t, strconv.FormatInt(t.UnixNano(), 10)
 }
 
 // IsSession reports whether requests of class run as agentic sessions.
@@ -270,7 +304,11 @@ func (c *Client) Do(ctx context.Context, id uint64, r scenarios.Request, intende
 				InputTokens: r.InputTokens, Intended: int64(intended), Sent: int64(firstSent), Done: int64(time.Since(c.start))}
 			break
 		}
-		res := c.runAttempt(ctx, g, &rq, pick, id, r, time.Duration(ttftTimeout))
+		due := now // a retry is due when the client decides to send it
+		if attempt == 1 {
+			due = intended
+		}
+		res := c.runAttempt(ctx, g, &rq, pick, id, r, time.Duration(ttftTimeout), due)
 		for i := range res {
 			a := &res[i]
 			if a.attempt == 1 {
@@ -342,7 +380,7 @@ type rateLimits struct{ tokens, requests float64 }
 // attempt sends one call and reads its response to the end. A positive
 // ttftTimeout (from an AttemptTimer policy) aborts it if no content has
 // arrived by then.
-func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *timing.Stream, ttftTimeout time.Duration, onToken func()) (results.Outcome, time.Duration, rateLimits) {
+func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt int, r scenarios.Request, t *timing.Stream, ttftTimeout, due time.Duration, onToken func()) (results.Outcome, time.Duration, rateLimits) {
 	rec := results.Outcome{
 		Kind: results.KindAttempt, RequestID: id, Attempt: int32(attempt), Class: c.classNames[r.Class],
 		Strategy: c.strategy, Provider: route.Provider, Region: route.Region, Deployment: route.Name,
@@ -371,7 +409,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	if c.sendOutput {
 		want = r.OutputTokens
 	}
-	req, err := c.build(ctx, route, r, want, id, attempt)
+	req, err := c.build(ctx, route, r, want, id, attempt, due)
 	if err != nil {
 		rec.Status, rec.ErrorClass = results.StatusClientError, "build"
 		now := time.Since(c.start)
@@ -408,6 +446,7 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	bufPool.Put(buf)
 	body.Close()
 	rec.Done = rec.Sent + int64(t.Done)
+	rec.Lag = reportedLag(resp)
 	retryAfter := retryAfterOf(resp.Header)
 	rec.InputTokens = r.InputTokens
 	if t.Usage {
@@ -444,6 +483,20 @@ func (c *Client) attempt(ctx context.Context, route *Route, id uint64, attempt i
 	return rec, retryAfter, rateLimits{headerFloat(resp.Header, "x-ratelimit-remaining-tokens"), headerFloat(resp.Header, "x-ratelimit-remaining-requests")}
 }
 
+// reportedLag is what a fake said it could not absorb of its plan
+// (fake.LagHeader: a trailer of a stream, a header of a complete response),
+// or -1 when the response did not say.
+func reportedLag(resp *http.Response) int64 {
+	v := resp.Trailer.Get(fake.LagHeader)
+	if v == "" {
+		v = resp.Header.Get(fake.LagHeader)
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return n
+	}
+	return -1
+}
+
 func headerFloat(h http.Header, k string) float64 {
 	if v, err := strconv.ParseFloat(h.Get(k), 64); err == nil {
 		return v
@@ -453,12 +506,26 @@ func headerFloat(h http.Header, k string) float64 {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// RequestHeader carries "ID.ATTEMPT" on every attempt, so a server log or a
-// test can tie an HTTP call to its record.
-const RequestHeader = "X-Mcbench-Request"
+// mark tells a fake which request and attempt a call is and the run's time
+// zero (fake.RequestHeader, fake.EpochHeader), so it draws the call's
+// service as the simulator does and opens fault windows on the run's clock.
+// Only fakes get these headers: a live endpoint never sees them.
+func (c *Client) mark(req *http.Request, r *scenarios.Request, id uint64, attempt int, due time.Duration) {
+	if !c.sendOutput {
+		return
+	}
+	h := req.Header
+	h[fake.RequestHeader] = []string{strconv.FormatUint(id, 10) + "." + strconv.Itoa(attempt)}
+	h[fake.EpochHeader] = []string{c.epoch}
+	if due >= 0 {
+		h[fake.DueHeader] = []string{strconv.FormatInt(int64(due), 10)}
+	}
+	if o := c.classOrigin[r.Class]; o != "" {
+		h[fake.OriginHeader] = []string{o}
+	}
+}
 
-func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, want int32, id uint64, attempt int) (*http.Request, error) {
-	tag := strconv.FormatUint(id, 10) + "." + strconv.Itoa(attempt)
+func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, want int32, id uint64, attempt int, due time.Duration) (*http.Request, error) {
 	switch route.Kind {
 	case scenarios.KindBedrock:
 		req, hash, err := bedrock.NewConverseRequest(bedrock.ConverseRequest{
@@ -469,7 +536,7 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 			return nil, err
 		}
 		req = req.WithContext(ctx)
-		req.Header.Set(RequestHeader, tag)
+		c.mark(req, &r, id, attempt, due) // before signing: SigV4 signs every header it is given
 		if route.Signer != nil {
 			if err := route.Signer.Sign(ctx, req, hash, route.Region, time.Now()); err != nil {
 				return nil, err
@@ -492,7 +559,7 @@ func (c *Client) build(ctx context.Context, route *Route, r scenarios.Request, w
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set(RequestHeader, tag)
+		c.mark(req, &r, id, attempt, due)
 		return req.WithContext(ctx), nil
 	}
 }
@@ -603,14 +670,14 @@ type attemptResult struct {
 // it asks for. The first of the two to deliver a first token wins and the
 // other is cancelled; if one fails before either has a token, the other
 // carries on alone. Results come in attempt order.
-func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Request, pick int, id uint64, r scenarios.Request, ttft time.Duration) []attemptResult {
+func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Request, pick int, id uint64, r scenarios.Request, ttft, due time.Duration) []attemptResult {
 	type running struct {
 		res    attemptResult
 		cancel context.CancelFunc
 		first  chan struct{}
 		done   chan struct{}
 	}
-	start := func(attempt, pick int, ttft time.Duration) *running {
+	start := func(attempt, pick int, ttft, due time.Duration) *running {
 		actx, cancel := context.WithCancel(ctx)
 		run := &running{res: attemptResult{attempt: attempt, pick: pick}, cancel: cancel, first: make(chan struct{}), done: make(chan struct{})}
 		var once sync.Once
@@ -618,7 +685,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 			defer close(run.done)
 			defer cancel()
 			a := &run.res
-			a.rec, a.retryAfter, a.rl = c.attempt(actx, &c.routes[g.cands[pick]], id, attempt, r, &a.timing, ttft,
+			a.rec, a.retryAfter, a.rl = c.attempt(actx, &c.routes[g.cands[pick]], id, attempt, r, &a.timing, ttft, due,
 				func() { once.Do(func() { close(run.first) }) })
 		}()
 		return run
@@ -630,7 +697,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 		delay, hedge = g.hedger.HedgeDelay(int64(time.Since(c.start)), rq, pick)
 		g.mu.Unlock()
 	}
-	a := start(rq.Attempt, pick, ttft)
+	a := start(rq.Attempt, pick, ttft, due)
 	if !hedge {
 		<-a.done
 		a.res.decides = true
@@ -661,7 +728,7 @@ func (c *Client) runAttempt(ctx context.Context, g *routeGroup, rq *routing.Requ
 		a.res.decides = true
 		return []attemptResult{a.res}
 	}
-	b := start(rq.Attempt+1, hp, ttft)
+	b := start(rq.Attempt+1, hp, ttft, -1) // a hedge is sent when its timer fires
 	cancelled := func(x *running) {
 		x.cancel()
 		<-x.done

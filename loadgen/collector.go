@@ -36,6 +36,12 @@ type collector struct {
 	knownWait, waited, unknownWait int64
 	sumWait                        float64
 
+	// The fakes' lag (results.Outcome.Lag) of measured attempts that
+	// reported it, and the count of served attempts that did not.
+	fakeLag        *hdrhistogram.Histogram
+	sumFakeLag     float64
+	fakeLagUnknown int64
+
 	// Latency histograms in microseconds: cumulative, and per interval for the log.
 	ttft, e2e, wait, attemptTTFT, tpot, lag *hdrhistogram.Histogram
 	intTTFT, intE2E                         *hdrhistogram.Histogram
@@ -100,7 +106,7 @@ func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 24*3600*1e6,
 func newCollector(cfg collectorConfig, records io.Writer, hlog io.Writer, warmup time.Duration, start time.Time) (*collector, error) {
 	c := &collector{warmup: warmup, start: start,
 		ttft: newHist(), e2e: newHist(), wait: newHist(), attemptTTFT: newHist(), tpot: newHist(), lag: newHist(),
-		intTTFT: newHist(), intE2E: newHist(), depIndex: map[string]int{}}
+		intTTFT: newHist(), intE2E: newHist(), fakeLag: newHist(), depIndex: map[string]int{}}
 	s := cfg.scenario
 	for i := range s.Deployments {
 		d := &s.Deployments[i]
@@ -310,6 +316,13 @@ func (c *collector) addAttempt(a *results.Outcome) {
 	}
 	d := &c.deps[i]
 	d.attempts++
+	switch {
+	case a.Lag >= 0:
+		c.sumFakeLag += float64(a.Lag)
+		_ = c.fakeLag.RecordValue(us(time.Duration(a.Lag)))
+	case a.Status == results.StatusOK:
+		c.fakeLagUnknown++
+	}
 	switch a.Status {
 	case results.StatusOK:
 		d.completed++
@@ -433,13 +446,16 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 			r.TokenCostPer1kRequests = results.Num(c.costUSD / float64(c.requests) * 1000)
 		}
 	}
-	// Throughput over the wall time the measured requests took, from the
-	// first one's intended send to the last one's end: if the generator
-	// fell behind, this is what was achieved, not what was scheduled.
-	window := c.lastDone - c.firstIntended
-	if window > 0 {
-		r.ThroughputRPS = float64(c.completed) / window.Seconds()
+	// Throughput is defined as in the simulator: completed requests over
+	// the measured arrival window, from the first measured request's
+	// intended send to the last one's. (The requests' ends, the drain,
+	// would stretch a short run's window and lower its throughput.)
+	if arrivals := c.lastIntended - c.firstIntended; arrivals > 0 {
+		r.ThroughputRPS = float64(c.completed) / arrivals.Seconds()
 	}
+	// Utilisation and tokens per second are over the time the measured
+	// requests took, from the first intended send to the last end.
+	window := c.lastDone - c.firstIntended
 	for i := range c.deps {
 		d := &c.deps[i]
 		dr := results.DeploymentResult{Name: d.name, Attempts: d.attempts, Completed: d.completed, Throttled: d.throttled,
@@ -467,6 +483,13 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 	}
 	if window > 0 {
 		x.OutputTokensPerSecond = float64(c.outputTokens) / window.Seconds()
+	}
+	if c.fakeLag.TotalCount() > 0 && c.fakeLagUnknown == 0 {
+		l := latencyOf(c.fakeLag, c.sumFakeLag)
+		if c.sumFakeLag == 0 {
+			l.Mean = 0
+		}
+		x.FakeLagSeconds = &l
 	}
 	return r, x
 }

@@ -173,7 +173,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	vtarget := vegeta.Target{Method: http.MethodPost, URL: "http://mcbench.invalid/" + st.Name}
 	// One time origin for the pacer (vegeta's), the client and the collector.
 	start = time.Now()
-	client.start, col.start = start, start
+	client.setStart(start)
+	col.start = start
 	hits := atk.Attack(vegeta.NewStaticTargeter(vtarget), pacer, opt.Duration, "mcbench-"+st.Name)
 
 	var stopped atomic.Bool

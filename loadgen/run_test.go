@@ -119,7 +119,7 @@ func TestThrottlingRetriesHonourRetryAfter(t *testing.T) {
 		resp, err := http.DefaultTransport.RoundTrip(req)
 		if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 			mu.Lock()
-			advertised[req.Header.Get(RequestHeader)] = retryAfterOf(resp.Header)
+			advertised[req.Header.Get(fake.RequestHeader)] = retryAfterOf(resp.Header)
 			mu.Unlock()
 		}
 		return resp, err

@@ -143,10 +143,11 @@ func newAzureDeployment(d *Deployment) *azureDeployment {
 // nextOutage returns when the first outage window opening after t begins,
 // or the zero time if none does.
 func (ad *azureDeployment) nextOutage(t time.Time) time.Time {
-	now := t.Sub(ad.d.start)
+	origin := ad.d.origin()
+	now := t.Sub(origin)
 	for _, s := range ad.outages {
 		if s > now {
-			return ad.d.start.Add(s)
+			return origin.Add(s)
 		}
 	}
 	return time.Time{}
@@ -289,14 +290,20 @@ func (h *azureHandler) serve(w http.ResponseWriter, r *http.Request, reqID, vers
 		return
 	}
 
-	plan, ref := dep.d.Admit(r.Context(), Call{InputTokens: chat.input, MaxTokens: chat.maxTokens, WantOutput: want})
+	call := Call{InputTokens: chat.input, MaxTokens: chat.maxTokens, WantOutput: want}
+	if msg := h.s.readCall(r, &call); msg != "" {
+		h.fail(w, reqID, dep, azInvalidRequest(msg, ""))
+		return
+	}
+	plan, ref := dep.d.Admit(r.Context(), call)
 	if ref != nil {
 		h.refuse(w, reqID, version, dep, chat.input, chat.maxTokens, ref)
 		return
 	}
-	// The plan's clock starts once the call holds a slot: the model's TTFT
-	// excludes queueing, which the client sees on top.
-	start := time.Now()
+	// The plan's clock starts when the call holds a slot on the plan: the
+	// model's TTFT excludes queueing, which the client sees on top. Every
+	// event goes out the link latency back to the caller later.
+	start := plan.Start.Add(plan.Back)
 	if chat.stream {
 		h.stream(w, r, reqID, dep, &chat, plan, start)
 	} else {
@@ -871,6 +878,9 @@ func (h *azureHandler) complete(w http.ResponseWriter, r *http.Request, reqID st
 	hd := w.Header()
 	azSetCommonHeaders(hd, reqID, dep)
 	setQueueHeader(hd, plan)
+	var lag lagTracker
+	lag.at(end)
+	hd[LagHeader] = lag.value()
 	hd["Content-Type"] = azJSONContentType
 	switch plan.Fault {
 	case scenarios.FaultMalformed:
@@ -945,6 +955,7 @@ func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID stri
 	setQueueHeader(hd, plan)
 	hd["Content-Type"] = azSSEContentType
 	hd["Cache-Control"] = azNoCache
+	hd["Trailer"] = azLagTrailer
 	w.WriteHeader(http.StatusOK)
 	// The prompt's filter results come before any token: first byte < first token.
 	buf := enc.appendPromptFilter(st.buf[:0])
@@ -1000,6 +1011,7 @@ func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID stri
 	}()
 
 	var sent int32
+	var lag lagTracker
 	for i := int32(0); ; {
 		t := due(i)
 		if !outage.IsZero() && !t.Before(outage) {
@@ -1015,6 +1027,7 @@ func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID stri
 			plan.Done(sent, false)
 			return
 		}
+		lag.at(t)
 		if i == limit {
 			break
 		}
@@ -1048,8 +1061,14 @@ func (h *azureHandler) stream(w http.ResponseWriter, r *http.Request, reqID stri
 		buf = enc.appendUsage(buf, chat.input, out)
 	}
 	buf = enc.appendDone(buf)
-	plan.Done(out, flush())
+	ok := flush()
+	lag.at(due(out))
+	hd[LagHeader] = lag.value() // sent as the trailer declared above
+	plan.Done(out, ok)
 }
+
+// azLagTrailer declares the LagHeader trailer of a stream.
+var azLagTrailer = []string{LagHeader}
 
 // --- ids ---
 

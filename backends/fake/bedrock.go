@@ -261,7 +261,12 @@ func (b *bedrockAPI) serve(w http.ResponseWriter, r *http.Request, op brOp) {
 		return
 	}
 
-	p, ref := d.Admit(r.Context(), Call{InputTokens: req.input, MaxTokens: req.maxTokens, WantOutput: want})
+	call := Call{InputTokens: req.input, MaxTokens: req.maxTokens, WantOutput: want}
+	if msg := b.s.readCall(r, &call); msg != "" {
+		brWriteError(w, rid, brValidation(msg))
+		return
+	}
+	p, ref := d.Admit(r.Context(), call)
 	if ref != nil {
 		b.refuse(w, rid, ref)
 		return
@@ -272,7 +277,7 @@ func (b *bedrockAPI) serve(w http.ResponseWriter, r *http.Request, op brOp) {
 	}
 	x := brExchange{
 		w: w, r: r, rid: rid, d: d, p: p, req: &req, op: op,
-		t0: t0, tA: time.Now(), seed: uint64(max(req.input, 0)), maxHit: p.Output >= maxTok,
+		t0: t0, tA: p.Start.Add(p.Back), seed: uint64(max(req.input, 0)), maxHit: p.Output >= maxTok,
 		model: brEchoModel(id, d, &req),
 	}
 	if op.streaming() {
@@ -774,7 +779,7 @@ type brExchange struct {
 	req    *brRequest
 	op     brOp
 	t0     time.Time // request received
-	tA     time.Time // admitted
+	tA     time.Time // service start on the plan, plus the way back to the caller
 	seed   uint64
 	maxHit bool   // the output reached max_tokens
 	model  string // echoed in native responses
@@ -830,7 +835,8 @@ func (x *brExchange) until(t time.Time) bool {
 // window of the deployment is open: a call in flight then fails.
 func (x *brExchange) outageAt(end time.Time) (time.Time, bool) {
 	d := x.d
-	from, to := x.tA.Sub(d.start), end.Sub(d.start)
+	origin := d.origin()
+	from, to := x.tA.Sub(origin), end.Sub(origin)
 	best, found := time.Duration(0), false
 	for _, w := range d.faults {
 		if w.kind != scenarios.FaultOutage || w.start > to || w.end <= from {
@@ -841,7 +847,7 @@ func (x *brExchange) outageAt(end time.Time) (time.Time, bool) {
 			best, found = at, true
 		}
 	}
-	return d.start.Add(best), found
+	return origin.Add(best), found
 }
 
 func (x *brExchange) stopReason() string {
@@ -914,6 +920,9 @@ func (x *brExchange) setHeaders(n int32, length int) {
 	h["X-Amzn-Requestid"] = []string{x.rid}
 	h["Content-Length"] = []string{strconv.Itoa(length)}
 	setQueueHeader(h, x.p)
+	var lag lagTracker
+	lag.at(x.due(n))
+	h[LagHeader] = lag.value()
 	if x.op == brOpInvoke {
 		h["X-Amzn-Bedrock-Input-Token-Count"] = []string{strconv.Itoa(int(x.req.input))}
 		h["X-Amzn-Bedrock-Output-Token-Count"] = []string{strconv.Itoa(int(n))}
@@ -1043,6 +1052,7 @@ func (x *brExchange) stream(buf []byte) []byte {
 	h["Content-Type"] = brCTEventStream
 	h["X-Amzn-Requestid"] = []string{x.rid}
 	setQueueHeader(h, x.p)
+	h["Trailer"] = brLagTrailer
 	if x.op == brOpInvokeStream {
 		h["X-Amzn-Bedrock-Content-Type"] = brCTJSON
 		sp := brGetBuf()
@@ -1073,6 +1083,7 @@ func (x *brExchange) stream(buf []byte) []byte {
 	}
 	x.appendStart()
 	var sent int32
+	lag := lagTracker(max(time.Since(first), 0))
 	for i := int32(0); i < send; i++ {
 		due := x.due(i)
 		if down && !due.Before(cutAt) {
@@ -1084,6 +1095,7 @@ func (x *brExchange) stream(buf []byte) []byte {
 				p.Done(x.tokensBy(time.Now()), false)
 				return x.out
 			}
+			lag.at(due)
 		}
 		x.appendToken(i)
 		sent++
@@ -1110,9 +1122,14 @@ func (x *brExchange) stream(buf []byte) []byte {
 	}
 	x.appendFinish(n)
 	ok := x.flush()
+	lag.at(end)
+	h[LagHeader] = lag.value() // sent as the trailer declared above
 	p.Done(n, ok)
 	return x.out
 }
+
+// brLagTrailer declares the LagHeader trailer of a stream.
+var brLagTrailer = []string{LagHeader}
 
 // failInStream ends a stream the outage caught in flight: at the outage's
 // start, an in-stream serviceUnavailableException, which the SDK's stream

@@ -28,18 +28,29 @@ type Deployment struct {
 	outTokens  scenarios.Dist
 	conc       int
 	queueLimit int // -1: unbounded
-	slots      chan struct{}
-	waiting    atomic.Int64
-	busy       atomic.Int64
+	// slots holds one token per free concurrency slot: the instant the slot
+	// is free on the deployment's plan (see Plan.Start), so a call that
+	// takes it starts when the simulator would start it, however late its
+	// goroutine wakes.
+	slots   chan time.Time
+	waiting atomic.Int64
+	busy    atomic.Int64
 
 	mu     sync.Mutex
 	quota  behavior.Quota
 	quotaF float64 // throttle factor currently applied to the quota
 
 	faults []window
-	start  time.Time
-	key    uint64
-	seq    atomic.Uint64
+	// epoch is the time zero of fault windows and quotas: the server's
+	// start, or the start of the load test driving it (SetEpoch).
+	epoch atomic.Pointer[time.Time]
+	// key draws calls the fake cannot identify, in admission order (seq);
+	// svcKey draws identified calls exactly as the simulator draws request
+	// ID's attempt on replication 0 (common random numbers across engines).
+	key, svcKey uint64
+	seq         atomic.Uint64
+	quotaSpec   *scenarios.Quota
+	net         network
 
 	// Counters for the live display and tests.
 	Stats Stats
@@ -58,6 +69,22 @@ type window struct {
 
 // Call is what a handler knows about a request before admitting it.
 type Call struct {
+	// ID and Attempt identify the call as the load generator numbers it
+	// (RequestHeader): the stream position of its request and the attempt,
+	// 1-based, hedges included. Keyed says they were given; a call without
+	// them (an SDK used directly) is drawn in admission order.
+	ID      uint64
+	Attempt int32
+	Keyed   bool
+	// Due is when the attempt was due to be sent, on the run's clock
+	// (DueHeader); HasDue says it was given. The fake then plans the call
+	// from that instant, as the simulator does, not from when the request
+	// happened to reach it: a late sender is absorbed, not measured.
+	Due    time.Duration
+	HasDue bool
+	// Origin is the region the call comes from (OriginHeader): the
+	// scenario's link latency from it applies both ways.
+	Origin string
 	// InputTokens is the prompt length as the fake counts it (words).
 	InputTokens int32
 	// MaxTokens is the request's output limit.
@@ -72,10 +99,20 @@ type Call struct {
 // gap between tokens, how many tokens to send and whether the response is to
 // be broken. The handler must call Done exactly once.
 type Plan struct {
-	// Queued is how long the call waited for a concurrency slot; the fakes
-	// report it in the QueueHeader of a response.
+	// Start is when the call's service begins on the deployment's plan: its
+	// arrival if a slot was free, else the planned end of the call whose
+	// slot it took. Every instant of the response (first token, each token,
+	// the end) is planned from it, in absolute time: a handler that wakes
+	// late catches up, it never slides the rest of the response.
+	Start time.Time
+	// Queued is how long the call waited for a concurrency slot (Start less
+	// its arrival); the fakes report it in the QueueHeader of a response.
 	Queued time.Duration
 	TTFT   time.Duration
+	// Back is the link latency from the deployment back to the caller: the
+	// response's events reach the caller that much after they happen on
+	// the deployment, and the handlers emit them that much later.
+	Back time.Duration
 	TPOT   time.Duration
 	Output int32
 	// Fault is "", scenarios.FaultStreamCut (stop after Output/2 tokens and
@@ -86,6 +123,10 @@ type Plan struct {
 	input    int32
 	d        *Deployment
 	done     atomic.Bool
+	// release frees the slot at the planned end, even while the handler is
+	// still writing (a response's trip back, or a late goroutine).
+	release *time.Timer
+	freed   atomic.Bool
 }
 
 // Refusal is why a call was not admitted.
@@ -118,10 +159,15 @@ func newDeployment(s *scenarios.Scenario, i int, start time.Time) *Deployment {
 	d := &Deployment{
 		Name: dep.Name, Provider: dep.Provider, ProviderKind: kind, Region: dep.Region, Model: dep.Model,
 		lat: behavior.NewLatency(&dep.Latency), conc: dep.Capacity.Concurrency, queueLimit: ql,
-		slots: make(chan struct{}, dep.Capacity.Concurrency),
-		quota: behavior.NewQuota(&dep.Capacity.Quota, kind), quotaF: 1,
-		start: start, key: scenarios.StreamKey(s.Seed, 0, "fake", dep.Name),
+		slots: make(chan time.Time, dep.Capacity.Concurrency),
+		quota: behavior.NewQuota(&dep.Capacity.Quota, kind), quotaF: 1, quotaSpec: &dep.Capacity.Quota,
+		key: scenarios.StreamKey(s.Seed, 0, "fake", dep.Name), svcKey: scenarios.StreamKey(s.Seed, 0, "service", ""),
+		net: newNetwork(s, dep.Region),
 	}
+	for range dep.Capacity.Concurrency {
+		d.slots <- time.Time{}
+	}
+	d.epoch.Store(&start)
 	d.outTokens = scenarios.ConstDist(250)
 	for _, w := range s.Workloads {
 		if w.Layer == "" || w.Layer == dep.Layer {
@@ -144,9 +190,20 @@ func newDeployment(s *scenarios.Scenario, i int, start time.Time) *Deployment {
 	return d
 }
 
-// now returns the time since the server started, the clock fault windows and
+// origin is the time zero of fault windows and quotas.
+func (d *Deployment) origin() time.Time { return *d.epoch.Load() }
+
+// now returns the time since the origin, the clock fault windows and
 // quotas are measured on.
-func (d *Deployment) now() time.Duration { return time.Since(d.start) }
+func (d *Deployment) now() time.Duration { return time.Since(d.origin()) }
+
+// setEpoch moves the origin to t and starts the quota afresh: a new run.
+func (d *Deployment) setEpoch(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.epoch.Store(&t)
+	d.quota, d.quotaF = behavior.NewQuota(d.quotaSpec, d.ProviderKind), 1
+}
 
 // active returns whether a fault of the kind is open, with the product of the
 // factors of the open ones and the end of the latest-ending one.
@@ -168,7 +225,11 @@ func (d *Deployment) active(kind string, now time.Duration) (on bool, factor flo
 // done or the window ends. On success the caller must call Plan.Done.
 func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	d.Stats.Requests.Add(1)
-	now := d.now()
+	arrival, back, ok := d.arrive(ctx, &c)
+	if !ok {
+		return nil, d.refuse(results.StatusFailed, "cancelled", 0)
+	}
+	now := arrival.Sub(d.origin())
 	if on, _, _ := d.active(scenarios.FaultOutage, now); on {
 		return nil, d.refuse(results.StatusFailed, "outage", 0)
 	}
@@ -192,13 +253,13 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	if ref != nil {
 		return nil, ref
 	}
-	queued, ok := d.acquire(ctx)
-	if !ok {
+	start, why := d.acquire(ctx, arrival)
+	if why != "" {
 		d.settle(reserved, c.InputTokens, 0)
-		if ctx.Err() != nil {
-			return nil, d.refuse(results.StatusFailed, "cancelled", 0)
+		if why == "queue_full" {
+			return nil, d.refuse(results.StatusRejected, why, 0)
 		}
-		return nil, d.refuse(results.StatusRejected, "queue_full", 0)
+		return nil, d.refuse(results.StatusFailed, why, 0)
 	}
 	busy := d.busy.Add(1)
 	d.Stats.InFlight.Add(1)
@@ -209,19 +270,57 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 		out = int32(d.outTokens.Quantile(scenarios.Draw(d.key, n, 2)) + 0.5)
 	}
 	out = max(min(out, maxTok), 1)
-	_, slow, _ := d.active(scenarios.FaultBrownout, d.now())
-	ttft, total := d.lat.Service(scenarios.Draw(d.key, n, 0), scenarios.Draw(d.key, n, 1), c.InputTokens, out, int(busy), d.conc, slow)
-	p := &Plan{Queued: queued, TTFT: time.Duration(ttft), Output: out, reserved: reserved, input: c.InputTokens, d: d}
+	u1, u2 := scenarios.Draw(d.key, n, 0), scenarios.Draw(d.key, n, 1)
+	if c.Keyed {
+		k := uint64(c.Attempt) * 2
+		u1, u2 = scenarios.Draw(d.svcKey, c.ID, k), scenarios.Draw(d.svcKey, c.ID, k+1)
+	}
+	// Faults that shape the service are read at its planned start, as the
+	// simulator reads them when the service starts.
+	at := start.Sub(d.origin())
+	_, slow, _ := d.active(scenarios.FaultBrownout, at)
+	ttft, total := d.lat.Service(u1, u2, c.InputTokens, out, int(busy), d.conc, slow)
+	p := &Plan{Start: start, Queued: start.Sub(arrival), TTFT: time.Duration(ttft), Back: back, Output: out,
+		reserved: reserved, input: c.InputTokens, d: d}
 	if out > 0 {
 		p.TPOT = time.Duration((total - ttft) / int64(out))
 	}
-	now = d.now()
-	if on, _, _ := d.active(scenarios.FaultMalformed, now); on {
+	if on, _, _ := d.active(scenarios.FaultMalformed, at); on {
 		p.Fault = scenarios.FaultMalformed
-	} else if on, _, _ := d.active(scenarios.FaultStreamCut, now); on {
+	} else if on, _, _ := d.active(scenarios.FaultStreamCut, at); on {
 		p.Fault = scenarios.FaultStreamCut
 	}
+	p.release = time.AfterFunc(time.Until(p.End()), p.free)
 	return p, nil
+}
+
+// arrive returns when the call reaches the deployment on the plan: when it
+// was due to be sent (or now, if the caller did not say) plus the link
+// latency from its origin, waiting until then if that is still to come;
+// and the latency of the way back. false: the client left while the call
+// was on its way.
+func (d *Deployment) arrive(ctx context.Context, c *Call) (arrival time.Time, back time.Duration, ok bool) {
+	now := time.Now()
+	sent := now
+	if c.HasDue {
+		sent = d.origin().Add(c.Due)
+	}
+	var out time.Duration
+	if c.Keyed && c.Origin != "" {
+		k, at := uint64(c.Attempt)*2, sent.Sub(d.origin())
+		out, back = d.net.delay(c.Origin, c.ID, k, at), d.net.delay(c.Origin, c.ID, k+1, at)
+	}
+	arrival = sent.Add(out)
+	if wait := arrival.Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return arrival, back, false
+		}
+	}
+	return arrival, back, true
 }
 
 func (d *Deployment) refuse(st results.Status, reason string, retry time.Duration) *Refusal {
@@ -280,26 +379,92 @@ func setQueueHeader(h http.Header, p *Plan) {
 }
 
 // acquire takes a concurrency slot, waiting in the queue if it has room,
-// and returns how long it waited (zero when a slot was free).
-func (d *Deployment) acquire(ctx context.Context) (time.Duration, bool) {
+// and returns when the call's service starts on the plan: its arrival, or
+// the planned free time of the slot it took, whichever is later. why is ""
+// on success, else "queue_full", "outage" (an outage opened while the call
+// was queued: it fails, as in the simulator) or "cancelled".
+func (d *Deployment) acquire(ctx context.Context, arrival time.Time) (start time.Time, why string) {
 	select {
-	case d.slots <- struct{}{}:
-		return 0, true
+	case free := <-d.slots:
+		return later(arrival, free), ""
 	default:
 	}
 	if d.queueLimit >= 0 && d.waiting.Load() >= int64(d.queueLimit) {
-		return 0, false
+		return time.Time{}, "queue_full"
 	}
 	d.waiting.Add(1)
 	defer d.waiting.Add(-1)
-	start := time.Now()
+	var outage <-chan time.Time
+	if at, ok := d.nextOutage(arrival.Sub(d.origin())); ok {
+		t := time.NewTimer(at - arrival.Sub(d.origin()))
+		defer t.Stop()
+		outage = t.C
+	}
 	select {
-	case d.slots <- struct{}{}:
-		return time.Since(start), true
+	case free := <-d.slots:
+		return later(arrival, free), ""
+	case <-outage:
+		return time.Time{}, "outage"
 	case <-ctx.Done():
-		return 0, false
+		return time.Time{}, "cancelled"
 	}
 }
+
+// nextOutage returns the start of the first outage window opening after
+// now (on the origin's clock).
+func (d *Deployment) nextOutage(now time.Duration) (time.Duration, bool) {
+	var at time.Duration
+	found := false
+	for _, w := range d.faults {
+		if w.kind == scenarios.FaultOutage && w.start > now && (!found || w.start < at) {
+			at, found = w.start, true
+		}
+	}
+	return at, found
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// free gives the slot back once: at the planned end, or now if the call
+// ended early (cut, failed, or its client left).
+func (p *Plan) free() {
+	if !p.freed.CompareAndSwap(false, true) {
+		return
+	}
+	at := time.Now()
+	if end := p.End(); end.Before(at) {
+		at = end
+	}
+	p.d.slots <- at
+	p.d.busy.Add(-1)
+}
+
+// End is when the whole response is planned to end on the deployment (the
+// trip back to the caller not included).
+func (p *Plan) End() time.Time { return p.Start.Add(p.TTFT + time.Duration(p.Output)*p.TPOT) }
+
+// LagHeader is the response header or trailer in which a fake reports, in
+// nanoseconds, how much later than planned it delivered the response's
+// events (the largest lateness of any of them): what it could not absorb,
+// a stalled machine rather than a slower model. A streamed response sends
+// it as a trailer, a complete one as a header.
+const LagHeader = "X-Mcbench-Lag-Ns"
+
+// lagTracker keeps the largest lateness of a response's events.
+type lagTracker time.Duration
+
+// at notes an event due at due that happened now.
+func (l *lagTracker) at(due time.Time) {
+	*l = lagTracker(max(time.Duration(*l), time.Since(due)))
+}
+
+// value is the lag in the LagHeader's format.
+func (l lagTracker) value() []string { return []string{strconv.FormatInt(int64(l), 10)} }
 
 // Done releases the call's slot and settles its quota with the tokens
 // actually sent. ok says whether the response completed.
@@ -308,8 +473,8 @@ func (p *Plan) Done(sent int32, ok bool) {
 		return
 	}
 	d := p.d
-	<-d.slots
-	d.busy.Add(-1)
+	p.release.Stop()
+	p.free() // a no-op when the planned end has come
 	d.Stats.InFlight.Add(-1)
 	d.Stats.OutputTokens.Add(int64(sent))
 	if ok {

@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcbench/mcbench/scenarios"
@@ -54,6 +56,9 @@ type Server struct {
 	maxBody     int64
 	start       time.Time
 	readTimeout time.Duration
+	// epoch is the last EpochHeader value applied (Unix ns; 0: none yet).
+	epoch   atomic.Int64
+	epochMu sync.Mutex
 }
 
 // Options configure a Server.
