@@ -59,16 +59,16 @@ type Client struct {
 	// workload's origin, or for agentic sessions the orchestration
 	// deployment's region, as in the simulator.
 	classOrigin []string
-	strategy      string
-	maxAttempts   int
-	backoff       time.Duration
-	timeout       time.Duration
-	keyRoute      uint64
-	start         time.Time
-	epoch         string // start in Unix ns, for fake.EpochHeader
-	sendOutput    bool
-	stream        bool
-	sink          func(*Outcome)
+	strategy    string
+	maxAttempts int
+	backoff     time.Duration
+	timeout     time.Duration
+	keyRoute    uint64
+	start       time.Time
+	epoch       string // start in Unix ns, for fake.EpochHeader
+	sendOutput  bool
+	stream      bool
+	sink        func(*Outcome)
 	// Agentic sessions: the workloads (nil where a class sends single
 	// calls), their draws, and where finished sessions go.
 	sessions    []*scenarios.Workload

@@ -112,7 +112,7 @@ type Plan struct {
 	// Back is the link latency from the deployment back to the caller: the
 	// response's events reach the caller that much after they happen on
 	// the deployment, and the handlers emit them that much later.
-	Back time.Duration
+	Back   time.Duration
 	TPOT   time.Duration
 	Output int32
 	// Fault is "", scenarios.FaultStreamCut (stop after Output/2 tokens and

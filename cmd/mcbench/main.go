@@ -19,6 +19,17 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// exitCodeError makes main exit with code instead of 1: a command whose
+// outcome has more than one meaning (mcbench twin: 1 for a model that
+// disagrees, 3 for a measurement that cannot be trusted).
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
+
 var rootCmd = &cobra.Command{
 	Use:   "mcbench",
 	Short: "Simulate, load-test and report on multi-cloud AI placement strategies",
@@ -39,6 +50,10 @@ func main() {
 		var ue usageError
 		if errors.As(err, &ue) {
 			os.Exit(exitUsage)
+		}
+		var ce exitCodeError
+		if errors.As(err, &ce) {
+			os.Exit(ce.code)
 		}
 		os.Exit(1)
 	}
