@@ -100,8 +100,12 @@ type Comparison struct {
 	A, B *Analysis
 	// SA and SB are the strategies compared.
 	SA, SB *StrategyMetrics
-	// SharedStream is true when both runs have the same scenario hash and
-	// seed: the differences are then paired.
+	// SharedStream is true when both runs are simulations with the same
+	// scenario hash and seed: replication r of each saw the same request
+	// stream and draws, so the differences are paired per replication. A
+	// load test is one measurement of replication 0's stream, not a set of
+	// replications: against a simulation it is compared unpaired
+	// (`mcbench twin` pairs it with the simulation request by request).
 	SharedStream bool
 	// Diffs are B − A per statistic.
 	Diffs []Diff
@@ -128,20 +132,25 @@ func Compare(a, b *Analysis, sa, sb string) (*Comparison, error) {
 		return nil, fmt.Errorf("run B (%s) has no strategy %q (it has: %v)", b.Run.Dir, sb, b.strategyNames())
 	}
 	sumA, sumB := a.Run.Summary, b.Run.Summary
-	c.SharedStream = sumA.ScenarioSHA256 == sumB.ScenarioSHA256 && sumA.Seed == sumB.Seed && sumA.ScenarioSHA256 != ""
+	sameStream := sumA.ScenarioSHA256 == sumB.ScenarioSHA256 && sumA.Seed == sumB.Seed && sumA.ScenarioSHA256 != ""
+	bothSims := sumA.Source == "sim" && sumB.Source == "sim"
+	c.SharedStream = sameStream && bothSims
 	switch {
 	case c.SA.FromSummary || c.SB.FromSummary:
 		c.Notes = append(c.Notes, "a run has no outcome records: per-replication statistics, and so differences with intervals, need `mcbench sim --records`")
 	case c.SharedStream:
 		c.Diffs = PairedDiffs(c.SA, c.SB)
-		c.Notes = append(c.Notes, "same scenario hash and seed: replication r of both runs saw the same request stream, so differences are paired per replication (common random numbers)")
-		for _, r := range []*Analysis{a, b} {
-			if r.Run.IsLoad() && r.Run.Summary.Load.Pacer != "replay" {
-				c.Notes = append(c.Notes, fmt.Sprintf("%s is a load test with the %s pacer: it shares the requests' token draws but not their arrival times (use --pacer replay for the simulator's arrivals)", r.Run.Dir, r.Run.Summary.Load.Pacer))
-			}
-		}
+		c.Notes = append(c.Notes, "both runs are simulations with the same scenario hash and seed: replication r of both saw the same request stream and draws, so differences are paired per replication (common random numbers)")
 		if n := c.Diffs[0].Delta.N; n < 2 {
 			c.Notes = append(c.Notes, fmt.Sprintf("only %d replication is common to both runs: differences have no interval", n))
+		}
+	case sameStream:
+		c.Diffs = UnpairedDiffs(c.SA, c.SB)
+		c.Notes = append(c.Notes, "same scenario hash and seed, but a load test is one measurement of replication 0's request stream, not a set of replications: differences are unpaired (Welch), and have no interval since a load test has one replication. `mcbench twin` pairs a load test with its simulation request by request")
+		for _, r := range []*Analysis{a, b} {
+			if r.Run.IsLoad() && r.Run.Summary.Load != nil && r.Run.Summary.Load.Pacer != "replay" {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s is a load test with the %s pacer: it shares the requests' token draws but not their arrival times (use --pacer replay for the simulator's arrivals)", r.Run.Dir, r.Run.Summary.Load.Pacer))
+			}
 		}
 	default:
 		c.Diffs = UnpairedDiffs(c.SA, c.SB)

@@ -120,7 +120,7 @@ func (c *Comparison) Document() *Document {
 	}
 	mt.row(txt("regenerate this comparison"), txt(orDash(c.A.Options.Command)), txt(""))
 	meth.table(mt)
-	meth.text("Paired differences: when both runs have the same scenario hash and seed, replication r of each saw the same request stream, so the statistic's per-replication differences are averaged with a Student-t interval. Otherwise Welch's interval compares the two sets of replications. Per-replication statistics come from outcomes.csv request records grouped by replication (summary.json does not keep them).")
+	meth.text("Paired differences: when both runs are simulations with the same scenario hash and seed, replication r of each saw the same request stream and draws (common random numbers), so the statistic's per-replication differences are averaged with a Student-t interval. Otherwise Welch's interval compares the two sets of replications. A load test is one measurement of replication 0's stream, not a set of replications, so against a simulation it is always compared unpaired; `mcbench twin` pairs a load test with its simulation request by request. Per-replication statistics come from outcomes.csv request records grouped by replication (summary.json does not keep them).")
 	d.Sections = []Section{s, meth}
 	return d
 }

@@ -214,6 +214,29 @@ func TestCompareSharedStreamIsPaired(t *testing.T) {
 	assert.False(t, c.Diffs[0].Paired)
 	assert.Equal(t, "azure-failover", c.SA.Name)
 	assert.Equal(t, "azure-failover", c.SB.Name)
+
+	// The same scenario and seed, but B is a load test: one measurement of
+	// replication 0's stream, so the differences are unpaired, and the
+	// note points to mcbench twin for the request-by-request pairing.
+	var loadRecs []results.Outcome
+	for _, o := range synthRecords(sc, 1, 2000, 5) {
+		if o.Strategy == "azure-failover" {
+			loadRecs = append(loadRecs, o)
+		}
+	}
+	lt := analyzeFixture(t, &fixture{sc: sc, source: "load", records: loadRecs}, DefaultOptions())
+	c, err = Compare(a, lt, "azure-failover", "azure-failover")
+	require.NoError(t, err)
+	assert.False(t, c.SharedStream, "a simulation against a load test is never paired per replication")
+	require.NotEmpty(t, c.Diffs)
+	assert.False(t, c.Diffs[0].Paired)
+	notes := strings.Join(c.Notes, "\n")
+	assert.Contains(t, notes, "one measurement of replication 0's request stream")
+	assert.Contains(t, notes, "mcbench twin")
+	assert.NotContains(t, notes, "paired per replication (common random numbers)")
+	html.Reset()
+	require.NoError(t, WriteHTML(&html, c.Document()))
+	assert.Contains(t, html.String(), "unpaired (Welch)")
 }
 
 func TestDocumentWriteAllFormats(t *testing.T) {

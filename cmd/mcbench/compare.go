@@ -25,11 +25,14 @@ func init() {
 simulation (give the same directory twice), two simulations, or a simulation
 and a load test of the same scenario (prediction against measurement).
 
-When both runs have the same scenario hash and seed, replication r of each saw
-the same request stream, so differences are paired per replication (common
-random numbers) with 95% Student-t intervals. Otherwise they are unpaired
-(Welch). Per-replication statistics come from outcomes.csv, so simulations
-need --records.
+When both runs are simulations with the same scenario hash and seed,
+replication r of each saw the same request stream, so differences are paired
+per replication (common random numbers) with 95% Student-t intervals.
+Otherwise they are unpaired (Welch). A load test is one measurement of
+replication 0's stream, so against a simulation it is always unpaired; to
+check a simulation against a load test request by request, use mcbench twin.
+Per-replication statistics come from outcomes.csv, so simulations need
+--records.
 
 Strategies are picked with --a and --b; without them, the only strategy of a
 single-strategy run, or the first strategy both runs have.`,

@@ -194,6 +194,8 @@ func TestCompareSimulationWithLoadTest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, stdout, "A: azure-failover")
 	assert.Contains(t, stdout, "prediction against measurement")
+	assert.Contains(t, stdout, "unpaired", "a simulation against a load test is never paired per replication")
+	assert.NotContains(t, stdout, "paired per replication (common random numbers)")
 }
 
 // TestSessionsAndFaultWindowsEndToEnd: a federated simulation with records
