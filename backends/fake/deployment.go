@@ -34,7 +34,11 @@ type Deployment struct {
 	// goroutine wakes.
 	slots   chan time.Time
 	waiting atomic.Int64
-	busy    atomic.Int64
+	// inService holds the planned spans of the calls holding a slot, so a
+	// call's load factor counts the calls in service at its planned start,
+	// as the simulator counts them, not those a late goroutine still holds.
+	spanMu    sync.Mutex
+	inService []*Plan
 
 	mu     sync.Mutex
 	quota  behavior.Quota
@@ -261,7 +265,6 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 		}
 		return nil, d.refuse(results.StatusFailed, why, 0)
 	}
-	busy := d.busy.Add(1)
 	d.Stats.InFlight.Add(1)
 
 	n := d.seq.Add(1)
@@ -279,12 +282,21 @@ func (d *Deployment) Admit(ctx context.Context, c Call) (*Plan, *Refusal) {
 	// simulator reads them when the service starts.
 	at := start.Sub(d.origin())
 	_, slow, _ := d.active(scenarios.FaultBrownout, at)
-	ttft, total := d.lat.Service(u1, u2, c.InputTokens, out, int(busy), d.conc, slow)
-	p := &Plan{Start: start, Queued: start.Sub(arrival), TTFT: time.Duration(ttft), Back: back, Output: out,
-		reserved: reserved, input: c.InputTokens, d: d}
+	p := &Plan{Start: start, Queued: start.Sub(arrival), Back: back, Output: out, reserved: reserved, input: c.InputTokens, d: d}
+	d.spanMu.Lock()
+	busy := 1 // this call, and those in service on the plan when it starts
+	for _, q := range d.inService {
+		if !q.Start.After(start) && q.End().After(start) {
+			busy++
+		}
+	}
+	ttft, total := d.lat.Service(u1, u2, c.InputTokens, out, busy, d.conc, slow)
+	p.TTFT = time.Duration(ttft)
 	if out > 0 {
 		p.TPOT = time.Duration((total - ttft) / int64(out))
 	}
+	d.inService = append(d.inService, p)
+	d.spanMu.Unlock()
 	if on, _, _ := d.active(scenarios.FaultMalformed, at); on {
 		p.Fault = scenarios.FaultMalformed
 	} else if on, _, _ := d.active(scenarios.FaultStreamCut, at); on {
@@ -440,8 +452,18 @@ func (p *Plan) free() {
 	if end := p.End(); end.Before(at) {
 		at = end
 	}
-	p.d.slots <- at
-	p.d.busy.Add(-1)
+	d := p.d
+	d.spanMu.Lock()
+	for i, q := range d.inService {
+		if q == p {
+			last := len(d.inService) - 1
+			d.inService[i], d.inService[last] = d.inService[last], nil
+			d.inService = d.inService[:last]
+			break
+		}
+	}
+	d.spanMu.Unlock()
+	d.slots <- at
 }
 
 // End is when the whole response is planned to end on the deployment (the
