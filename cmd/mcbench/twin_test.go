@@ -144,6 +144,17 @@ func TestTwinUsageErrors(t *testing.T) {
 		assert.Equal(t, exitUsage, exitCode(err), "%v: %v", tc.args, err)
 		assert.Contains(t, err.Error(), tc.want, "%v", tc.args)
 	}
+	// A strategy that cannot be load-tested: it places nothing for the
+	// layer the workload enters.
+	src, err := os.ReadFile(twinCase)
+	require.NoError(t, err)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(string(src), "strategies:\n", "strategies:\n  - {name: nothing, placement: {state: [aoai]}}\n", 1)), 0o644))
+	_, _, err = execute(t, "twin", bad, "--strategy", "nothing", "--out", out)
+	require.Error(t, err)
+	assert.Equal(t, exitUsage, exitCode(err), "%v", err)
+	assert.Contains(t, err.Error(), "places no deployment for layer model")
+
 	entries, err := os.ReadDir(out)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "a usage error runs nothing and writes nothing")
