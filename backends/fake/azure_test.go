@@ -1171,33 +1171,43 @@ func (p *azTimerProbe) result() (p90, p99 time.Duration) {
 	return azQuantile(late, 0.9), azQuantile(late, 0.99)
 }
 
+// azJudge holds a measurement's timing assertions; slack widens every
+// upper bound by the machine's observed timer lateness.
+type azJudge func(c *azCollect, slack time.Duration)
+
 // azTiming runs a wall-clock measurement up to three times and passes on
 // the first attempt whose assertions all hold: a regression in the fake
 // fails every attempt, a burst of load on the machine only some. If all
-// three fail and, during the last, a concurrent timer probe saw the machine
-// itself stall (1 ms sleeps more than 5 ms late at p99: CPU starvation by
-// other processes), the test is skipped with that measurement rather than
-// failed, because the tolerance would then be testing the machine.
-func azTiming(t *testing.T, measure func(c *azCollect)) {
+// three fail, the last measurement is judged once more with its upper
+// bounds widened by twice the lateness (p99) that a concurrent timer probe
+// saw in 1 ms sleeps during it: on a machine that stalls, the fake is held
+// to what the machine's own timers could do, never excused entirely.
+func azTiming(t *testing.T, measure func() azJudge) {
 	t.Helper()
 	var msgs []string
 	var p99 time.Duration
+	var judge azJudge
 	for attempt := 1; attempt <= 3; attempt++ {
 		probe := azStartTimerProbe()
-		c := &azCollect{}
-		measure(c)
+		judge = measure()
 		var p90 time.Duration
 		p90, p99 = probe.result()
+		c := &azCollect{}
+		judge(c, 0)
 		if len(c.errs) == 0 {
 			return
 		}
 		msgs = c.errs
 		t.Logf("attempt %d: 1 ms sleeps were late by %v at p90, %v at p99; failed: %s", attempt, p90, p99, strings.Join(c.errs, "; "))
 	}
-	if p99 > 5*time.Millisecond {
-		t.Skipf("machine too loaded to judge timing (1 ms sleeps late by %v at p99); last failures:\n%s", p99, strings.Join(msgs, "\n"))
+	c := &azCollect{}
+	judge(c, 2*p99)
+	if len(c.errs) == 0 {
+		t.Logf("passed only with bounds widened by twice the machine's timer lateness (%v)", 2*p99)
+		return
 	}
-	t.Errorf("timing out of tolerance in 3 attempts:\n%s", strings.Join(msgs, "\n"))
+	t.Errorf("timing out of tolerance in 3 attempts, and with %v of slack for the machine's timer lateness:\n%s\n(last without slack: %s)",
+		2*p99, strings.Join(c.errs, "\n"), strings.Join(msgs, "; "))
 }
 
 // TestAzureLatencyConstant: with ttft 50 ms and tpot 5 ms, client-side TTFT
@@ -1210,17 +1220,19 @@ func azTiming(t *testing.T, measure func(c *azCollect)) {
 // of milliseconds; those stalls are the machine's, not the fake's.
 func TestAzureLatencyConstant(t *testing.T) {
 	_, url := azStart(t, "azure-basic.yaml", nil)
-	azTiming(t, func(c *azCollect) {
+	azTiming(t, func() azJudge {
 		ttft, gap := azLatencySample(t, url, "aoai-const", 200, 20, 10)
 		for i := range ttft {
 			require.GreaterOrEqual(t, ttft[i], 50*time.Millisecond, "never early")
 		}
-		p50, p90 := azQuantile(ttft, 0.5), azQuantile(ttft, 0.9)
-		assert.LessOrEqual(c, p50, 53*time.Millisecond, "TTFT p50")
-		assert.LessOrEqual(c, p90, 56*time.Millisecond, "TTFT p90")
-		g50 := azQuantile(gap, 0.5)
-		assert.InDelta(c, 5*time.Millisecond, g50, float64(500*time.Microsecond), "median token gap")
-		t.Logf("TTFT p50 %v p90 %v max %v; token gap p50 %v p90 %v", p50, p90, azQuantile(ttft, 1), g50, azQuantile(gap, 0.9))
+		return func(c *azCollect, slack time.Duration) {
+			p50, p90 := azQuantile(ttft, 0.5), azQuantile(ttft, 0.9)
+			assert.LessOrEqual(c, p50, 53*time.Millisecond+slack, "TTFT p50")
+			assert.LessOrEqual(c, p90, 56*time.Millisecond+slack, "TTFT p90")
+			g50 := azQuantile(gap, 0.5)
+			assert.InDelta(c, 5*time.Millisecond, g50, float64(500*time.Microsecond+slack), "median token gap")
+			t.Logf("TTFT p50 %v p90 %v max %v; token gap p50 %v p90 %v", p50, p90, azQuantile(ttft, 1), g50, azQuantile(gap, 0.9))
+		}
 	})
 }
 
@@ -1239,19 +1251,21 @@ func TestAzureLatencyLognormal(t *testing.T) {
 			d = x
 		}
 	}
-	azTiming(t, func(c *azCollect) {
+	azTiming(t, func() azJudge {
 		ttft, gap := azLatencySample(t, url, "aoai-lognormal", 1600, 40, 6)
-		for _, q := range []float64{0.1, 0.5, 0.9} {
-			for _, m := range []struct {
-				name string
-				got  []time.Duration
-				dist *scenarios.Sampler
-			}{{"ttft", ttft, &d.lat.TTFT}, {"tpot", gap, &d.lat.TPOT}} {
-				want := time.Duration(m.dist.Quantile(q) * 1e9)
-				got := azQuantile(m.got, q)
-				tol := want/20 + 2*time.Millisecond
-				assert.InDelta(c, want, got, float64(tol), "%s p%.0f: got %v, want %v ± %v", m.name, q*100, got, want, tol)
-				t.Logf("%s p%.0f: got %v, want %v ± %v", m.name, q*100, got, want, tol)
+		return func(c *azCollect, slack time.Duration) {
+			for _, q := range []float64{0.1, 0.5, 0.9} {
+				for _, m := range []struct {
+					name string
+					got  []time.Duration
+					dist *scenarios.Sampler
+				}{{"ttft", ttft, &d.lat.TTFT}, {"tpot", gap, &d.lat.TPOT}} {
+					want := time.Duration(m.dist.Quantile(q) * 1e9)
+					got := azQuantile(m.got, q)
+					tol := want/20 + 2*time.Millisecond + slack
+					assert.InDelta(c, want, got, float64(tol), "%s p%.0f: got %v, want %v ± %v", m.name, q*100, got, want, tol)
+					t.Logf("%s p%.0f: got %v, want %v ± %v", m.name, q*100, got, want, tol)
+				}
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,12 +29,8 @@ type Deployment struct {
 	outTokens  scenarios.Dist
 	conc       int
 	queueLimit int // -1: unbounded
-	// slots holds one token per free concurrency slot: the instant the slot
-	// is free on the deployment's plan (see Plan.Start), so a call that
-	// takes it starts when the simulator would start it, however late its
-	// goroutine wakes.
-	slots   chan time.Time
-	waiting atomic.Int64
+	// slots are the concurrency slots and the wait queue.
+	slots slotQueue
 	// inService holds the planned spans of the calls holding a slot, so a
 	// call's load factor counts the calls in service at its planned start,
 	// as the simulator counts them, not those a late goroutine still holds.
@@ -163,14 +160,11 @@ func newDeployment(s *scenarios.Scenario, i int, start time.Time) *Deployment {
 	d := &Deployment{
 		Name: dep.Name, Provider: dep.Provider, ProviderKind: kind, Region: dep.Region, Model: dep.Model,
 		lat: behavior.NewLatency(&dep.Latency), conc: dep.Capacity.Concurrency, queueLimit: ql,
-		slots: make(chan time.Time, dep.Capacity.Concurrency),
 		quota: behavior.NewQuota(&dep.Capacity.Quota, kind), quotaF: 1, quotaSpec: &dep.Capacity.Quota,
 		key: scenarios.StreamKey(s.Seed, 0, "fake", dep.Name), svcKey: scenarios.StreamKey(s.Seed, 0, "service", ""),
 		net: newNetwork(s, dep.Region),
 	}
-	for range dep.Capacity.Concurrency {
-		d.slots <- time.Time{}
-	}
+	d.slots.free = make([]time.Time, dep.Capacity.Concurrency)
 	d.epoch.Store(&start)
 	d.outTokens = scenarios.ConstDist(250)
 	for _, w := range s.Workloads {
@@ -390,36 +384,101 @@ func setQueueHeader(h http.Header, p *Plan) {
 	h[QueueHeader] = []string{strconv.FormatInt(int64(p.Queued), 10)}
 }
 
+// slotQueue holds a deployment's free slots, each with the instant it is
+// free on the plan (see Plan.Start), and the calls waiting for one in the
+// order of their planned arrival, as the simulator's FCFS queue orders
+// them (not in the order their goroutines happened to get there).
+type slotQueue struct {
+	mu      sync.Mutex
+	free    []time.Time
+	waiters []*slotWaiter // by planned arrival
+}
+
+type slotWaiter struct {
+	arrival time.Time
+	got     chan time.Time // buffered: the slot's planned free time
+}
+
+// release frees a slot at planned time at: to the first waiter, or back
+// to the free list.
+func (q *slotQueue) release(at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiters) > 0 {
+		w := q.waiters[0]
+		q.waiters = q.waiters[1:]
+		w.got <- at
+		return
+	}
+	q.free = append(q.free, at)
+}
+
+// leave takes w out of the queue; false if it was handed a slot first.
+func (q *slotQueue) leave(w *slotWaiter) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, x := range q.waiters {
+		if x == w {
+			q.waiters = append(q.waiters[:i], q.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // acquire takes a concurrency slot, waiting in the queue if it has room,
 // and returns when the call's service starts on the plan: its arrival, or
 // the planned free time of the slot it took, whichever is later. why is ""
 // on success, else "queue_full", "outage" (an outage opened while the call
 // was queued: it fails, as in the simulator) or "cancelled".
 func (d *Deployment) acquire(ctx context.Context, arrival time.Time) (start time.Time, why string) {
-	select {
-	case free := <-d.slots:
+	q := &d.slots
+	q.mu.Lock()
+	if n := len(q.free); n > 0 && len(q.waiters) == 0 {
+		// The slot free earliest on the plan: a call that arrived on the
+		// plan before any slot was free starts when the first one was.
+		k := 0
+		for i := 1; i < n; i++ {
+			if q.free[i].Before(q.free[k]) {
+				k = i
+			}
+		}
+		free := q.free[k]
+		q.free[k] = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.mu.Unlock()
 		return later(arrival, free), ""
-	default:
 	}
-	if d.queueLimit >= 0 && d.waiting.Load() >= int64(d.queueLimit) {
+	if d.queueLimit >= 0 && len(q.waiters) >= d.queueLimit {
+		q.mu.Unlock()
 		return time.Time{}, "queue_full"
 	}
-	d.waiting.Add(1)
-	defer d.waiting.Add(-1)
+	w := &slotWaiter{arrival: arrival, got: make(chan time.Time, 1)}
+	i := len(q.waiters)
+	for i > 0 && q.waiters[i-1].arrival.After(arrival) {
+		i--
+	}
+	q.waiters = slices.Insert(q.waiters, i, w)
+	q.mu.Unlock()
+
 	var outage <-chan time.Time
 	if at, ok := d.nextOutage(arrival.Sub(d.origin())); ok {
 		t := time.NewTimer(at - arrival.Sub(d.origin()))
 		defer t.Stop()
 		outage = t.C
 	}
+	why = "cancelled"
 	select {
-	case free := <-d.slots:
+	case free := <-w.got:
 		return later(arrival, free), ""
 	case <-outage:
-		return time.Time{}, "outage"
+		why = "outage"
 	case <-ctx.Done():
-		return time.Time{}, "cancelled"
 	}
+	if !q.leave(w) {
+		q.release(<-w.got) // handed a slot as it gave up: pass it on
+	}
+	return time.Time{}, why
 }
 
 // nextOutage returns the start of the first outage window opening after
@@ -463,7 +522,7 @@ func (p *Plan) free() {
 		}
 	}
 	d.spanMu.Unlock()
-	d.slots <- at
+	d.slots.release(at)
 }
 
 // End is when the whole response is planned to end on the deployment (the
