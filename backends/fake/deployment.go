@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"container/heap"
 	"context"
 	"net/http"
 	"slices"
@@ -390,8 +391,23 @@ func setQueueHeader(h http.Header, p *Plan) {
 // them (not in the order their goroutines happened to get there).
 type slotQueue struct {
 	mu      sync.Mutex
-	free    []time.Time
+	free    freeSlots     // a min-heap of planned free times
 	waiters []*slotWaiter // by planned arrival
+}
+
+// freeSlots is a min-heap (container/heap) of the free slots' planned free
+// times: a deployment may have thousands of slots.
+type freeSlots []time.Time
+
+func (f freeSlots) Len() int           { return len(f) }
+func (f freeSlots) Less(i, j int) bool { return f[i].Before(f[j]) }
+func (f freeSlots) Swap(i, j int)      { f[i], f[j] = f[j], f[i] }
+func (f *freeSlots) Push(x any)        { *f = append(*f, x.(time.Time)) }
+func (f *freeSlots) Pop() any {
+	old := *f
+	x := old[len(old)-1]
+	*f = old[:len(old)-1]
+	return x
 }
 
 type slotWaiter struct {
@@ -410,7 +426,7 @@ func (q *slotQueue) release(at time.Time) {
 		w.got <- at
 		return
 	}
-	q.free = append(q.free, at)
+	heap.Push(&q.free, at)
 }
 
 // leave takes w out of the queue; false if it was handed a slot first.
@@ -434,18 +450,10 @@ func (q *slotQueue) leave(w *slotWaiter) bool {
 func (d *Deployment) acquire(ctx context.Context, arrival time.Time) (start time.Time, why string) {
 	q := &d.slots
 	q.mu.Lock()
-	if n := len(q.free); n > 0 && len(q.waiters) == 0 {
+	if len(q.free) > 0 && len(q.waiters) == 0 {
 		// The slot free earliest on the plan: a call that arrived on the
 		// plan before any slot was free starts when the first one was.
-		k := 0
-		for i := 1; i < n; i++ {
-			if q.free[i].Before(q.free[k]) {
-				k = i
-			}
-		}
-		free := q.free[k]
-		q.free[k] = q.free[n-1]
-		q.free = q.free[:n-1]
+		free := heap.Pop(&q.free).(time.Time)
 		q.mu.Unlock()
 		return later(arrival, free), ""
 	}
