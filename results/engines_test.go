@@ -45,18 +45,15 @@ func simRun(t *testing.T, s *scenarios.Scenario, dir string) *results.Summary {
 // a second into dir; requests still running after stop+grace are cut.
 func loadRun(t *testing.T, s *scenarios.Scenario, strategy, dir string) *results.Summary {
 	t.Helper()
-	srv, err := fake.New(s, fake.Options{})
-	require.NoError(t, err)
-	l, err := fake.Listen("127.0.0.1:0", false)
-	require.NoError(t, err)
 	fctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = srv.Serve(fctx, l, time.Second) }()
+	srv, base, err := fake.StartLoopback(fctx, s, fake.Options{})
+	require.NoError(t, err)
 	ctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
 	defer stop()
 	pricing, err := reports.DefaultPricing()
 	require.NoError(t, err)
-	sum, err := loadgen.Run(ctx, s, loadgen.FakeRoutes(srv, "http://"+l.Addr().String()), loadgen.Options{
+	sum, err := loadgen.Run(ctx, s, loadgen.FakeRoutes(srv, base), loadgen.Options{
 		Strategy: strategy, Pacer: "poisson", Rate: 10, Duration: time.Second, Out: dir,
 		SendOutputTokens: true, Grace: time.Second, Target: "fake", Prices: pricing.TokenPrices(s),
 	})

@@ -58,15 +58,12 @@ func TestTwinContractPairsRequests(t *testing.T) {
 	require.NoError(t, results.WriteSummary(simDir, sum))
 	require.NoError(t, results.WriteRunInfo(simDir, &results.RunInfo{Scenario: s}))
 
-	srv, err := fake.New(s, fake.Options{})
-	require.NoError(t, err)
-	l, err := fake.Listen("127.0.0.1:0", false)
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = srv.Serve(ctx, l, time.Second) }()
+	srv, base, err := fake.StartLoopback(ctx, s, fake.Options{})
+	require.NoError(t, err)
 	loadDir := t.TempDir()
-	lsum, err := loadgen.Run(context.Background(), s, loadgen.FakeRoutes(srv, "http://"+l.Addr().String()), loadgen.Options{
+	lsum, err := loadgen.Run(context.Background(), s, loadgen.FakeRoutes(srv, base), loadgen.Options{
 		Strategy: "split", Pacer: "replay", Out: loadDir, SendOutputTokens: true, Grace: time.Second, Target: "fake",
 	})
 	require.NoError(t, err)

@@ -262,3 +262,20 @@ func AppendWords(dst []byte, seed uint64, from, n int32) []byte {
 	}
 	return dst
 }
+
+// StartLoopback builds the fakes of s and serves them on a free loopback
+// port until ctx is done: what `mcbench load --target fake`, `mcbench twin`
+// and the tests that drive both engines need. It returns the server and
+// its base URL ("http://127.0.0.1:PORT").
+func StartLoopback(ctx context.Context, s *scenarios.Scenario, opt Options) (*Server, string, error) {
+	srv, err := New(s, opt)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := Listen("127.0.0.1:0", false)
+	if err != nil {
+		return nil, "", err
+	}
+	go func() { _ = srv.Serve(ctx, l, time.Second) }()
+	return srv, "http://" + l.Addr().String(), nil
+}

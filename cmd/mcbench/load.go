@@ -277,18 +277,14 @@ func openTarget(ctx context.Context, cmd *cobra.Command, s *scenarios.Scenario, 
 	tg := &target{close: func() {}}
 	switch f.target {
 	case "fake":
-		srv, err := fake.New(s, fake.Options{})
+		fctx, cancel := context.WithCancel(context.Background())
+		srv, base, err := fake.StartLoopback(fctx, s, fake.Options{})
 		if err != nil {
+			cancel()
 			return nil, usageError{err}
 		}
-		l, err := fake.Listen("127.0.0.1:0", false)
-		if err != nil {
-			return nil, err
-		}
-		fctx, cancel := context.WithCancel(context.Background())
-		go func() { _ = srv.Serve(fctx, l, time.Second) }()
 		tg.srv, tg.close = srv, cancel
-		tg.routes = loadgen.FakeRoutes(srv, "http://"+l.Addr().String())
+		tg.routes = loadgen.FakeRoutes(srv, base)
 	case "endpoints":
 		if f.endpoints == "" {
 			return nil, usageError{errors.New("--target endpoints needs --endpoints FILE (the first line `mcbench fake --json` prints)")}

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,13 +38,10 @@ strategies:
 func TestLoadLiveAgainstFakes(t *testing.T) {
 	s, err := scenarios.Parse("live.yaml", []byte(strings.ReplaceAll(liveScenario, "BASE", "http://127.0.0.1:1")))
 	require.NoError(t, err)
-	srv, err := fake.New(s, fake.Options{})
-	require.NoError(t, err)
-	l, err := fake.Listen("127.0.0.1:0", false)
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = srv.Serve(ctx, l, time.Second) }()
+	srv, base, err := fake.StartLoopback(ctx, s, fake.Options{})
+	require.NoError(t, err)
 	c := srv.Credentials()
 	t.Setenv("AZURE_OPENAI_API_KEY", c.APIKey)
 	t.Setenv("AWS_ACCESS_KEY_ID", c.AccessKeyID)
@@ -59,7 +55,7 @@ func TestLoadLiveAgainstFakes(t *testing.T) {
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "live.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(liveScenario, "BASE", "http://"+l.Addr().String())), 0o644))
+	require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(liveScenario, "BASE", base)), 0o644))
 
 	_, _, err = execute(t, "load", path, "--strategy", "split", "--target", "live", "--rate", "5", "--duration", "2s")
 	require.Error(t, err, "live traffic needs --live")

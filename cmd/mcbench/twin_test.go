@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,16 +94,13 @@ func TestTwinFailsOnABrokenModel(t *testing.T) {
 	require.NotEqual(t, string(y), slowYAML)
 	slow, err := scenarios.Parse("slow.yaml", []byte(slowYAML))
 	require.NoError(t, err)
-	srv, err := fake.New(slow, fake.Options{})
-	require.NoError(t, err)
-	l, err := fake.Listen("127.0.0.1:0", false)
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = srv.Serve(ctx, l, time.Second) }()
+	srv, base, err := fake.StartLoopback(ctx, slow, fake.Options{})
+	require.NoError(t, err)
 	eps, err := json.Marshal(struct {
 		Deployments []fake.Endpoint `json:"deployments"`
-	}{srv.Endpoints("http://" + l.Addr().String())})
+	}{srv.Endpoints(base)})
 	require.NoError(t, err)
 	epsFile := filepath.Join(t.TempDir(), "eps.json")
 	require.NoError(t, os.WriteFile(epsFile, append(eps, '\n'), 0o644))
