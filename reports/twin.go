@@ -24,6 +24,12 @@ const (
 	// VerdictInvalid: the measurement cannot be trusted (the load
 	// generator or the fakes fell behind); it takes precedence over fail.
 	VerdictInvalid = "invalid"
+	// VerdictError: there is nothing to judge: the target did not answer
+	// requests the simulator completed (connection failures: a fake that
+	// is not running or died), or no metric with a tolerance could be
+	// computed. It takes precedence over invalid and fail: neither the
+	// model nor the machine is to blame.
+	VerdictError = "error"
 )
 
 // Per-metric verdicts besides pass and fail.
@@ -114,6 +120,9 @@ type TwinPairing struct {
 	CompletedInBoth  int64 `json:"completed_in_both"`
 	OnlyInSimulation int64 `json:"only_in_simulation"`
 	OnlyInLoadTest   int64 `json:"only_in_load_test"`
+	// Unanswered are paired requests the simulator completed that failed
+	// in the load test on a connection error: the target did not answer.
+	Unanswered int64 `json:"unanswered"`
 }
 
 // TwinMetric is one statistic predicted and measured.
@@ -650,6 +659,9 @@ func (r *TwinReport) pair(b *twinBuilder, simReqs, loadReqs map[uint64]twinReq) 
 			if s.status != l.status {
 				d.Status++
 				differs = append(differs, "status")
+				if s.status == results.StatusOK && b.names[l.errClass] == "connection" {
+					r.Pairing.Unanswered++
+				}
 			}
 			if s.dep != l.dep {
 				d.Deployment++
@@ -773,10 +785,29 @@ func validity(load *results.Run, sendLag, fakeLag []float64, opt TwinOptions) Tw
 	return v
 }
 
-// decide sets the verdict: invalid takes precedence, then fail if any
-// metric is outside its tolerance, else pass.
+// decide sets the verdict: error (nothing to judge) takes precedence, then
+// invalid, then fail if any metric is outside its tolerance, else pass.
 func (r *TwinReport) decide() {
 	r.Reasons = []string{}
+	if n := r.Pairing.Unanswered; n > 0 {
+		r.Verdict = VerdictError
+		r.Reasons = append(r.Reasons, fmt.Sprintf("the target did not answer %d of the requests the simulator completed (connection errors): is it running, and is it the scenario's fake?", n))
+		return
+	}
+	toleranced, checked := 0, 0
+	for _, m := range r.Metrics {
+		if m.Verdict != MetricNoTolerance {
+			toleranced++
+		}
+		if m.Verdict == VerdictPass || m.Verdict == VerdictFail {
+			checked++
+		}
+	}
+	if toleranced > 0 && checked == 0 {
+		r.Verdict = VerdictError
+		r.Reasons = append(r.Reasons, "no metric with a tolerance could be computed (nothing completed on one side?)")
+		return
+	}
 	if !r.Validity.Valid {
 		r.Verdict = VerdictInvalid
 		r.Reasons = append(r.Reasons, r.Validity.Problems...)
@@ -845,6 +876,8 @@ func (r *TwinReport) WriteJSON(w io.Writer) error {
 // Summary is a one-line account of the verdict.
 func (r *TwinReport) Summary() string {
 	switch r.Verdict {
+	case VerdictError:
+		return "no verdict: " + strings.Join(r.Reasons, "; ")
 	case VerdictInvalid:
 		return "invalid measurement: " + strings.Join(r.Reasons, "; ")
 	case VerdictFail:

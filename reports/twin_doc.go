@@ -205,7 +205,7 @@ func (r *TwinReport) Document() *Document {
 		"Times are nanoseconds from each run's start; TTFT = first token − intended send and E2E = done − intended send, for requests that completed.",
 		"Predicted values are replication 0's; intervals are 95% Student-t over the simulation's replications, computed from per-replication values (one HdrHistogram per replication).",
 		"Token cost prices each attempt's billed tokens (results.Billed) at its deployment's pay-as-you-go price from the pricing tables; provisioned deployments add no token cost.",
-		"Verdict: invalid when the send lag or the fakes' lag p99 is beyond its bound, or the load test did not send every request (this takes precedence); else fail when any metric with a tolerance is outside it; else pass. Exit codes: 0 pass, 1 fail, 3 invalid, 2 usage.",
+		"Verdict: error when the target did not answer requests the simulator completed, or no metric with a tolerance could be computed (this takes precedence); else invalid when the send lag or the fakes' lag p99 is beyond its bound, or the load test did not send every request; else fail when any metric with a tolerance is outside it; else pass. Exit codes: 0 pass, 1 fail, 2 usage, 3 invalid, 4 error.",
 	})
 	mt := &Table{ID: "twin-runs", Title: "Runs", Columns: []string{"item", "simulation", "load test"}}
 	mt.row(txt("directory"), txt(r.Simulation.Dir), txt(r.LoadTest.Dir))

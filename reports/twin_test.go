@@ -56,6 +56,7 @@ type twinReqSpec struct {
 	fakeLag    int64
 	queued     int64
 	outputToks int32
+	errClass   string
 }
 
 // records turns specs into the attempt and request records an engine
@@ -69,7 +70,7 @@ func (sp twinReqSpec) records(strategy string, rep int32) []results.Outcome {
 		if a < sp.attempts {
 			o.Status, o.Done = results.StatusThrottled, sent+int64(time.Millisecond)
 		} else {
-			o.Status = sp.status
+			o.Status, o.ErrorClass = sp.status, sp.errClass
 			o.Done = sp.intended + sp.e2e
 			if sp.status == results.StatusOK {
 				o.FirstToken, o.FirstByte, o.OutputTokens = sp.intended+sp.ttft, sp.intended+sp.ttft, sp.outputToks
@@ -301,6 +302,35 @@ func TestTwinVerdicts(t *testing.T) {
 		assert.InDelta(t, 0.030, float64(r.Validity.SendLagP99Seconds), 1e-9)
 		require.Len(t, r.Reasons, 1)
 		assert.Contains(t, r.Reasons[0], "send lag p99 30 ms is beyond --max-send-lag 20ms")
+	})
+
+	t.Run("error when the target does not answer", func(t *testing.T) {
+		load := baseSpecs(0, n)
+		for i := range load {
+			if i%10 == 3 {
+				load[i].status, load[i].errClass = results.StatusFailed, "connection"
+			}
+		}
+		r := twinOf(t, simReps(n), load, TwinOptions{Tolerance: tol, MaxSendLag: 20 * time.Millisecond, MaxFakeLag: 20 * time.Millisecond})
+		assert.Equal(t, VerdictError, r.Verdict, "a target that drops connections says nothing about the model")
+		assert.Equal(t, int64(n/10), r.Pairing.Unanswered)
+		assert.Contains(t, strings.Join(r.Reasons, ";"), "did not answer 20 of the requests")
+		// Nothing answered at all: still an error, never a pass.
+		for i := range load {
+			load[i].status, load[i].errClass = results.StatusFailed, "connection"
+		}
+		r = twinOf(t, simReps(n), load, TwinOptions{Tolerance: tol})
+		assert.Equal(t, VerdictError, r.Verdict)
+		// Failures the model predicts are not the target's fault.
+		sim := simReps(n)
+		for _, rep := range sim {
+			for i := range rep {
+				rep[i].status, rep[i].errClass = results.StatusFailed, "outage"
+			}
+		}
+		r = twinOf(t, sim, load, TwinOptions{Tolerance: tol})
+		assert.Equal(t, VerdictError, r.Verdict, "no metric with a tolerance can be computed when nothing completed")
+		assert.Contains(t, strings.Join(r.Reasons, ";"), "no metric with a tolerance could be computed")
 	})
 
 	t.Run("invalid fake lag", func(t *testing.T) {

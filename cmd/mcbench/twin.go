@@ -272,6 +272,8 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 	printFiles(w, repDir, files)
 
 	switch rep.Verdict {
+	case reports.VerdictError:
+		return exitCodeError{exitTwinError, fmt.Errorf("twin: no verdict: %s", strings.Join(rep.Reasons, "; "))}
 	case reports.VerdictInvalid:
 		return exitCodeError{exitTwinInvalid, fmt.Errorf("twin: invalid measurement: %s; rerun on a quieter machine or at a lower rate",
 			strings.Join(rep.Reasons, "; "))}
@@ -390,7 +392,7 @@ func printTwin(w io.Writer, r *reports.TwinReport) {
 	fmt.Fprintf(w, "twin %s / %s: simulation replication 0 of %d against a load test (target %s), %s requests, %s completed in both\n\n",
 		r.Scenario, r.Strategy, r.Simulation.Replications, r.LoadTest.Target, humanCount(r.Simulation.Requests), humanCount(r.Pairing.CompletedInBoth))
 	t := newTable(w)
-	t.row("metric", "predicted", "95% interval", "measured", "error", "tolerance", "verdict")
+	t.row("metric", "predicted", "95% CI of the mean over reps", "measured", "error", "tolerance", "verdict")
 	for i := range r.Metrics {
 		m := &r.Metrics[i]
 		if zeroCount(m) {
