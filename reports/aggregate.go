@@ -71,6 +71,7 @@ type repAgg struct {
 	sumTTFT, sumE2E              float64 // ns, completed requests
 	ttft, e2e                    *hdrhistogram.Histogram
 	first, last                  int64 // measured window: first arrival, last completion
+	lastArrival                  int64 // last measured arrival: the throughput window's end
 	deps                         []depCell
 	xfer                         []float64 // bytes, see xferIndex
 }
@@ -211,6 +212,7 @@ func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *results
 	ra.attempts += int64(max(o.Attempt, 1))
 	ra.first = min(ra.first, o.Intended)
 	ra.last = max(ra.last, o.Done)
+	ra.lastArrival = max(ra.lastArrival, o.Intended)
 	ok := o.Status == results.StatusOK
 	good := false
 	var ttft int64

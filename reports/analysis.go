@@ -434,8 +434,9 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 		m.WindowHours += win.Hours()
 		succ = append(succ, ratio(float64(ra.ok), float64(ra.requests)))
 		good = append(good, ratio(float64(ra.good), float64(ra.requests)))
-		thr = append(thr, ratio(float64(ra.ok), win.Seconds()))
-		gput = append(gput, ratio(float64(ra.good), win.Seconds()))
+		arr := ra.arrivalWindow().Seconds()
+		thr = append(thr, ratio(float64(ra.ok), arr))
+		gput = append(gput, ratio(float64(ra.good), arr))
 	}
 	m.SuccessRate, m.GoodRate = results.CI95(succ), results.CI95(good)
 	m.ThroughputRPS, m.GoodputRPS = results.CI95(thr), results.CI95(gput)
@@ -607,7 +608,17 @@ func sum(xs []int64) int64 {
 	return t
 }
 
-// window is the replication's measured time: first arrival to last completion.
+// arrivalWindow is the span of the replication's measured arrivals, over
+// which throughput is defined in both engines' summaries.
+func (ra *repAgg) arrivalWindow() time.Duration {
+	if ra.requests == 0 || ra.lastArrival < ra.first {
+		return 0
+	}
+	return time.Duration(ra.lastArrival - ra.first)
+}
+
+// window is the replication's measured time: first arrival to last
+// completion, over which resources are held and billed.
 func (ra *repAgg) window() time.Duration {
 	if ra.requests == 0 || ra.last < ra.first {
 		return 0
