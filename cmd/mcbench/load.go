@@ -60,14 +60,15 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 		Example: `  mcbench load demo --strategy azure-failover --rate 20 --duration 30s
   mcbench load demo --strategy azure-bedrock-split --pacer replay --duration 1m --out out/load1
   mcbench load demo --strategy azure-failover --pacer poisson --rate 50 --duration 2m --json
-  mcbench fake --scenario demo --json > eps.json &  mcbench load demo --strategy azure-failover --target endpoints --endpoints eps.json`,
+  mcbench fake --scenario demo --json --quiet > eps.json &
+  sleep 1; mcbench load demo --strategy azure-failover --target endpoints --endpoints eps.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runLoad(cmd, args[0], &f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.strategy, "strategy", "", "strategy to drive (required)")
 	fl.StringVar(&f.target, "target", "fake", "fake (in-process fakes on loopback), endpoints (fakes running elsewhere, see --endpoints) or live")
-	fl.StringVar(&f.endpoints, "endpoints", "", "with --target endpoints: the JSON that `mcbench fake --json` printed")
+	fl.StringVar(&f.endpoints, "endpoints", "", "with --target endpoints: a `FILE` holding what 'mcbench fake --json' printed")
 	fl.BoolVar(&f.live, "live", false, "confirm that --target live may send real, billed traffic")
 	fl.StringVar(&f.pacer, "pacer", "constant", "constant, poisson, ramp, sine, steps or replay")
 	fl.Float64Var(&f.rate, "rate", 10, "requests per second (mean or final rate; ignored by replay)")

@@ -46,7 +46,7 @@ same replications of the same seeded request stream, so differences between
 strategies come from the strategies, not from luck.`,
 		Example: `  mcbench sim demo
   mcbench sim demo --strategy azure-failover --replications 20
-  mcbench sim testdata/textbook/mm10-rho0.9.yaml --requests 1M --json
+  mcbench sim testdata/textbook/mm10-rho09.yaml --requests 1M --json
   mcbench sim my.yaml --out out/run1 --records`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSim(cmd, args[0], &f) },

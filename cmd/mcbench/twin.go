@@ -110,7 +110,8 @@ Exit codes:
      a file that cannot be written, an interrupt)`,
 		Example: `  mcbench twin demo --strategy azure-bedrock-split --duration 3m --out out/twin
   mcbench twin my.yaml --strategy primary --requests 5k --tolerance ttft.p50=2%,e2e.p99=5% --out out/twin
-  mcbench fake --scenario my.yaml --json > eps.json &  mcbench twin my.yaml --strategy primary --target endpoints --endpoints eps.json --out out/twin`,
+  mcbench fake --scenario my.yaml --json --quiet > eps.json &
+  sleep 1; mcbench twin my.yaml --strategy primary --target endpoints --endpoints eps.json --out out/twin`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return twinExit(runTwin(cmd, args[0], &f)) },
 	}
@@ -119,7 +120,7 @@ Exit codes:
 	fl.StringVar(&f.duration, "duration", "", "scenario time of arrivals, e.g. 3m (default: the scenario's run length)")
 	fl.StringVar(&f.requests, "requests", "", "number of requests, e.g. 2k (default: the scenario's run length)")
 	fl.StringVar(&f.target, "target", "fake", "fake (in-process fakes on loopback) or endpoints (fakes running elsewhere, see --endpoints)")
-	fl.StringVar(&f.endpoints, "endpoints", "", "with --target endpoints: the JSON that `mcbench fake --json` printed")
+	fl.StringVar(&f.endpoints, "endpoints", "", "with --target endpoints: a `FILE` holding what 'mcbench fake --json' printed")
 	fl.StringVar(&f.tolerance, "tolerance", reports.DefaultTolerance,
 		"METRIC.STATISTIC=PERCENT rules, comma-separated: ttft and e2e (p50, p90, p99, mean), wait (mean), attempts (mean), cost (total), failures, throttles and timeouts (a workload name); none for no check")
 	fl.IntVar(&f.replications, "replications", 0, "simulated replications for the intervals (default: the scenario's, at least 2)")

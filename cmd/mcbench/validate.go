@@ -21,7 +21,7 @@ func init() {
 
 Exit status 2 if any scenario is invalid, so it can gate CI.`,
 		Example: `  mcbench validate my-scenario.yaml
-  mcbench validate scenarios/*.yaml demo`,
+  mcbench validate scenarios/library/*.yaml demo`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("validate needs at least one scenario file or library name")}
