@@ -282,13 +282,16 @@ func schemaOf(path string, b []byte) (major, minor int, err error) {
 	a, errA := strconv.Atoi(maj)
 	c, errC := strconv.Atoi(min)
 	if !ok || errA != nil || errC != nil || a < 0 || c < 0 {
-		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version", Msg: fmt.Sprintf("%q is not MAJOR.MINOR (this build writes %q)", v, CurrentSchema)}
+		line, col := keyPosition(b, "schema_version")
+		return 0, 0, &scenarios.FieldError{File: path, Line: line, Column: col, Path: "schema_version", Msg: fmt.Sprintf("%q is not MAJOR.MINOR (this build writes %q)", v, CurrentSchema)}
 	}
+	line, col := keyPosition(b, "schema_version")
 	switch {
 	case a == 0:
-		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version", Msg: fmt.Sprintf("%q: layouts before 1.0 carry no version; the field is damaged", v)}
+		return 0, 0, &scenarios.FieldError{File: path, Line: line, Column: col, Path: "schema_version",
+			Msg: fmt.Sprintf("%q: layouts before 1.0 carry no version; the field is damaged", v)}
 	case a > currentMajor:
-		return 0, 0, &scenarios.FieldError{File: path, Path: "schema_version",
+		return 0, 0, &scenarios.FieldError{File: path, Line: line, Column: col, Path: "schema_version",
 			Msg: fmt.Sprintf("written by a newer mcbench (schema %d.%d); this build reads schema %s and older: upgrade mcbench to read it", a, c, CurrentSchema)}
 	}
 	return a, c, nil
@@ -325,6 +328,7 @@ func decodeJSON(path string, b []byte, v any, disallowUnknown bool) error {
 		fe.Msg = fmt.Sprintf("got a JSON %s, want %s", typ.Value, jsonKind(typ.Type.String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		fe.Path = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		fe.Line, fe.Column = keyPosition(b, fe.Path)
 		fe.Msg = "unknown field: schema " + CurrentSchema + " has no such field (a typo, or a file from another tool?)"
 	default:
 		fe.Msg = strings.TrimPrefix(err.Error(), "json: ")
@@ -347,6 +351,20 @@ func jsonKind(goType string) string {
 		return "an array"
 	}
 	return "an object (" + goType + ")"
+}
+
+// keyPosition locates the first occurrence of key as an object key in b
+// (0, 0 when absent): the decoder does not say where an unknown field or a
+// field it read whole stands.
+func keyPosition(b []byte, key string) (line, col int) {
+	i := bytes.Index(b, []byte(`"`+key+`":`))
+	if i < 0 {
+		i = bytes.Index(b, []byte(`"`+key+`" :`))
+	}
+	if i < 0 {
+		return 0, 0
+	}
+	return position(b, i)
 }
 
 // position turns a byte offset into a 1-based line and column.

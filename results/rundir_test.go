@@ -81,6 +81,7 @@ func TestReadSummaryRefusesANewerMajor(t *testing.T) {
 	_, err := ReadSummary(p)
 	fe := formatError(t, err)
 	assert.Equal(t, "schema_version", fe.Path)
+	assert.Equal(t, [2]int{2, 3}, [2]int{fe.Line, fe.Column}, "the field's position")
 	assert.Contains(t, err.Error(), p)
 	assert.Contains(t, err.Error(), "2.3")
 	assert.Contains(t, err.Error(), CurrentSchema)
@@ -92,6 +93,7 @@ func TestReadSummaryUnknownFields(t *testing.T) {
 	_, err := ReadSummary(writeRaw(t, text))
 	fe := formatError(t, err)
 	assert.Equal(t, "colour", fe.Path)
+	assert.Positive(t, fe.Line, "the unknown field's position")
 	// A newer minor may add fields: they are skipped.
 	newer := strings.Replace(text, `"schema_version": "`+CurrentSchema+`"`, `"schema_version": "1.9"`, 1)
 	s, err := ReadSummary(writeRaw(t, newer))
