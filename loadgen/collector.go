@@ -211,6 +211,14 @@ func us(d time.Duration) int64 { return max(int64(d/time.Microsecond), 0) }
 func (c *collector) add(o *Outcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Each attempt's token cost goes into its record, and their sum into
+	// the request's (results.Billed decides what is billed).
+	o.Request.CostUSD = 0
+	for i := range o.Attempts {
+		a := &o.Attempts[i]
+		a.CostUSD = c.attemptCost(a)
+		o.Request.CostUSD += a.CostUSD
+	}
 	if c.records != nil && c.recErr == nil {
 		for i := range o.Attempts {
 			if err := c.records.Write(&o.Attempts[i]); err != nil {
@@ -225,7 +233,7 @@ func (c *collector) add(o *Outcome) {
 	measured := o.Intended >= c.warmup
 	for i := range o.Attempts {
 		a := &o.Attempts[i]
-		cost := c.attemptCost(a)
+		cost := a.CostUSD
 		for j := range c.tallies {
 			c.tallies[j].BookCost(&c.windows[j], r.Intended, cost)
 		}

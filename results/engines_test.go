@@ -31,8 +31,11 @@ func simRun(t *testing.T, s *scenarios.Scenario, dir string) *results.Summary {
 	t.Helper()
 	parts, err := results.NewParts(dir)
 	require.NoError(t, err)
+	pricing, err := reports.DefaultPricing()
+	require.NoError(t, err)
 	sum, err := sim.Run(context.Background(), s, sim.Options{
 		Records: func(strategy string, rep int) (sim.RecordSink, error) { return parts.Open(strategy, rep) },
+		Prices:  pricing.TokenPrices(s),
 	})
 	require.NoError(t, err)
 	require.NoError(t, parts.Merge())
@@ -223,4 +226,42 @@ func TestLoadSummaryFillsTheSimulatorsBlocks(t *testing.T) {
 	assert.Equal(t, r.Attempts, attempts, "attempts add up across deployments")
 	assert.Greater(t, float64(r.TokenCostUSD), 0.0, "priced from the pricing tables")
 	assert.Equal(t, "fake", sum.Load.Target)
+}
+
+// Both engines write each attempt's token cost into its record and the
+// sum into the request's: the records add up to the summary's token cost.
+func TestRecordsCarryTheirCost(t *testing.T) {
+	check := func(t *testing.T, dir string) {
+		run, err := results.OpenRun(dir)
+		require.NoError(t, err)
+		attempts, requests := map[string]float64{}, map[string]float64{}
+		require.NoError(t, run.Outcomes(func(o *results.Outcome) error {
+			if o.Kind == results.KindAttempt {
+				attempts[o.Strategy] += o.CostUSD
+			} else {
+				requests[o.Strategy] += o.CostUSD
+			}
+			return nil
+		}))
+		for _, r := range run.Summary.Results {
+			want := float64(r.TokenCostUSD) * float64(r.Replications)
+			require.Greater(t, want, 0.0, r.Strategy)
+			assert.InDelta(t, want, requests[r.Strategy], want*1e-9, "%s: request records against the summary", r.Strategy)
+			assert.InDelta(t, attempts[r.Strategy], requests[r.Strategy], want*1e-9, "%s: attempts against requests", r.Strategy)
+		}
+	}
+	t.Run("sim", func(t *testing.T) {
+		s := short(t, "federated") // retries, hedges and failover across clouds
+		s.Run.Warmup = scenarios.Warmup{}
+		dir := t.TempDir()
+		simRun(t, s, dir)
+		check(t, dir)
+	})
+	t.Run("load", func(t *testing.T) {
+		s := short(t, "demo")
+		s.Run.Warmup = scenarios.Warmup{}
+		dir := t.TempDir()
+		loadRun(t, s, "azure-bedrock-split", dir)
+		check(t, dir)
+	})
 }

@@ -95,7 +95,9 @@ type Outcome struct {
 	ErrorClass string `json:"error_class,omitempty"`
 	// CrossCloudBytes is the payload that crossed between providers.
 	CrossCloudBytes int64 `json:"cross_cloud_bytes"`
-	// CostUSD is the attempt's (or request's) price.
+	// CostUSD is the attempt's pay-as-you-go token cost at the run's prices
+	// (0 without prices or on provisioned capacity); on a request record,
+	// the sum over its attempts, hedges included.
 	CostUSD float64 `json:"cost_usd"`
 	// Lag is how much later than its own plan the deployment delivered the
 	// response's end, in ns: what a fake could not absorb (a stalled

@@ -92,6 +92,10 @@ type reqState struct {
 	// xbytes is what the current attempt's payload moved across clouds
 	// (session calls only; see sessCallBytes).
 	xbytes int64
+	// attCost is the current attempt's token cost (bookCost) and reqCost
+	// the request's so far, its hedge partners' included: the records'
+	// cost_usd.
+	attCost, reqCost float64
 }
 
 // reset makes a recycled slot a fresh request. It assigns every field but
@@ -111,6 +115,7 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.hedgeAt, rs.hedgeArmed = 0, false
 	rs.deadline, rs.armed = 0, false
 	rs.origin, rs.sess, rs.xbytes = -1, -1, 0
+	rs.attCost, rs.reqCost = 0, 0
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -563,6 +568,7 @@ func (e *engine) firstToken(slot int32) {
 	rs.partner = -1
 	e.reqs[loser].partner = -1
 	e.retire(loser, results.StatusFailed, errCancelled)
+	rs.reqCost += e.reqs[loser].reqCost
 }
 
 // retire ends a slot's attempt without ending the request (a cancelled hedge
@@ -835,12 +841,14 @@ func (e *engine) attemptEnded(slot int32) {
 			// first tokens at the same instant): the other loses now.
 			rs.partner, e.reqs[p].partner = -1, -1
 			e.retire(p, results.StatusFailed, errCancelled)
+			rs.reqCost += e.reqs[p].reqCost
 		} else {
 			// One of a hedged pair failed first: the other carries on alone.
 			e.reqs[p].partner = -1
 			e.reqs[p].wait = max(e.reqs[p].wait, rs.wait)
 			e.reqs[p].waited = e.reqs[p].waited || rs.waited
 			e.retire(slot, rs.status, rs.errClass)
+			e.reqs[p].reqCost += rs.reqCost
 			return
 		}
 	}

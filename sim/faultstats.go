@@ -30,6 +30,7 @@ func (e *engine) sessionFaultFinish(ss *sessState) {
 // its first token); attempts that never reached the model cost nothing.
 // Provisioned deployments have no marginal token price.
 func (e *engine) bookCost(rs *reqState) {
+	rs.attCost = 0
 	dm := &e.m.deps[rs.dep]
 	if dm.priceIn == 0 && dm.priceOut == 0 {
 		return
@@ -46,6 +47,8 @@ func (e *engine) bookCost(rs *reqState) {
 	default:
 		return
 	}
+	rs.attCost = c
+	rs.reqCost += c
 	if rs.measured {
 		e.st.CostUSD += c
 	}

@@ -36,6 +36,7 @@ func (e *engine) writeAttempt(rs *reqState) {
 	o.Intended, o.Sent = rs.sent, rs.sent
 	o.Queued = rs.qAtt
 	o.CrossCloudBytes = rs.xbytes
+	o.CostUSD = rs.attCost
 	e.emit(o)
 }
 
@@ -43,6 +44,7 @@ func (e *engine) writeRequest(rs *reqState) {
 	o := e.fillRecord(rs, results.KindRequest)
 	o.Intended, o.Sent = rs.r.At, rs.r.At
 	o.Queued = rs.wait
+	o.CostUSD = rs.reqCost
 	e.emit(o)
 }
 
