@@ -140,7 +140,9 @@ func (ra *repAgg) cell(d int) *depCell {
 // add folds one record.
 func (a *aggregator) add(o *results.Outcome) error {
 	a.rows++
-	a.recordedCost += o.CostUSD
+	if o.Kind == results.KindAttempt {
+		a.recordedCost += o.CostUSD // request rows repeat their attempts' sum
+	}
 	s := a.strat(o.Strategy)
 	k := pendKey{strat: int32(s.idx), rep: o.Replication, id: o.RequestID}
 	dep := a.w.deployment(o.Deployment, o.Provider, o.Region)

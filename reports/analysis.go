@@ -82,7 +82,9 @@ type Analysis struct {
 // RecordCounts counts outcome rows.
 type RecordCounts struct {
 	Rows, Attempts, Requests, WarmupRequests, OrphanAttempts int64
-	// RecordedCostUSD sums the records' own cost_usd (0 until writers price).
+	// RecordedCostUSD sums the attempt records' own cost_usd: the token
+	// cost at the prices the run used. The report recomputes cost from the
+	// pricing tables it is given, which may be newer.
 	RecordedCostUSD float64
 }
 
@@ -275,9 +277,6 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 		WarmupRequests: agg.warmupRequests, OrphanAttempts: agg.orphanAttempts, RecordedCostUSD: agg.recordedCost}
 	if agg.orphanAttempts > 0 {
 		an.Warnings = append(an.Warnings, fmt.Sprintf("%d attempt records have no request record (an interrupted run?): they are costed by their own send time", agg.orphanAttempts))
-	}
-	if agg.recordedCost != 0 {
-		an.Warnings = append(an.Warnings, fmt.Sprintf("the records carry their own cost_usd (total $%.4f); this report recomputes cost from the pricing tables", agg.recordedCost))
 	}
 	for _, p := range w.providers {
 		an.Providers = append(an.Providers, ProviderInfo{Name: p.name, Kind: p.kind})
