@@ -41,7 +41,7 @@ unchanged except for the endpoint and the credentials printed at start.
 The listener must be a loopback address unless --listen-any is given.`,
 		Example: `  mcbench fake --scenario demo
   mcbench fake --scenario my.yaml --listen 127.0.0.1:8080
-  mcbench fake --scenario demo --json | head -1 | jq .deployments`,
+  mcbench fake --scenario demo --json --quiet > eps.json &   # serves until stopped (Ctrl-C, or kill %1)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runFake(cmd, &f) },
 	}

@@ -73,7 +73,7 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 	fl.StringVar(&f.pacer, "pacer", "constant", "constant, poisson, ramp, sine, steps or replay")
 	fl.Float64Var(&f.rate, "rate", 10, "requests per second (mean or final rate; ignored by replay)")
 	fl.DurationVar(&f.duration, "duration", 30*time.Second, "how long to send (0: until the schedule ends)")
-	fl.StringVar(&f.out, "out", "", "directory for results.vegeta, outcomes.csv, latency.hlog and summary.json")
+	fl.StringVar(&f.out, "out", "", "directory for summary.json, run.json, outcomes.csv, sessions.csv (with sessions), results.vegeta and latency.hlog")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
 	fl.StringVar(&f.promAddr, "prometheus-addr", "", "serve Prometheus metrics on this address while running")
 	fl.BoolVar(&f.noStream, "no-stream", false, "use non-streaming calls")

@@ -50,7 +50,7 @@ with Ctrl-C (SIGINT) or SIGTERM: calls in flight get --grace to finish, and ever
 line is on disk before it exits.`,
 		Example: `  mcbench record --upstream https://myres.openai.azure.com --out calls.jsonl
   mcbench record --upstream https://bedrock-runtime.us-east-1.amazonaws.com --listen 127.0.0.1:8089 --out calls.jsonl
-  mcbench record --upstream http://127.0.0.1:8080 --out fake.jsonl   # in front of 'mcbench fake'`,
+  mcbench record --upstream http://127.0.0.1:8080 --out fake.jsonl   # in front of 'mcbench fake --listen 127.0.0.1:8080'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRecord(cmd, &f) },
 	}

@@ -57,7 +57,7 @@ strategies come from the strategies, not from luck.`,
 	fl.IntVar(&f.replications, "replications", 0, "replications per strategy (default: the scenario's)")
 	fl.StringVar(&f.requests, "requests", "", "requests per replication, e.g. 200k or 1M (default: the scenario's)")
 	fl.StringVar(&f.horizon, "horizon", "", "simulated time after which arrivals stop, e.g. 10m (default: the scenario's)")
-	fl.StringVar(&f.out, "out", "", "directory for summary.json (and outcomes.csv with --records)")
+	fl.StringVar(&f.out, "out", "", "directory for summary.json and run.json (and outcomes.csv, and sessions.csv with sessions, with --records)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout instead of a table")
 	fl.BoolVar(&f.records, "records", false, "with --out, also write one outcome record per attempt and per request")
 	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once (default: number of CPUs)")
