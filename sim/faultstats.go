@@ -25,9 +25,12 @@ func (e *engine) sessionFaultFinish(ss *sessState) {
 }
 
 // bookCost charges an attempt's tokens at its deployment's pay-as-you-go
-// price, by the rule reports.Billed states: tokens are billed once the
-// model produced them (a completed response, or a stream that broke after
-// its first token); attempts that never reached the model cost nothing.
+// price, in the spirit of results.Billed: tokens are billed once the model
+// produced them (a completed response, a stream cut after its first token:
+// half its output, a malformed one: its input); attempts that never reached
+// the model cost nothing. It differs from results.Billed, which bills what
+// a record says was delivered, for a cut stream and for a timed-out or
+// cancelled attempt past its first token, which this leaves unbilled.
 // Provisioned deployments have no marginal token price.
 func (e *engine) bookCost(rs *reqState) {
 	rs.attCost = 0
