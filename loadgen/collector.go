@@ -29,6 +29,7 @@ type collector struct {
 	requests, completed, rejected, failed, timedOut, attempts, errors int64
 	outputTokens                                                      int64
 	firstIntended, lastIntended, lastDone                             time.Duration
+	lastDue                                                           time.Duration // over all requests, warm-up included
 	seen                                                              bool
 
 	// Queue waits, from the fakes' reports: requests whose wait is known,
@@ -230,6 +231,7 @@ func (c *collector) add(o *Outcome) {
 		}
 	}
 	r := &o.Request
+	c.lastDue = max(c.lastDue, o.Intended)
 	measured := o.Intended >= c.warmup
 	for i := range o.Attempts {
 		a := &o.Attempts[i]
@@ -492,6 +494,7 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 	if window > 0 {
 		x.OutputTokensPerSecond = float64(c.outputTokens) / window.Seconds()
 	}
+	x.ScheduleSeconds = c.lastDue.Seconds()
 	if c.fakeLag.TotalCount() > 0 && c.fakeLagUnknown == 0 {
 		l := latencyOf(c.fakeLag, c.sumFakeLag)
 		if c.sumFakeLag == 0 {

@@ -261,8 +261,24 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 		an.Warnings = append(an.Warnings, "the run was interrupted: results cover what was measured before the stop")
 	}
 	horizon := sc.Run.Horizon.Seconds()
-	if run.IsLoad() && run.Summary.Load.DurationSeconds > 0 {
-		horizon = run.Summary.Load.DurationSeconds
+	if run.IsLoad() {
+		// A load test spans its schedule (the drain after it adds no
+		// arrivals); fault windows that open after it never happened.
+		ld := run.Summary.Load
+		horizon = ld.ScheduleSeconds
+		if horizon <= 0 {
+			horizon = ld.DurationSeconds
+		}
+		kept := w.faults[:0]
+		for _, f := range w.faults {
+			if horizon > 0 && float64(f.start)/1e9 >= horizon {
+				an.Warnings = append(an.Warnings, fmt.Sprintf("the %s of %s at %s is outside this load test's %s schedule: it never happened, and is left out",
+					f.Kind, f.Target, secs(float64(f.start)/1e9), secs(horizon)))
+				continue
+			}
+			kept = append(kept, f)
+		}
+		w.faults = kept
 	}
 	agg := newAggregator(w, warm, &opt, horizon)
 	if run.HasOutcomes {

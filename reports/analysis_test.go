@@ -386,6 +386,29 @@ func TestLoadRunWarmupByIntendedTime(t *testing.T) {
 	assert.Equal(t, int64(1000), an.Strategies[0].Requests)
 }
 
+// A load test spans its schedule: a fault window of the scenario that
+// opens after the last request was due never happened in it, and is left
+// out (with a word), not drawn as an outage with no requests.
+func TestLoadRunOmitsFaultWindowsOutsideItsSchedule(t *testing.T) {
+	sc := smallDemo(t) // an outage at 20 s
+	sc.Strategies = sc.Strategies[:1]
+	f := &fixture{sc: sc, source: "load", records: synthRecords(sc, 1, 1000, 1), loadSchedule: 10} // 10 s of requests
+	an := analyzeFixture(t, f, DefaultOptions())
+	assert.Empty(t, an.Faults)
+	assert.Contains(t, strings.Join(an.Warnings, "\n"), "is outside this load test's 10 s schedule: it never happened")
+	var note string
+	for _, tb := range an.Document().Tables() {
+		if tb.ID == "load-test" {
+			note = strings.Join(tb.Notes, " ")
+		}
+	}
+	assert.Contains(t, note, "the last due at 10 s", "the pacer line gives the schedule, not the drain")
+
+	f.loadSchedule = 25 // the outage at 20 s is inside the schedule
+	an = analyzeFixture(t, f, DefaultOptions())
+	require.Len(t, an.Faults, 1)
+}
+
 func TestOpenRunErrors(t *testing.T) {
 	_, err := results.OpenRun(t.TempDir())
 	assert.ErrorIs(t, err, results.ErrNotRunDir)

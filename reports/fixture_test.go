@@ -19,8 +19,9 @@ type fixture struct {
 	sc      *scenarios.Scenario
 	source  string
 	records []results.Outcome
-	// loadWarmup is a load run's --warmup in seconds.
-	loadWarmup float64
+	// loadWarmup is a load run's --warmup in seconds; loadSchedule when its
+	// last request was due (0: unknown, the run's duration is used).
+	loadWarmup, loadSchedule float64
 }
 
 func demoScenario(t testing.TB) *scenarios.Scenario {
@@ -170,7 +171,8 @@ func (f *fixture) write(t testing.TB) string {
 		sum.Results[i].Replications = len(reps[sum.Results[i].Strategy])
 	}
 	if f.source == "load" {
-		sum.Load = &results.Load{OutputTokens: 1, Pacer: "constant", Rate: 20, DurationSeconds: 30, WarmupSeconds: f.loadWarmup}
+		sum.Load = &results.Load{OutputTokens: 1, Pacer: "constant", Rate: 20, DurationSeconds: 30, WarmupSeconds: f.loadWarmup,
+			ScheduleSeconds: f.loadSchedule}
 	}
 	require.NoError(t, results.WriteSummary(dir, &sum))
 	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "mcbench sim test --out " + dir + " --records", Version: "test", Scenario: f.sc, Source: "test"}))

@@ -299,8 +299,9 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 			{"inter-token latency per chunk", ld.ITLPerChunkSeconds}, {"send lag (actual − intended)", ld.SendLagSeconds}} {
 			lt.row(txt(r.name), secc(r.l.Mean), secc(r.l.P50), secc(r.l.P90), secc(r.l.P99), secc(r.l.Max))
 		}
-		lt.Notes = []string{fmt.Sprintf("Pacer %s at %g req/s for %.0f s; %s output tokens (%.1f/s).", ld.Pacer, ld.Rate,
-			ld.DurationSeconds, grouped(ld.OutputTokens), ld.OutputTokensPerSecond)}
+		lt.Notes = []string{fmt.Sprintf("Pacer %s at %g req/s: %s of %s scheduled requests sent, the last due at %s; the run took %s, the drain of the calls in flight included; %s output tokens (%.1f/s).",
+			ld.Pacer, ld.Rate, grouped(int64(ld.Sent)), grouped(int64(ld.Scheduled)), secs(ld.ScheduleSeconds),
+			secs(ld.DurationSeconds), grouped(ld.OutputTokens), ld.OutputTokensPerSecond)}
 		s.table(lt)
 	}
 	return s

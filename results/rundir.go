@@ -33,7 +33,9 @@ const (
 // History: 0.0 is the layout before schema_version existed (the load
 // test's pacer, rate, duration and warm-up at the top level, zeros where a
 // load test measured nothing); 1.0 moves them into the load block and
-// writes null for what an engine cannot observe.
+// writes null for what an engine cannot observe; 1.1 adds the fakes' lag
+// (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
+// load block's schedule_seconds.
 const CurrentSchema = "1.1"
 
 // currentMajor and currentMinor are CurrentSchema's parts.

@@ -236,11 +236,14 @@ type FaultResult struct {
 // between intended and actual send times (how far the generator fell
 // behind). Its latencies have no intervals: a load test is one replication.
 type Load struct {
-	// Pacer, Rate and DurationSeconds describe the offered load;
-	// DurationSeconds is the wall time from the first send to the last
-	// response (the drain included).
+	// Pacer, Rate and ScheduleSeconds describe the offered load:
+	// ScheduleSeconds is when the last request sent was due, from the start
+	// of the run (the span of the schedule that ran). DurationSeconds is the
+	// wall time from the first send to the last response, the drain after
+	// the schedule included.
 	Pacer           string  `json:"pacer"`
 	Rate            float64 `json:"rate"`
+	ScheduleSeconds float64 `json:"schedule_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// WarmupSeconds is the start of the run left out of the statistics.
 	WarmupSeconds float64 `json:"warmup_seconds"`
