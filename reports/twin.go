@@ -754,22 +754,20 @@ func validity(load *results.Run, sendLag, fakeLag []float64, opt TwinOptions) Tw
 		v.MaxFakeLagSeconds = results.Num(opt.MaxFakeLag.Seconds())
 	}
 	if len(sendLag) > 0 {
-		slices.Sort(sendLag)
-		p99, mx := quantile7(sendLag, 0.99)/1e9, sendLag[len(sendLag)-1]/1e9
-		v.SendLagP99Seconds, v.SendLagMaxSeconds = results.Num(p99), results.Num(mx)
-		if opt.MaxSendLag > 0 && p99 > opt.MaxSendLag.Seconds() {
-			v.Problems = append(v.Problems, fmt.Sprintf("send lag p99 %s is beyond --max-send-lag %s: the load generator could not send on schedule",
-				secs(p99), opt.MaxSendLag))
+		var problem string
+		v.SendLagP99Seconds, v.SendLagMaxSeconds, problem = lagBound(sendLag, opt.MaxSendLag, "send lag", "--max-send-lag",
+			"the load generator could not send on schedule")
+		if problem != "" {
+			v.Problems = append(v.Problems, problem)
 		}
 	}
 	if len(fakeLag) > 0 {
+		var problem string
 		v.FakeLagReported = true
-		slices.Sort(fakeLag)
-		p99, mx := quantile7(fakeLag, 0.99)/1e9, fakeLag[len(fakeLag)-1]/1e9
-		v.FakeLagP99Seconds, v.FakeLagMaxSeconds = results.Num(p99), results.Num(mx)
-		if opt.MaxFakeLag > 0 && p99 > opt.MaxFakeLag.Seconds() {
-			v.Problems = append(v.Problems, fmt.Sprintf("fake lag p99 %s is beyond --max-fake-lag %s: the fakes could not keep their planned clock",
-				secs(p99), opt.MaxFakeLag))
+		v.FakeLagP99Seconds, v.FakeLagMaxSeconds, problem = lagBound(fakeLag, opt.MaxFakeLag, "fake lag", "--max-fake-lag",
+			"the fakes could not keep their planned clock")
+		if problem != "" {
+			v.Problems = append(v.Problems, problem)
 		}
 	}
 	if l := load.Summary.Load; l != nil {
@@ -783,6 +781,18 @@ func validity(load *results.Run, sendLag, fakeLag []float64, opt TwinOptions) Tw
 	}
 	v.Valid = len(v.Problems) == 0
 	return v
+}
+
+// lagBound returns the p99 and the largest of lags (ns, sorted in place)
+// in seconds, and the problem to report when the p99 is beyond bound
+// (none when bound is 0).
+func lagBound(lags []float64, bound time.Duration, what, flag, why string) (p99, largest results.Num, problem string) {
+	slices.Sort(lags)
+	q, mx := quantile7(lags, 0.99)/1e9, lags[len(lags)-1]/1e9
+	if bound > 0 && q > bound.Seconds() {
+		problem = fmt.Sprintf("%s p99 %s is beyond %s %s: %s", what, secs(q), flag, bound, why)
+	}
+	return results.Num(q), results.Num(mx), problem
 }
 
 // decide sets the verdict: error (nothing to judge) takes precedence, then
