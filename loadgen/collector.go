@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -408,14 +409,18 @@ func (c *collector) progressLine(elapsed time.Duration, inFlight int64) string {
 		elapsed.Seconds(), c.requests, rate, inFlight, c.errors, ms(c.ttft, 50), ms(c.ttft, 99), ms(c.e2e, 50), ms(c.e2e, 99))
 }
 
+// histMean tells latencyOf to take the histogram's own mean.
+var histMean = math.NaN()
+
 // latencyOf summarises a microsecond histogram; sum is the exact sum of
-// the values in ns (0: take the histogram's own mean). A load test is one
-// replication, so there are no intervals.
+// the values in ns, or histMean where none is kept (the histogram's own
+// mean is then used). A load test is one replication, so there are no
+// intervals.
 func latencyOf(h *hdrhistogram.Histogram, sum float64) results.Latency {
 	l := results.Latency{MeanCI95: results.NoCI, P99CI95: results.NoCI}
 	if n := h.TotalCount(); n > 0 {
 		l.Mean = sum / float64(n) / 1e9
-		if sum == 0 {
+		if math.IsNaN(sum) {
 			l.Mean = h.Mean() / 1e6
 		}
 		l.P50 = float64(h.ValueAtQuantile(50)) / 1e6
@@ -445,9 +450,6 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 	if c.unknownWait == 0 && c.knownWait > 0 {
 		r.PWait = results.Num(float64(c.waited) / float64(c.knownWait))
 		w := latencyOf(c.wait, c.sumWait)
-		if c.wait.TotalCount() > 0 && c.sumWait == 0 {
-			w.Mean = 0 // no completed request waited: the exact mean is zero
-		}
 		r.WaitSeconds = &w
 	}
 	if c.priced {
@@ -482,8 +484,8 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 	}
 	r.Faults = c.faultResults()
 	x := results.Load{
-		AttemptTTFTSeconds: latencyOf(c.attemptTTFT, 0),
-		TPOTSeconds:        latencyOf(c.tpot, 0),
+		AttemptTTFTSeconds: latencyOf(c.attemptTTFT, histMean),
+		TPOTSeconds:        latencyOf(c.tpot, histMean),
 		SendLagSeconds:     latencyOf(c.lag, c.sumLag),
 		ITLPerChunkSeconds: results.Latency{
 			Mean: c.gaps.Mean().Seconds(), P50: c.gaps.Quantile(0.5).Seconds(), P90: c.gaps.Quantile(0.9).Seconds(),
@@ -497,9 +499,6 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 	x.ScheduleSeconds = c.lastDue.Seconds()
 	if c.fakeLag.TotalCount() > 0 && c.fakeLagUnknown == 0 {
 		l := latencyOf(c.fakeLag, c.sumFakeLag)
-		if c.sumFakeLag == 0 {
-			l.Mean = 0
-		}
 		x.FakeLagSeconds = &l
 	}
 	return r, x
