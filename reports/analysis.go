@@ -10,6 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // ErrAllWarmup is returned (wrapped) when the warm-up deletes every request.
@@ -41,6 +42,9 @@ type Options struct {
 	Command string
 	// Version is the mcbench version writing the report.
 	Version string
+	// Objectives are the Answer's criteria in priority order, by
+	// Objective.Key (default DefaultObjectives).
+	Objectives []string
 }
 
 // DefaultOptions returns the defaults named in Options.
@@ -75,6 +79,8 @@ type Analysis struct {
 	// ReferenceExits price exits of reference volumes (1 TB, 50 TB, 1 PB)
 	// from each provider: worked examples for readers without an inventory.
 	ReferenceExits []ExitLine
+	// Answer is the verdict: the strategy to choose under the objectives.
+	Answer *Answer
 	// Took is how long reading and aggregating took.
 	Took time.Duration
 }
@@ -169,8 +175,17 @@ type RepMetrics struct {
 	MeanTTFT, P99TTFT, MeanE2E, P99E2E float64
 	SuccessRate, GoodRate              float64
 	CostUSD, CostPerRequest            float64
-	// Spend is the replication's spend by provider and layer.
-	Spend [][]float64
+	// CostPerSuccess is CostUSD over completed requests: failed requests
+	// cost nothing, so dividing by all requests would make a strategy look
+	// cheaper the more it fails.
+	CostPerSuccess float64
+	// Spend is the replication's spend by provider and layer; Traffic its
+	// completed attempts and Tokens its billed tokens, indexed alike.
+	Spend, Traffic, Tokens [][]float64
+	// ModelHHI is the model layer's HHI by traffic share (completed
+	// attempts) in this replication: the concentration objective of the
+	// Answer (NaN when the replication served no model traffic).
+	ModelHHI float64
 }
 
 // Cost is a strategy's spend at list prices, summed over replications.
@@ -181,6 +196,12 @@ type Cost struct {
 	// PerRequest is Total / measured requests; PerMTokens is Total per
 	// million billed tokens; PerGoodRequest is Total / SLO-meeting requests.
 	PerRequest, PerMTokens, PerGoodRequest float64
+	// PerSuccess is Total / completed requests, the cost headline: a
+	// strategy cannot look cheaper by failing. PerSuccessCI is the 95%
+	// interval of the per-replication ratios (its Mean is their mean, which
+	// differs slightly from PerSuccess, the ratio of the sums).
+	PerSuccess   float64
+	PerSuccessCI results.Interval
 	// PerReplication is the total per replication with its 95% interval.
 	PerReplication results.Interval
 	// PerHour is the spend rate over the measured window.
@@ -362,6 +383,11 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 			}
 		}
 	}
+	objs, err := ParseObjectives(opt.Objectives)
+	if err != nil {
+		return nil, err
+	}
+	an.Answer = NewAnswer(an.withRecords(), objs)
 	an.ReferenceExits = referenceExits(w, opt.Pricing, opt.Exit)
 	an.Took = time.Since(start)
 	return an, nil
@@ -482,12 +508,16 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 	placedProv := provisionedPlaced(w, s.name)
 	depTotals := make([]depCell, len(w.deps))
 	provCost := make([]float64, len(w.deps))
-	var perRep []float64
-	for _, ra := range s.reps {
-		spend := make([][]float64, nP)
-		for p := range spend {
-			spend[p] = make([]float64, nL)
+	var perRep, perSuccess []float64
+	grid := func() [][]float64 {
+		g := make([][]float64, nP)
+		for p := range g {
+			g[p] = make([]float64, nL)
 		}
+		return g
+	}
+	for _, ra := range s.reps {
+		spend, traffic, tokens := grid(), grid(), grid()
 		add := func(provider, layer int, usd float64) {
 			if provider >= 0 {
 				spend[provider][layer] += usd
@@ -505,6 +535,10 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 			c.BilledInput += cell.billedIn
 			c.BilledOutput += cell.billedOut
 			add(w.deps[d].provider, w.deps[d].layerIdx, cell.tokenCost)
+			if p := w.deps[d].provider; p >= 0 {
+				traffic[p][w.deps[d].layerIdx] += float64(cell.status[results.StatusOK])
+				tokens[p][w.deps[d].layerIdx] += float64(cell.billedIn + cell.billedOut)
+			}
 		}
 		win := ra.window()
 		for _, d := range placedProv {
@@ -539,15 +573,19 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 			}
 		}
 		perRep = append(perRep, total)
+		perSuccess = append(perSuccess, ratio(total, float64(ra.ok)))
 		m.Reps = append(m.Reps, RepMetrics{Rep: ra.rep, Requests: ra.requests, OK: ra.ok, Good: ra.good, WindowSeconds: win.Seconds(),
 			MeanTTFT: ratio(ra.sumTTFT, float64(ra.ok)) / 1e9, P99TTFT: quantile(ra.ttft, 0.99),
 			MeanE2E: ratio(ra.sumE2E, float64(ra.ok)) / 1e9, P99E2E: quantile(ra.e2e, 0.99),
 			SuccessRate: ratio(float64(ra.ok), float64(ra.requests)), GoodRate: ratio(float64(ra.good), float64(ra.requests)),
-			CostUSD: total, CostPerRequest: ratio(total, float64(ra.requests)), Spend: spend})
+			CostUSD: total, CostPerRequest: ratio(total, float64(ra.requests)), CostPerSuccess: ratio(total, float64(ra.ok)),
+			Spend: spend, Traffic: traffic, Tokens: tokens, ModelHHI: HHI(Shares(column(traffic, layerIndex(scenarios.LayerModel))))})
 	}
 	c.Total = c.Token + c.Provisioned + c.Transfer + c.Storage
 	c.PerRequest = ratio(c.Total, float64(m.Requests))
 	c.PerGoodRequest = ratio(c.Total, float64(m.Good))
+	c.PerSuccess = ratio(c.Total, float64(m.Completed))
+	c.PerSuccessCI = results.CI95(perSuccess)
 	c.PerMTokens = ratio(c.Total, float64(c.BilledInput+c.BilledOutput)/1e6)
 	c.PerReplication = results.CI95(perRep)
 	c.PerHour = ratio(c.Total, m.WindowHours)
@@ -740,7 +778,7 @@ func strategyFromSummary(w *world, s *results.Result) *StrategyMetrics {
 	m.TTFT, m.E2E = lat(s.TTFTSeconds), lat(s.E2ESeconds)
 	nan := math.NaN()
 	m.Cost = Cost{Total: nan, Token: nan, Provisioned: nan, Transfer: nan, Storage: nan, PerRequest: nan, PerMTokens: nan,
-		PerGoodRequest: nan, PerHour: nan, PerReplication: results.Interval{Mean: nan, Lo: nan, Hi: nan}}
+		PerGoodRequest: nan, PerSuccess: nan, PerSuccessCI: results.Interval{Mean: nan, Lo: nan, Hi: nan}, PerHour: nan, PerReplication: results.Interval{Mean: nan, Lo: nan, Hi: nan}}
 	infos := deploymentInfos(w)
 	for _, d := range s.Deployments {
 		dm := DeploymentMetrics{Attempts: d.Attempts, Completed: d.Completed, Throttled: d.Throttled, Rejected: d.Rejected, Failed: d.Failed, TimedOut: d.TimedOut}

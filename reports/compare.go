@@ -39,8 +39,9 @@ var repStats = []repStat{
 	{"p99 E2E", "s", true, func(r RepMetrics) float64 { return r.P99E2E }},
 	{"success rate", "ratio", false, func(r RepMetrics) float64 { return r.SuccessRate }},
 	{"SLO attainment", "ratio", false, func(r RepMetrics) float64 { return r.GoodRate }},
-	{"cost per request", "USD", true, func(r RepMetrics) float64 { return r.CostPerRequest }},
+	{"cost per successful request", "USD", true, func(r RepMetrics) float64 { return r.CostPerSuccess }},
 	{"cost per replication", "USD", true, func(r RepMetrics) float64 { return r.CostUSD }},
+	{"model-layer HHI by traffic", "HHI", true, func(r RepMetrics) float64 { return r.ModelHHI }},
 }
 
 // PairedDiffs compares two strategies that ran the same request stream

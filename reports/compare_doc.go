@@ -32,11 +32,7 @@ func (c *Comparison) Rows() []SideBySide {
 		if lc == nil {
 			return txt("-")
 		}
-		h := lc.SpendHHI
-		if math.IsNaN(h) {
-			h = lc.TrafficHHI
-		}
-		return numc(h, 0)
+		return numc(lc.TrafficHHI, 0)
 	}
 	return []SideBySide{
 		row("source", func(m *StrategyMetrics) Cell { return txt(c.sourceOf(m)) }),
@@ -51,10 +47,10 @@ func (c *Comparison) Rows() []SideBySide {
 		row("throughput (req/s)", func(m *StrategyMetrics) Cell {
 			return ivc(m.ThroughputRPS, func(x float64) string { return num(x, 1) })
 		}),
-		row("cost per request", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerRequest) }),
+		row("cost per successful request", func(m *StrategyMetrics) Cell { return ivc(withMean(m.Cost.PerSuccessCI, m.Cost.PerSuccess), usd) }),
 		row("cost per 1M tokens", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerMTokens) }),
 		row("cost per SLO-met request", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerGoodRequest) }),
-		row("model-layer HHI", hhi),
+		row("model-layer HHI by traffic", hhi),
 		row("portability index", func(m *StrategyMetrics) Cell { return numc(m.LockIn.PortabilityIndex, 2) }),
 		row("multi-cloud tax", func(m *StrategyMetrics) Cell { return pctc(m.LockIn.MultiCloudTax) }),
 	}

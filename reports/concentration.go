@@ -3,6 +3,8 @@ package reports
 import (
 	"math"
 	"slices"
+
+	"github.com/mcbench/mcbench/results"
 )
 
 // Concentration measures. The HHI and its bands follow the DOJ/FTC Merger
@@ -199,7 +201,7 @@ func EUHHIBand(h, delta float64) Band {
 
 // NormalisedBand reads H* with the harness convention.
 func NormalisedBand(hstar float64, n int) Band {
-	b := Band{Basis: "harness convention: <0.10 balanced, 0.10–0.40 tilted, >0.40 dominated, 1 single-source", Convention: true}
+	b := Band{Basis: "harness convention: <0.10 balanced, 0.10–0.40 tilted, >0.40 heavily tilted, 1 single-source", Convention: true}
 	switch {
 	case n == 1:
 		b.Label = "exclusive (one capable provider)"
@@ -208,7 +210,7 @@ func NormalisedBand(hstar float64, n int) Band {
 	case hstar >= 0.9999:
 		b.Label = "single-source"
 	case hstar > 0.40:
-		b.Label = "dominated"
+		b.Label = "heavily tilted"
 	case hstar >= 0.10:
 		b.Label = "tilted"
 	default:
@@ -255,31 +257,71 @@ func DeltaBand(delta, post float64) Band {
 }
 
 // LayerConcentration is one layer's concentration in one strategy.
+//
+// The headline basis is traffic: requests served (completed attempts) per
+// provider, the workload's actual dependence on each supplier. Token and
+// spend shares stand beside it: at list prices an Azure model can cost
+// ~16× a Bedrock one per token, so a 60/40 traffic split (HHI 5,200) is a
+// 93/7 spend split (HHI 8,700), which describes price levels as much as
+// dependence. The pseudo-layer network has no traffic, only spend.
 type LayerConcentration struct {
 	Layer string
 	// Capable is n_l, the providers able to serve the layer in the scenario
 	// (0 for the network pseudo-layer, where it is not defined); Placed is
 	// how many the strategy places there.
 	Capable, Placed int
-	// SpendShares and TrafficShares are percentages per provider
-	// (Analysis.Providers order); traffic is completed attempts.
-	SpendShares, TrafficShares []float64
-	Spend                      float64
-	Traffic                    int64
-	// SpendHHI and TrafficHHI are C1; SpendHHISpread its mean and p5–p95
-	// over replications.
-	SpendHHI, TrafficHHI float64
-	SpendHHISpread       Spread
-	// Normalised and TrafficNormalised are C2 (H*).
-	Normalised, TrafficNormalised float64
-	// CR1 is the largest share (spend basis when priced, else traffic) and
-	// CR1Provider its holder; EffectiveProviders is 10⁴/HHI.
+	// TrafficShares, TokenShares and SpendShares are percentages per
+	// provider (Analysis.Providers order): completed attempts, billed
+	// tokens and spend at list prices.
+	TrafficShares, TokenShares, SpendShares []float64
+	Spend                                   float64
+	Traffic                                 int64
+	// SpendShareOfTotal is the layer's percentage of the strategy's spend;
+	// Minor is true below MinorSpendPct, where the layer is listed but not
+	// banded (a layer costing cents is no dependence worth a label).
+	SpendShareOfTotal float64
+	Minor             bool
+	// TrafficHHI (the headline), TokenHHI and SpendHHI are C1 on each
+	// basis; TrafficHHICI is the 95% interval of the per-replication
+	// traffic HHIs and SpendHHISpread the mean and p5–p95 of the spend ones.
+	TrafficHHI, TokenHHI, SpendHHI float64
+	TrafficHHICI                   results.Interval
+	SpendHHISpread                 Spread
+	// TrafficNormalised and Normalised are C2 (H*) by traffic and by spend.
+	TrafficNormalised, Normalised float64
+	// Basis names the shares the bands and CR1 read: "traffic", or
+	// "spend" for the network pseudo-layer.
+	Basis string
+	// CR1 is the largest share on Basis and CR1Provider its holder;
+	// EffectiveProviders is 10⁴/HHI on Basis.
 	CR1                float64
 	CR1Provider        string
 	EffectiveProviders float64
-	// DeltaSpend and DeltaTraffic are C5 against the baseline strategy.
-	DeltaSpend, DeltaTraffic         float64
+	// DeltaTraffic and DeltaSpend are C5 against the baseline strategy.
+	DeltaTraffic, DeltaSpend float64
+	// The bands read the Basis HHI; they are empty for a Minor layer.
 	US, EU, Norm, CR1Band, DeltaBand Band
+}
+
+// MinorSpendPct is the share of a strategy's spend below which a layer's
+// concentration is shown without a band.
+const MinorSpendPct = 1.0
+
+// HeadlineHHI is the HHI on the layer's basis (traffic, or spend for the
+// network pseudo-layer).
+func (lc *LayerConcentration) HeadlineHHI() float64 {
+	if lc.Basis == "spend" {
+		return lc.SpendHHI
+	}
+	return lc.TrafficHHI
+}
+
+// HeadlineNormalised is H* on the layer's basis.
+func (lc *LayerConcentration) HeadlineNormalised() float64 {
+	if lc.Basis == "spend" {
+		return lc.Normalised
+	}
+	return lc.TrafficNormalised
 }
 
 // Concentration is a strategy's C1–C7 (supplier concentration of this
@@ -303,20 +345,15 @@ func concentrationOf(w *world, m, base *StrategyMetrics, state []StateHolding) {
 	nP := len(w.providers)
 	traffic := trafficByProviderLayer(w, m)
 	bTraffic := trafficByProviderLayer(w, base)
-	col := func(x [][]float64, l int) []float64 {
-		out := make([]float64, nP)
-		for p := 0; p < nP && p < len(x); p++ {
-			out[p] = x[p][l]
-		}
-		return out
-	}
+	tokens := tokensByProviderLayer(w, m)
 	priced := !m.FromSummary
 	c := Concentration{Exclusivity: math.NaN(), PlacementExclusivity: math.NaN(), StateHHI: math.NaN()}
 	placed := w.placed(m.Name)
 	var qTotal, qExcl, qPlacedExcl float64
 	for l, name := range Layers {
 		lc := LayerConcentration{Layer: name, Normalised: math.NaN(), TrafficNormalised: math.NaN(), DeltaSpend: math.NaN(), DeltaTraffic: math.NaN(),
-			SpendHHI: math.NaN(), CR1: math.NaN(), EffectiveProviders: math.NaN()}
+			SpendHHI: math.NaN(), TokenHHI: math.NaN(), CR1: math.NaN(), EffectiveProviders: math.NaN(), SpendShareOfTotal: math.NaN(),
+			TrafficHHICI: results.Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}, Basis: "traffic"}
 		if name != LayerNetwork {
 			lc.Capable = w.nCapable(l)
 		}
@@ -327,35 +364,42 @@ func concentrationOf(w *world, m, base *StrategyMetrics, state []StateHolding) {
 			}
 		}
 		lc.Placed = len(provs)
-		tcol := col(traffic, l)
+		tcol := column(traffic, l)
 		for _, v := range tcol {
 			lc.Traffic += int64(v)
 		}
 		if priced {
-			scol := col(m.Cost.ByProviderLayer, l)
+			scol := column(m.Cost.ByProviderLayer, l)
 			for _, v := range scol {
 				lc.Spend += v
 			}
 			lc.SpendShares = Shares(scol)
+			lc.SpendShareOfTotal = 100 * ratio(lc.Spend, m.Cost.Total)
+			lc.Minor = lc.SpendShareOfTotal < MinorSpendPct
 		}
 		if lc.Spend <= 0 && lc.Traffic == 0 {
 			continue
 		}
-		lc.TrafficShares = Shares(tcol)
-		lc.SpendHHI, lc.TrafficHHI = HHI(lc.SpendShares), HHI(lc.TrafficShares)
-		var reps []float64
+		lc.TrafficShares, lc.TokenShares = Shares(tcol), Shares(column(tokens, l))
+		lc.TrafficHHI, lc.TokenHHI, lc.SpendHHI = HHI(lc.TrafficShares), HHI(lc.TokenShares), HHI(lc.SpendShares)
+		var spendReps, trafficReps []float64
 		for _, r := range m.Reps {
-			reps = append(reps, HHI(Shares(col(r.Spend, l))))
+			spendReps = append(spendReps, HHI(Shares(column(r.Spend, l))))
+			trafficReps = append(trafficReps, HHI(Shares(column(r.Traffic, l))))
 		}
-		lc.SpendHHISpread = SpreadOf(reps)
+		lc.SpendHHISpread = SpreadOf(spendReps)
+		if len(results.Finite(trafficReps)) > 0 {
+			lc.TrafficHHICI = results.CI95(results.Finite(trafficReps))
+		}
 		if lc.Capable > 0 {
 			lc.Normalised = NormalisedHHI(lc.SpendHHI, lc.Capable)
 			lc.TrafficNormalised = NormalisedHHI(lc.TrafficHHI, lc.Capable)
 		}
-		shares, h := lc.SpendShares, lc.SpendHHI
+		shares := lc.TrafficShares
 		if len(shares) == 0 {
-			shares, h = lc.TrafficShares, lc.TrafficHHI
+			lc.Basis, shares = "spend", lc.SpendShares
 		}
+		h := lc.HeadlineHHI()
 		var who int
 		lc.CR1, who = CR1(shares)
 		if who >= 0 {
@@ -364,20 +408,18 @@ func concentrationOf(w *world, m, base *StrategyMetrics, state []StateHolding) {
 		lc.EffectiveProviders = EffectiveSuppliers(h)
 		if m != base {
 			if priced && !base.FromSummary {
-				lc.DeltaSpend = lc.SpendHHI - HHI(Shares(col(base.Cost.ByProviderLayer, l)))
+				lc.DeltaSpend = lc.SpendHHI - HHI(Shares(column(base.Cost.ByProviderLayer, l)))
 			}
-			lc.DeltaTraffic = lc.TrafficHHI - HHI(Shares(col(bTraffic, l)))
+			lc.DeltaTraffic = lc.TrafficHHI - HHI(Shares(column(bTraffic, l)))
 		}
-		delta := lc.DeltaSpend
-		if !priced {
-			delta = lc.DeltaTraffic
+		delta := lc.DeltaTraffic
+		if lc.Basis == "spend" {
+			delta = lc.DeltaSpend
 		}
-		lc.US, lc.EU = USHHIBand(h), EUHHIBand(h, delta)
-		norm := lc.Normalised
-		if !priced || math.IsNaN(norm) {
-			norm = lc.TrafficNormalised
+		if !lc.Minor {
+			lc.US, lc.EU = USHHIBand(h), EUHHIBand(h, delta)
+			lc.Norm, lc.CR1Band, lc.DeltaBand = NormalisedBand(lc.HeadlineNormalised(), lc.Capable), CR1Band(lc.CR1), DeltaBand(delta, h)
 		}
-		lc.Norm, lc.CR1Band, lc.DeltaBand = NormalisedBand(norm, lc.Capable), CR1Band(lc.CR1), DeltaBand(delta, h)
 		if name != LayerNetwork {
 			q := float64(lc.Traffic)
 			qTotal += q
@@ -418,6 +460,33 @@ func concentrationOf(w *world, m, base *StrategyMetrics, state []StateHolding) {
 	}
 	c.StateHHI = stateHHI(w, holdingsFor(state, m.Name))
 	m.Concentration = c
+}
+
+// column is layer l of a provider × layer grid, one value per provider.
+func column(grid [][]float64, l int) []float64 {
+	out := make([]float64, len(grid))
+	for p := range grid {
+		if l < len(grid[p]) {
+			out[p] = grid[p][l]
+		}
+	}
+	return out
+}
+
+// tokensByProviderLayer is billed tokens (input + output) per provider and layer.
+func tokensByProviderLayer(w *world, m *StrategyMetrics) [][]float64 {
+	out := make([][]float64, len(w.providers))
+	for p := range out {
+		out[p] = make([]float64, len(Layers))
+	}
+	for _, d := range m.Deployments {
+		i, ok := w.depIndex[d.Name]
+		if !ok || w.deps[i].provider < 0 {
+			continue
+		}
+		out[w.deps[i].provider][w.deps[i].layerIdx] += float64(d.BilledInput + d.BilledOutput)
+	}
+	return out
 }
 
 // trafficByProviderLayer is completed attempts per provider and layer.

@@ -11,7 +11,8 @@ type Document struct {
 	Title, Subtitle string
 	// Warnings are shown first: what a reader must know before any number.
 	Warnings []string
-	// Glance are one-line findings.
+	// Glance are one-line findings shown before the sections (compare and
+	// twin documents; a run report puts them in its Answer section).
 	Glance   []string
 	Sections []Section
 	// Generator names the program and version that wrote the document.

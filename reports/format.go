@@ -38,7 +38,9 @@ func usd(x float64) string {
 	case a == 0:
 		return "$0"
 	case a < 1:
-		return sign + "$" + strconv.FormatFloat(a, 'g', 3, 64)
+		// Three significant figures in fixed notation: $0.0000267, not $2.67e-05.
+		dec := max(2, 2-int(math.Floor(math.Log10(a))))
+		return sign + "$" + strconv.FormatFloat(a, 'f', dec, 64)
 	case a < 100:
 		return fmt.Sprintf("%s$%.2f", sign, a)
 	default:

@@ -64,7 +64,7 @@ func (an *Analysis) methodology() Section {
 		"Provisioned units (Azure PTU, Bedrock model units) are billed for each replication's measured window (first arrival to last completion), rounded up to the provider's billing increment; their tokens cost nothing more.",
 		fmt.Sprintf("Data transfer: estimated client payloads (%g B per input token, %g B per streamed output token) plus recorded cross_cloud_bytes, paid by the provider the bytes leave; tiers applied to the run's volume extrapolated to a %g-hour month.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken, HoursPerMonth),
 		"State storage: the --state inventory's GB × price per GB-month × the measured window's share of a 730-hour month.",
-		"Cost per request = total / measured requests; per 1M tokens = total / billed tokens × 10⁶; per SLO-met request (goodput) = total / requests that completed within their class's objectives.",
+		"Cost per successful request (the cost headline) = total / completed requests: failed requests cost nothing, so dividing by every request would make a strategy cheaper the more it fails. Per request = total / measured requests; per 1M tokens = total / billed tokens × 10⁶; per SLO-met request (goodput) = total / requests that completed within their class's objectives.",
 	})
 	pt := &Table{ID: "prices-used", Title: "Prices used", Columns: []string{"deployment", "provider kind", "model", "region", "price", "source", "as of", "estimate"}}
 	for _, d := range an.Deployments {

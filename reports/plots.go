@@ -355,20 +355,20 @@ func ParetoFront(xs, ys []float64) []int {
 }
 
 func (an *Analysis) costVsP99() *Figure {
-	title := "Cost per request against p99 end-to-end latency"
+	title := "Cost per successful request against p99 end-to-end latency"
 	ms := an.withRecords()
 	if len(ms) == 0 {
 		return missing(FigCostVsP99, title, noRecords)
 	}
 	xs, ys := make([]float64, len(ms)), make([]float64, len(ms))
 	for i, m := range ms {
-		xs[i], ys[i] = m.Cost.PerRequest, m.E2E.P99
+		xs[i], ys[i] = m.Cost.PerSuccess, m.E2E.P99
 	}
 	front := ParetoFront(xs, ys)
 	if len(front) == 0 {
 		return missing(FigCostVsP99, title, "no strategy has both a cost and a p99 latency")
 	}
-	p := newPlot(title, "USD per request", "p99 E2E (s)")
+	p := newPlot(title, "USD per successful request", "p99 E2E (s)")
 	var fxy plotter.XYs
 	for _, i := range front {
 		fxy = append(fxy, plotter.XY{X: xs[i], Y: ys[i]})
@@ -415,7 +415,7 @@ func (an *Analysis) costVsP99() *Figure {
 }
 
 func (an *Analysis) hhiByLayer() *Figure {
-	title := "Spend HHI per layer against the US and EU bands"
+	title := "HHI per layer by traffic share against the US and EU bands"
 	ms := an.withRecords()
 	if len(ms) == 0 {
 		return missing(FigHHIByLayer, title, noRecords)
@@ -423,16 +423,16 @@ func (an *Analysis) hhiByLayer() *Figure {
 	var layers []string
 	for _, l := range Layers {
 		for _, m := range ms {
-			if lc := m.Concentration.layer(l); lc != nil && !math.IsNaN(lc.SpendHHI) {
+			if lc := m.Concentration.layer(l); lc != nil && !math.IsNaN(lc.HeadlineHHI()) {
 				layers = append(layers, l)
 				break
 			}
 		}
 	}
 	if len(layers) == 0 {
-		return missing(FigHHIByLayer, title, "no priced spend")
+		return missing(FigHHIByLayer, title, "no traffic or spend")
 	}
-	p := newPlot(title, "", "HHI (spend shares, 0–10,000)")
+	p := newPlot(title, "", "HHI (traffic shares; network: spend shares)")
 	p.NominalX(layers...)
 	p.Y.Min, p.Y.Max = 0, 14500 // headroom for the legend above 10,000
 	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 1000, Label: "1,000"}, {Value: 1800, Label: "1,800"},
@@ -468,8 +468,8 @@ func (an *Analysis) hhiByLayer() *Figure {
 	for i, m := range ms {
 		vals := make(plotter.Values, len(layers))
 		for j, l := range layers {
-			if lc := m.Concentration.layer(l); lc != nil && !math.IsNaN(lc.SpendHHI) {
-				vals[j] = lc.SpendHHI
+			if lc := m.Concentration.layer(l); lc != nil && !math.IsNaN(lc.HeadlineHHI()) {
+				vals[j] = lc.HeadlineHHI()
 			}
 		}
 		bc, err := plotter.NewBarChart(vals, w)

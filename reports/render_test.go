@@ -65,11 +65,11 @@ func TestReportHasTheThreeAudiencesAndMethodology(t *testing.T) {
 	for _, s := range doc.Sections {
 		ids = append(ids, s.ID)
 	}
-	assert.Equal(t, []string{SecArchitects, SecPerformance, SecRegulators, SecMethodology}, ids)
+	assert.Equal(t, []string{SecAnswer, SecArchitects, SecPerformance, SecRegulators, SecMethodology}, ids)
 	var md bytes.Buffer
 	require.NoError(t, WriteMarkdown(&md, doc))
 	for _, want := range []string{an.Run.Summary.ScenarioSHA256, "verified against run.json", "seed", "2026-07-24", "replications", "95% Student t",
-		"regenerate this report", "Pareto", "H\\* (normalised)", "failover coverage", "blast radius", "time to recover", "exclusivity"} {
+		"regenerate this report", "Pareto", "H\\* by traffic", "Choose ", "failover coverage", "blast radius", "time to recover", "exclusivity"} {
 		assert.Contains(t, md.String(), want)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // Section IDs.
 const (
+	SecAnswer      = "answer"
 	SecArchitects  = "architects"
 	SecPerformance = "performance"
 	SecRegulators  = "regulators"
@@ -37,12 +39,11 @@ func (an *Analysis) Document() *Document {
 	if an.Run.HasOutcomes {
 		d.OutcomesCSV = filepath.Join(an.Run.Dir, results.OutcomesFile)
 	}
-	d.Glance = an.glance()
 	figs := map[string]*Figure{}
 	for _, f := range an.Figures() {
 		figs[f.ID] = f
 	}
-	d.Sections = []Section{an.architects(figs), an.performance(figs), an.regulators(figs), an.methodology()}
+	d.Sections = []Section{an.answerSection(), an.architects(figs), an.performance(figs), an.regulators(figs), an.methodology()}
 	return d
 }
 
@@ -61,15 +62,11 @@ func (an *Analysis) glance() []string {
 			s += fmt.Sprintf(", %s within SLO", pct(ratio(float64(m.Good), float64(m.Requests))))
 		}
 		s += fmt.Sprintf("; TTFT p99 %s, E2E p99 %s", secs(m.TTFT.P99), secs(m.E2E.P99))
-		if !math.IsNaN(m.Cost.PerRequest) {
-			s += fmt.Sprintf("; %s per request", usd(m.Cost.PerRequest))
+		if !math.IsNaN(m.Cost.PerSuccess) {
+			s += fmt.Sprintf("; %s per successful request", usd(m.Cost.PerSuccess))
 		}
-		if lc := m.Concentration.layer("model"); lc != nil {
-			h := lc.SpendHHI
-			if math.IsNaN(h) {
-				h = lc.TrafficHHI
-			}
-			s += fmt.Sprintf("; model-layer HHI %s, %s", num(h, 0), lc.Norm)
+		if lc := m.Concentration.layer(scenarios.LayerModel); lc != nil {
+			s += "; " + modelConcentrationText(lc)
 		}
 		out = append(out, s)
 	}
@@ -77,15 +74,37 @@ func (an *Analysis) glance() []string {
 	if len(ms) > 1 {
 		xs, ys := make([]float64, len(ms)), make([]float64, len(ms))
 		for i, m := range ms {
-			xs[i], ys[i] = m.Cost.PerRequest, m.E2E.P99
+			xs[i], ys[i] = m.Cost.PerSuccess, m.E2E.P99
 		}
 		var names []string
 		for _, i := range ParetoFront(xs, ys) {
 			names = append(names, ms[i].Name)
 		}
-		out = append(out, "Pareto-optimal on cost per request and p99 end-to-end latency: "+strings.Join(names, ", "))
+		out = append(out, "Pareto-optimal on cost per successful request and p99 end-to-end latency (no other strategy is better on both): "+strings.Join(names, ", "))
 	}
 	return out
+}
+
+// modelConcentrationText is the glance's concentration figure: the model
+// layer's HHI by traffic share with its bands, spend share beside it.
+func modelConcentrationText(lc *LayerConcentration) string {
+	s := "model layer by requests: HHI " + num(lc.TrafficHHI, 0)
+	var bands []string
+	if lc.US.Label != "" {
+		bands = append(bands, "US 2023: "+lc.US.Label)
+	}
+	if lc.Norm.Label != "" && !math.IsNaN(lc.TrafficNormalised) {
+		bands = append(bands, "H* "+num(lc.TrafficNormalised, 2)+" "+lc.Norm.String())
+	} else if lc.Norm.Label != "" {
+		bands = append(bands, lc.Norm.String())
+	}
+	if len(bands) > 0 {
+		s += " (" + strings.Join(bands, "; ") + ")"
+	}
+	if !math.IsNaN(lc.SpendHHI) {
+		s += "; by spend: HHI " + num(lc.SpendHHI, 0)
+	}
+	return s
 }
 
 func (an *Analysis) baseName() string {
@@ -101,11 +120,11 @@ func (an *Analysis) architects(figs map[string]*Figure) Section {
 	s := Section{ID: SecArchitects, Title: "Strategy comparison", Audience: "architects"}
 	s.text("Each strategy served the same seeded request stream; figures are means over replications with 95% Student-t intervals (±). Costs are at list prices from the pricing tables (see Methodology), summed over the measured window of every replication.")
 	t := &Table{ID: "strategies", Title: "Strategies side by side",
-		Columns: []string{"strategy", "requests", "completed", "within SLO", "TTFT p50", "TTFT p99", "E2E p99", "throughput (req/s)", "cost / request", "cost / 1M tokens", "cost / SLO-met request", "cost / replication"}}
+		Columns: []string{"strategy", "requests", "completed", "within SLO", "TTFT p50", "TTFT p99", "E2E p99", "throughput (req/s)", "cost / successful request", "cost / 1M tokens", "cost / SLO-met request", "cost / replication"}}
 	for _, m := range an.Strategies {
 		t.row(txt(m.Name), intc(m.Requests), ivc(m.SuccessRate, pct), ivc(m.GoodRate, pct), secc(m.TTFT.P50), ivc(withMean(m.TTFT.P99CI, m.TTFT.P99), secs),
 			ivc(withMean(m.E2E.P99CI, m.E2E.P99), secs), ivc(m.ThroughputRPS, func(x float64) string { return num(x, 1) }),
-			usdc(m.Cost.PerRequest), usdc(m.Cost.PerMTokens), usdc(m.Cost.PerGoodRequest), ivc(m.Cost.PerReplication, usd))
+			ivc(withMean(m.Cost.PerSuccessCI, m.Cost.PerSuccess), usd), usdc(m.Cost.PerMTokens), usdc(m.Cost.PerGoodRequest), ivc(m.Cost.PerReplication, usd))
 	}
 	t.Notes = []string{"p99 columns: the percentile of the histogram merged over replications, ± the 95% half-width of the per-replication p99s.",
 		"Within SLO: completed and within the class's TTFT and E2E objectives (classes without an SLO count every completed request)."}
@@ -311,10 +330,10 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 
 func (an *Analysis) regulators(figs map[string]*Figure) Section {
 	s := Section{ID: SecRegulators, Title: "Concentration, lock-in and resilience", Audience: "regulators' analysts"}
-	s.text("These figures describe the supplier concentration of this one workload: an analogue of, not a finding about, market concentration. Spend shares are at list prices (no discounts are modelled, so list = net); traffic shares count completed attempts. Market thresholds are printed beside the normalised H*, which accounts for how few providers can serve a layer: with two capable providers the lowest possible HHI is 5,000.")
+	s.text("These figures describe the supplier concentration of this one workload: an analogue of, not a finding about, market concentration. The headline basis is traffic: the share of requests each provider served (completed attempts), the workload's dependence on it. Token and spend shares stand beside it: list prices differ by an order of magnitude between providers, so spend shares describe prices as much as dependence. Market thresholds are printed beside the normalised H*, which accounts for how few providers can serve a layer: with two capable providers the lowest possible HHI is 5,000. A layer under 1% of a strategy's spend is listed without a band.")
 	s.head("Concentration per layer")
 	t := &Table{ID: "concentration", Title: "Concentration per layer (C1, C2, C4, C5)",
-		Columns: []string{"strategy", "layer", "capable providers n", "placed", "spend shares", "spend HHI", "HHI p5–p95 over replications", "traffic HHI", "H* (normalised)", "CR1", "effective providers", "ΔHHI vs " + an.baseName(), "US 2023 band", "EU screen"}}
+		Columns: []string{"strategy", "layer", "capable providers n", "placed", "traffic shares (requests)", "traffic HHI", "H* by traffic", "token HHI", "spend shares", "spend HHI", "spend HHI p5–p95 over replications", "layer share of spend", "CR1", "effective providers", "Δ traffic HHI vs " + an.baseName(), "US 2023 band", "EU screen"}}
 	for _, m := range an.Strategies {
 		for _, lc := range m.Concentration.Layers {
 			capable := txt("-")
@@ -325,32 +344,35 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 			if lc.SpendHHISpread.N > 0 {
 				spread = num(lc.SpendHHISpread.P5, 0) + "–" + num(lc.SpendHHISpread.P95, 0)
 			}
-			norm := lc.Normalised
-			if math.IsNaN(norm) {
-				norm = lc.TrafficNormalised
+			normCell := Cell{Text: num(lc.TrafficNormalised, 2), Raw: raw(lc.TrafficNormalised), Num: true}
+			if lc.Norm.Label != "" && lc.Basis == "traffic" {
+				normCell.Text += " " + lc.Norm.String()
 			}
-			normCell := Cell{Text: num(norm, 2) + " " + lc.Norm.String(), Raw: raw(norm)}
 			if lc.Capable == 0 {
 				normCell = txt("n/a")
 			}
-			delta := lc.DeltaSpend
-			if math.IsNaN(delta) {
-				delta = lc.DeltaTraffic
-			}
-			deltaCell := numc(delta, 0)
+			deltaCell := numc(lc.DeltaTraffic, 0)
 			if m == an.Strategies[an.Baseline] {
 				deltaCell = txt("(baseline)")
-			} else if lc.DeltaBand.Label != "" {
+			} else if lc.DeltaBand.Label != "" && lc.Basis == "traffic" {
 				deltaCell.Text += " (" + lc.DeltaBand.Label + ")"
 			}
-			t.row(txt(m.Name), txt(lc.Layer), capable, intc(int64(lc.Placed)), txt(an.sharesText(lc)), numc(lc.SpendHHI, 0), txt(spread),
-				numc(lc.TrafficHHI, 0), normCell,
-				Cell{Text: num(lc.CR1, 1) + "% " + lc.CR1Provider + ": " + lc.CR1Band.Label, Raw: raw(lc.CR1)},
-				numc(lc.EffectiveProviders, 2), deltaCell, txt(lc.US.Label), txt(lc.EU.Label))
+			cr1 := Cell{Text: num(lc.CR1, 1) + "% " + lc.CR1Provider + " (" + lc.Basis + ")", Raw: raw(lc.CR1), Num: true}
+			if lc.CR1Band.Label != "" {
+				cr1.Text += ": " + lc.CR1Band.Label
+			}
+			us, eu := txt(lc.US.Label), txt(lc.EU.Label)
+			if lc.Minor {
+				us, eu = txt("not banded: under 1% of spend"), txt("not banded")
+			}
+			t.row(txt(m.Name), txt(lc.Layer), capable, intc(int64(lc.Placed)), txt(an.sharesText(lc.TrafficShares)),
+				ivc(withMean(lc.TrafficHHICI, lc.TrafficHHI), func(x float64) string { return num(x, 0) }), normCell, numc(lc.TokenHHI, 0),
+				txt(an.sharesText(lc.SpendShares)), numc(lc.SpendHHI, 0), txt(spread), Cell{Text: num(lc.SpendShareOfTotal, 1) + "%", Raw: raw(lc.SpendShareOfTotal), Num: true},
+				cr1, numc(lc.EffectiveProviders, 2), deltaCell, us, eu)
 		}
 	}
-	t.Notes = []string{"HHI = Σ s² over percentage shares (0–10,000). H* = (HHI − 10⁴/n)/(10⁴ − 10⁴/n): 0 balanced over the n capable providers, 1 single-sourced. Effective providers = 10⁴/HHI. CR1 = the largest share.",
-		"The network layer is data-transfer spend, attributed to the provider that charges it; n is not defined for it."}
+	t.Notes = []string{"HHI = Σ s² over percentage shares (0–10,000); traffic HHI ± the 95% interval over replications. H* = (HHI − 10⁴/n)/(10⁴ − 10⁴/n): 0 balanced over the n capable providers, 1 single-sourced. Effective providers = 10⁴/HHI. CR1 = the largest share. Bands read the traffic HHI (spend for the network layer) and come from the interpretation table below, which gives each one's basis.",
+		"The network layer is data-transfer spend, attributed to the provider that charges it; it has no traffic and n is not defined for it."}
 	s.table(t)
 	s.figure(figs[FigHHIByLayer])
 	st := &Table{ID: "stack", Title: "Stack concentration, exclusivity and state (C3, C6, C7)",
@@ -449,10 +471,9 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 	return s
 }
 
-func (an *Analysis) sharesText(lc LayerConcentration) string {
-	shares := lc.SpendShares
+func (an *Analysis) sharesText(shares []float64) string {
 	if len(shares) == 0 {
-		shares = lc.TrafficShares
+		return "-"
 	}
 	var parts []string
 	for p, v := range shares {
@@ -506,7 +527,7 @@ func bandsTable() *Table {
 		{"HHI (C1)", "<1,000 unconcentrated; 1,000–1,800 moderately; >1,800 highly concentrated", "US Merger Guidelines 2023 §2.1", "no (market threshold, applied by analogy)"},
 		{"HHI (C1), EU", "<1,000; 1,000–2,000 with Δ<250; >2,000 with Δ<150: unlikely to raise concerns", "EU Horizontal Merger Guidelines paras 19–20", "no (market screen, applied by analogy)"},
 		{"ΔHHI (C5)", ">100 significant; presumption of harm when HHI >1,800", "US Merger Guidelines 2023", "no"},
-		{"H* (C2)", "<0.10 balanced; 0.10–0.40 tilted; >0.40 dominated; 1 single-source; n = 1 exclusive", "mcbench convention (docs/references.md [14])", "yes"},
+		{"H* (C2)", "<0.10 balanced; 0.10–0.40 tilted; >0.40 heavily tilted; 1 single-source; n = 1 exclusive", "mcbench convention (docs/references.md [14])", "yes"},
 		{"CR1 (C4)", ">30% US share screen; ≥50% EU dominance indicator; ≤25% EU comfort", "US 2023 Guidelines; EU HMG para 17; EUMR recital 32", "no"},
 		{"Exit time (L6)", "≤30 days fits the Data Act transition; up to 7 months only if technically unfeasible; beyond is outside", "EU Data Act Art 25", "no"},
 		{"Portability PI (L7)", "≥0.8 portable; 0.5–0.8 partial; <0.5 locked", "mcbench convention (docs/references.md [14])", "yes"},

@@ -26,6 +26,7 @@ type reportFlags struct {
 	pricing       string
 	state         string
 	baseline      string
+	objectives    []string
 	sloTarget     float64
 	includeWarmup bool
 	noTransfer    bool
@@ -173,6 +174,8 @@ unpriced (cost 0), with a warning.`,
 	}
 	f.register(cmd.Flags(), "directory for the report (default: RUN_DIR/report)")
 	cmd.Flags().StringVar(&f.baseline, "baseline", "", "strategy to take ΔHHI and paired differences against (default: the run's first)")
+	cmd.Flags().StringSliceVar(&f.objectives, "objectives", reports.DefaultObjectives,
+		"the Answer's criteria in priority order: "+strings.Join(reports.ObjectiveKeys(), ", "))
 	rootCmd.AddCommand(cmd)
 }
 
@@ -182,6 +185,10 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 		return usageError{err}
 	}
 	opt.Baseline = f.baseline
+	if _, err := reports.ParseObjectives(f.objectives); err != nil {
+		return usageError{fmt.Errorf("--objectives: %w", err)}
+	}
+	opt.Objectives = f.objectives
 	run, err := results.OpenRun(dir)
 	if err != nil {
 		return usageError{err}
@@ -201,6 +208,7 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 	w := cmd.OutOrStdout()
 	printWarnings(cmd.ErrOrStderr(), an.Warnings)
 	printReportTable(w, an)
+	fmt.Fprintf(w, "\nanswer: %s\n", an.Answer.Headline)
 	fmt.Fprintf(w, "\nread %s records in %s\n", humanCount(an.Records.Rows), an.Took.Round(time.Millisecond))
 	printFiles(w, out, files)
 	return nil
@@ -266,7 +274,7 @@ func printFiles(w io.Writer, out string, files []string) {
 
 func printReportTable(w io.Writer, an *reports.Analysis) {
 	tw := newTable(w)
-	tw.row("strategy", "requests", "ok", "within SLO", "TTFT p99", "E2E p99", "cost/request", "cost/1M tok", "model HHI", "H*", "FC (worst outage)")
+	tw.row("strategy", "requests", "ok", "within SLO", "TTFT p99", "E2E p99", "cost/success", "cost/1M tok", "model HHI (traffic)", "H*", "FC (worst outage)")
 	for _, m := range an.Strategies {
 		good := "-"
 		if m.Good >= 0 {
@@ -277,11 +285,7 @@ func printReportTable(w io.Writer, an *reports.Analysis) {
 			if lc.Layer != "model" {
 				continue
 			}
-			h, n := lc.SpendHHI, lc.Normalised
-			if math.IsNaN(h) {
-				h, n = lc.TrafficHHI, lc.TrafficNormalised
-			}
-			hhi, hstar = fmt.Sprintf("%.0f", h), fmt.Sprintf("%.2f", n)
+			hhi, hstar = fmt.Sprintf("%.0f", lc.TrafficHHI), fmt.Sprintf("%.2f", lc.TrafficNormalised)
 		}
 		worst := math.NaN()
 		for _, ft := range m.Resilience.Faults {
@@ -295,7 +299,7 @@ func printReportTable(w io.Writer, an *reports.Analysis) {
 			fc = fmt.Sprintf("%.3f", worst)
 		}
 		tw.row(m.Name, fmt.Sprint(m.Requests), pct(m.Completed, m.Requests), good, secs(m.TTFT.P99), secs(m.E2E.P99),
-			dollars(m.Cost.PerRequest), dollars(m.Cost.PerMTokens), hhi, hstar, fc)
+			dollars(m.Cost.PerSuccess), dollars(m.Cost.PerMTokens), hhi, hstar, fc)
 	}
 	tw.flush()
 }
