@@ -445,6 +445,7 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 		TTFTSeconds:  latencyOf(c.ttft, c.sumTTFT),
 		E2ESeconds:   latencyOf(c.e2e, c.sumE2E),
 		TokenCostUSD: results.Unknown, TokenCostUSDCI95: results.NoCI, TokenCostPer1kRequests: results.Unknown,
+		TokenCostPerSuccessfulRequest: results.Unknown, TokenCostPerSuccessfulRequestCI95: results.NoCI,
 		Sessions: c.sessionResults(),
 	}
 	if c.unknownWait == 0 && c.knownWait > 0 {
@@ -456,6 +457,9 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 		r.TokenCostUSD = results.Num(c.costUSD)
 		if c.requests > 0 {
 			r.TokenCostPer1kRequests = results.Num(c.costUSD / float64(c.requests) * 1000)
+		}
+		if c.completed > 0 {
+			r.TokenCostPerSuccessfulRequest = results.Num(c.costUSD / float64(c.completed))
 		}
 	}
 	// Throughput is defined as in the simulator: completed requests over

@@ -76,6 +76,10 @@ type Analysis struct {
 	WarmupRule string
 	// BucketSeconds is the width of the time series' buckets.
 	BucketSeconds float64
+	// SpanSeconds is the span the time plots' axes cover: the scenario's
+	// horizon, or a load test's schedule (0 when neither is known: the
+	// axes then fit the data).
+	SpanSeconds float64
 	// ReferenceExits price exits of reference volumes (1 TB, 50 TB, 1 PB)
 	// from each provider: worked examples for readers without an inventory.
 	ReferenceExits []ExitLine
@@ -301,6 +305,7 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 		}
 		w.faults = kept
 	}
+	an.SpanSeconds = horizon
 	agg := newAggregator(w, warm, &opt, horizon)
 	if run.HasOutcomes {
 		if err := run.Outcomes(agg.add); err != nil {

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"path/filepath"
@@ -402,7 +403,24 @@ func TestLoadRunOmitsFaultWindowsOutsideItsSchedule(t *testing.T) {
 			note = strings.Join(tb.Notes, " ")
 		}
 	}
-	assert.Contains(t, note, "the last due at 10 s", "the pacer line gives the schedule, not the drain")
+	assert.Contains(t, note, "1,000 requests scheduled over 10 s (offered 100.0 req/s, asked 20 req/s); 1,000 sent (achieved 100.0 req/s); the run took 30 s with the drain",
+		"the pacer line gives the schedule, offered and achieved rates, not the drain")
+
+	assert.Equal(t, 10.0, an.SpanSeconds, "time axes span the schedule")
+	for _, pt := range an.Strategies[0].Series {
+		if pt.Requests > 0 {
+			assert.Less(t, pt.Start, 10.0, "no request bucket after the schedule")
+		}
+	}
+	doc := an.Document()
+	assert.Equal(t, "Strategy "+sc.Strategies[0].Name, doc.Sections[1].Title, "one strategy: no comparison section")
+	for _, fig := range doc.Figures() {
+		assert.NotEqual(t, FigCostVsP99, fig.ID, "no one-point cost/p99 plot")
+	}
+	var md bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, doc))
+	assert.NotContains(t, md.String(), "∞")
+	assert.NotContains(t, md.String(), "vs-baseline")
 
 	f.loadSchedule = 25 // the outage at 20 s is inside the schedule
 	an = analyzeFixture(t, f, DefaultOptions())

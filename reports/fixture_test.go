@@ -173,6 +173,12 @@ func (f *fixture) write(t testing.TB) string {
 	if f.source == "load" {
 		sum.Load = &results.Load{OutputTokens: 1, Pacer: "constant", Rate: 20, DurationSeconds: 30, WarmupSeconds: f.loadWarmup,
 			ScheduleSeconds: f.loadSchedule}
+		for _, o := range f.records {
+			if o.Kind == results.KindRequest {
+				sum.Load.Scheduled++
+				sum.Load.Sent++
+			}
+		}
 	}
 	require.NoError(t, results.WriteSummary(dir, &sum))
 	require.NoError(t, results.WriteRunInfo(dir, &results.RunInfo{Command: "mcbench sim test --out " + dir + " --records", Version: "test", Scenario: f.sc, Source: "test"}))

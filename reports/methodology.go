@@ -138,11 +138,11 @@ func (an *Analysis) egressUsed() *Table {
 			if e.ProviderKind != k {
 				continue
 			}
-			to := num(e.ToGB, 0) + " GB"
+			span := num(e.FromGB, 0) + " GB–" + num(e.ToGB, 0) + " GB"
 			if e.ToGB > 1e300 {
-				to = "∞"
+				span = "above " + num(e.FromGB, 0) + " GB"
 			}
-			t.row(txt(k), txt(fmt.Sprintf("%s (%s), %s–%s per month", e.Path, e.Region, num(e.FromGB, 0)+" GB", to)),
+			t.row(txt(k), txt(fmt.Sprintf("%s (%s), %s per month", e.Path, e.Region, span)),
 				txt(fmt.Sprintf("$%g/GB", e.PerGB)), txt(e.Source), txt(e.AsOf.Format(time.DateOnly)), txt(yn(e.Estimate)))
 		}
 		for _, s := range p.Storage {

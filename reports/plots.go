@@ -165,7 +165,13 @@ func (an *Analysis) timeScale() (div float64, unit string) {
 	return 1, "seconds since start"
 }
 
+// shadeFaults frames a time plot: its x axis spans the run and its fault
+// windows are shaded.
 func (an *Analysis) shadeFaults(p *plot.Plot, ymax, div float64) {
+	if an.SpanSeconds > 0 {
+		// The axis spans the run (a load test's schedule, not its drain).
+		p.X.Min, p.X.Max = 0, an.SpanSeconds/div
+	}
 	for _, f := range an.Faults {
 		poly, err := plotter.NewPolygon(plotter.XYs{{X: f.Start / div, Y: 0}, {X: f.End / div, Y: 0}, {X: f.End / div, Y: ymax}, {X: f.Start / div, Y: ymax}})
 		if err != nil {

@@ -117,9 +117,18 @@ func (an *Analysis) baseName() string {
 // ---- Architects ----
 
 func (an *Analysis) architects(figs map[string]*Figure) Section {
+	single := len(an.Strategies) == 1
 	s := Section{ID: SecArchitects, Title: "Strategy comparison", Audience: "architects"}
-	s.text("Each strategy served the same seeded request stream; figures are means over replications with 95% Student-t intervals (±). Costs are at list prices from the pricing tables (see Methodology), summed over the measured window of every replication.")
-	t := &Table{ID: "strategies", Title: "Strategies side by side",
+	tableTitle := "Strategies side by side"
+	if single {
+		// Nothing to compare: the section reports the one strategy, and
+		// plots whose point is a comparison (cost against p99) are left out.
+		s.Title, tableTitle = "Strategy "+an.Strategies[0].Name, "Headline figures"
+		s.text("Figures are means over replications with 95% Student-t intervals (±) when there are two or more. Costs are at list prices from the pricing tables (see Methodology), summed over the measured window.")
+	} else {
+		s.text("Each strategy served the same seeded request stream; figures are means over replications with 95% Student-t intervals (±). Costs are at list prices from the pricing tables (see Methodology), summed over the measured window of every replication.")
+	}
+	t := &Table{ID: "strategies", Title: tableTitle,
 		Columns: []string{"strategy", "requests", "completed", "within SLO", "TTFT p50", "TTFT p99", "E2E p99", "throughput (req/s)", "cost / successful request", "cost / 1M tokens", "cost / SLO-met request", "cost / replication"}}
 	for _, m := range an.Strategies {
 		t.row(txt(m.Name), intc(m.Requests), ivc(m.SuccessRate, pct), ivc(m.GoodRate, pct), secc(m.TTFT.P50), ivc(withMean(m.TTFT.P99CI, m.TTFT.P99), secs),
@@ -140,7 +149,9 @@ func (an *Analysis) architects(figs map[string]*Figure) Section {
 		dt.Notes = []string{"Same scenario and seed: replication r of every strategy saw the same requests, so each replication yields one difference (common random numbers) and the interval is a Student-t interval over those differences."}
 		s.table(dt)
 	}
-	s.figure(figs[FigCostVsP99])
+	if !single {
+		s.figure(figs[FigCostVsP99])
+	}
 	s.figure(figs[FigCostBreakdown])
 	s.table(an.costComponents())
 	s.table(an.costByProviderLayer())
@@ -318,9 +329,7 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 			{"inter-token latency per chunk", ld.ITLPerChunkSeconds}, {"send lag (actual − intended)", ld.SendLagSeconds}} {
 			lt.row(txt(r.name), secc(r.l.Mean), secc(r.l.P50), secc(r.l.P90), secc(r.l.P99), secc(r.l.Max))
 		}
-		lt.Notes = []string{fmt.Sprintf("Pacer %s at %g req/s: %s of %s scheduled requests sent, the last due at %s; the run took %s, the drain of the calls in flight included; %s output tokens (%.1f/s).",
-			ld.Pacer, ld.Rate, grouped(int64(ld.Sent)), grouped(int64(ld.Scheduled)), secs(ld.ScheduleSeconds),
-			secs(ld.DurationSeconds), grouped(ld.OutputTokens), ld.OutputTokensPerSecond)}
+		lt.Notes = []string{pacerLine(ld)}
 		s.table(lt)
 	}
 	return s
@@ -416,9 +425,9 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 		Columns: []string{"strategy", "availability A", "nines", "error budget used", "SLO attainment", "attainment budget used"}}
 	for _, m := range an.Strategies {
 		r := &m.Resilience
-		rt.row(txt(m.Name), ivc(m.SuccessRate, pct), numc(r.Nines, 2), pctc(r.BudgetUsed), pctc(r.Attainment), pctc(r.AttainmentBudgetUsed))
+		rt.row(txt(m.Name), ivc(m.SuccessRate, pct), ninesCell(r.Nines, m.Requests), pctc(r.BudgetUsed), pctc(r.Attainment), pctc(r.AttainmentBudgetUsed))
 	}
-	rt.Notes = []string{fmt.Sprintf("Objective %s for both; budget used = (1 − A)/(1 − objective), above 100%% the objective is missed. Nines = −log10(1 − A).", pct(an.Options.SLOTarget))}
+	rt.Notes = []string{fmt.Sprintf("Objective %s for both; budget used = (1 − A)/(1 − objective), above 100%% the objective is missed. Nines = −log10(1 − A); with no failure in n requests A is 1 and its nines unbounded, so the cell gives the 95%% lower bound −log10(3/n) (the rule of three) instead.", pct(an.Options.SLOTarget))}
 	s.table(rt)
 	ft := &Table{ID: "fault-impact", Title: "Fault windows: failover coverage, blast radius, recovery (R1, R2, R4)",
 		Columns: []string{"strategy", "fault", "window", "requests", "SLO breaches", "baseline breach rate", "exposed share π", "failover coverage FC", "blast radius BR", "time to fail over", "time to recover"}}
@@ -583,4 +592,36 @@ func (an *Analysis) faultWindowsTable() *Table {
 	}
 	t.Notes = []string{"Computed by the simulator: requests (and sessions) that arrived in the window, against the same requests in a run of the same replication without faults (common random numbers), so a window at peak load is not blamed for the peak. Extra E2E and cost are means per replication; token cost is pay-as-you-go at the simulator's prices (provisioned capacity's marginal tokens are free)."}
 	return t
+}
+
+// ninesCell is −log10(1 − A), or for a run without a failure (A = 1,
+// unbounded nines) the 95% lower bound from the rule of three: zero
+// failures in n requests bound the failure rate by 3/n.
+func ninesCell(nines float64, requests int64) Cell {
+	if !math.IsInf(nines, 1) {
+		return numc(nines, 2)
+	}
+	if requests <= 0 {
+		return Cell{Text: "-", Num: true}
+	}
+	lb := -math.Log10(3 / float64(requests))
+	return Cell{Text: "≥ " + num(lb, 2) + " (no failure in " + grouped(requests) + ")", Raw: raw(lb), Num: true}
+}
+
+// pacerLine describes what the load generator was asked to send and what
+// it sent: the scheduled span, the offered and achieved send rates, and
+// the run's length with the drain.
+func pacerLine(ld *results.Load) string {
+	s := fmt.Sprintf("Pacer %s: %s requests scheduled over %s", ld.Pacer, grouped(int64(ld.Scheduled)), secs(ld.ScheduleSeconds))
+	if ld.ScheduleSeconds > 0 {
+		s += fmt.Sprintf(" (offered %s req/s", num(float64(ld.Scheduled)/ld.ScheduleSeconds, 1))
+		if ld.Rate > 0 {
+			s += fmt.Sprintf(", asked %g req/s", ld.Rate)
+		}
+		s += fmt.Sprintf("); %s sent (achieved %s req/s)", grouped(int64(ld.Sent)), num(float64(ld.Sent)/ld.ScheduleSeconds, 1))
+	} else {
+		s += fmt.Sprintf("; %s sent", grouped(int64(ld.Sent)))
+	}
+	return s + fmt.Sprintf("; the run took %s with the drain of the calls in flight; %s output tokens (%.1f/s).",
+		secs(ld.DurationSeconds), grouped(ld.OutputTokens), ld.OutputTokensPerSecond)
 }

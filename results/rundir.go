@@ -35,8 +35,9 @@ const (
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe; 1.1 adds the fakes' lag
 // (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
-// load block's schedule_seconds.
-const CurrentSchema = "1.1"
+// load block's schedule_seconds; 1.2 adds each result's
+// token_cost_per_successful_request_usd and its interval.
+const CurrentSchema = "1.2"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
 const currentMajor, currentMinor = 1, 1
@@ -144,10 +145,21 @@ func ReadSummary(path string) (*Summary, error) {
 	if err := decodeJSON(path, b, &s, strict); err != nil {
 		return nil, err
 	}
+	if minor < 2 {
+		nullCostPerSuccess(&s)
+	}
 	if err := checkSummary(path, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// nullCostPerSuccess marks the cost per successful request, which layouts
+// before 1.2 did not write, as not measured (rather than $0).
+func nullCostPerSuccess(s *Summary) {
+	for i := range s.Results {
+		s.Results[i].TokenCostPerSuccessfulRequest, s.Results[i].TokenCostPerSuccessfulRequestCI95 = Unknown, NoCI
+	}
 }
 
 // legacySummary is the 0.0 layout: the load test's description sat at the
@@ -171,6 +183,7 @@ func readLegacySummary(path string, b []byte) (*Summary, error) {
 	}
 	s := l.Summary
 	s.SchemaVersion = "0.0"
+	nullCostPerSuccess(&s)
 	if s.Source == "load" {
 		s.Load = l.Load
 		if s.Load == nil {

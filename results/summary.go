@@ -80,6 +80,13 @@ type Result struct {
 	TokenCostUSD           Num `json:"token_cost_usd"`
 	TokenCostUSDCI95       CI  `json:"token_cost_usd_ci95"`
 	TokenCostPer1kRequests Num `json:"token_cost_per_1k_requests"`
+	// TokenCostPerSuccessfulRequest is the token cost over completed
+	// requests (mean of the replications' ratios, with its 95% interval):
+	// the cost headline, since failed requests cost nothing and dividing
+	// by every request would make a strategy cheaper the more it fails.
+	// Null without prices or without a completed request.
+	TokenCostPerSuccessfulRequest     Num `json:"token_cost_per_successful_request_usd"`
+	TokenCostPerSuccessfulRequestCI95 CI  `json:"token_cost_per_successful_request_usd_ci95"`
 	// Sessions summarises each session workload (agentic sessions; their
 	// model calls are also counted as requests above).
 	Sessions []SessionResult `json:"sessions,omitempty"`

@@ -228,7 +228,7 @@ func aggregate(m *model, name string, reps, base []repResult) (results.Result, b
 	interrupted := false
 	hWait, hTTFT, hE2E := newHist(), newHist(), newHist()
 	var sumWait, sumTTFT, sumE2E float64
-	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw, cost []float64
+	var thr, pw, mw, mt, me, pw99, pt99, pe99, ll, lw, cost, costOK []float64
 	util := make([]float64, len(m.deps))
 	res.Deployments = make([]results.DeploymentResult, len(m.deps))
 	for i := range m.deps {
@@ -258,6 +258,9 @@ func aggregate(m *model, name string, reps, base []repResult) (results.Result, b
 		sumWait, sumTTFT, sumE2E = sumWait+r.sumWait, sumTTFT+r.sumTTFT, sumE2E+r.sumE2E
 		thr = append(thr, st.Throughput)
 		cost = append(cost, st.CostUSD)
+		if st.Completed > 0 {
+			costOK = append(costOK, st.CostUSD/float64(st.Completed))
+		}
 		pw = append(pw, st.PWait)
 		ll, lw = append(ll, st.LittleL), append(lw, st.LittleLambdaW)
 		if st.Completed > 0 {
@@ -290,6 +293,11 @@ func aggregate(m *model, name string, reps, base []repResult) (results.Result, b
 	}
 	res.ThroughputRPS, res.ThroughputRPSCI95 = ci95(thr)
 	res.TokenCostUSD, res.TokenCostUSDCI95, res.TokenCostPer1kRequests = results.Num(nan), results.CI{nan, nan}, results.Num(nan)
+	res.TokenCostPerSuccessfulRequest, res.TokenCostPerSuccessfulRequestCI95 = results.Unknown, results.NoCI
+	if m.priced && len(costOK) > 0 {
+		c, ci := ci95(costOK)
+		res.TokenCostPerSuccessfulRequest, res.TokenCostPerSuccessfulRequestCI95 = results.Num(c), ci
+	}
 	if m.priced {
 		c, ci := ci95(cost)
 		res.TokenCostUSD, res.TokenCostUSDCI95 = results.Num(c), ci

@@ -216,11 +216,16 @@ func printCostBound(w io.Writer, s *scenarios.Scenario, st *scenarios.Strategy, 
 func printLoadTable(w io.Writer, sum *results.Summary) {
 	r := sum.Results[0]
 	x := sum.Load
-	fmt.Fprintf(w, "scenario %s  strategy %s  pacer %s  %.1fs\n\n", sum.Scenario, r.Strategy, x.Pacer, x.DurationSeconds)
+	fmt.Fprintf(w, "scenario %s  strategy %s  pacer %s", sum.Scenario, r.Strategy, x.Pacer)
+	if x.ScheduleSeconds > 0 {
+		fmt.Fprintf(w, ": %d requests over %.1fs (%.1f req/s offered)", x.Scheduled, x.ScheduleSeconds, float64(x.Scheduled)/x.ScheduleSeconds)
+	}
+	fmt.Fprintf(w, "  ran %.1fs with the drain\n\n", x.DurationSeconds)
 	t := newTable(w)
-	t.row("requests", "ok", "rejected", "failed", "timed out", "attempts", "thr/s", "out tok/s")
+	t.row("requests", "ok", "rejected", "failed", "timed out", "attempts", "thr/s", "out tok/s", "tokens $/1k ok")
 	t.row(fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests),
-		pct(r.TimedOut, r.Requests), fmt.Sprint(r.Attempts), fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.0f", x.OutputTokensPerSecond))
+		pct(r.TimedOut, r.Requests), fmt.Sprint(r.Attempts), fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.0f", x.OutputTokensPerSecond),
+		usd(1000*float64(r.TokenCostPerSuccessfulRequest)))
 	t.flush()
 	if x.Sent < x.Scheduled {
 		fmt.Fprintf(w, "\nwarning: the generator fell behind: it sent %d of the %d requests scheduled (%.0f%%); the offered load was lower than asked\n",

@@ -217,13 +217,13 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, too
 	}
 	fmt.Fprintf(w, "scenario %s  seed %d  replications %d  (simulated in %.2fs)\n\n", sum.Scenario, sum.Seed, reps, took.Seconds())
 	tw := newTable(w)
-	tw.row("strategy", "requests", "ok", "rejected", "failed", "timed out", "thr/s", "P(wait)", "TTFT p50", "TTFT p99", "E2E mean ±95%", "E2E p99", "$/1k req")
+	tw.row("strategy", "requests", "ok", "rejected", "failed", "timed out", "thr/s", "P(wait)", "TTFT p50", "TTFT p99", "E2E mean ±95%", "E2E p99", "tokens $/1k ok")
 	for _, r := range sum.Results {
 		tw.row(r.Strategy,
 			fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests), pct(r.TimedOut, r.Requests),
 			fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.3f", r.PWait),
 			secs(r.TTFTSeconds.P50), secs(r.TTFTSeconds.P99),
-			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99), usd(float64(r.TokenCostPer1kRequests)))
+			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99), usd(1000*float64(r.TokenCostPerSuccessfulRequest)))
 	}
 	tw.flush()
 	printSessions(w, sum)
