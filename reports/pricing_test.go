@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -229,4 +230,80 @@ func TestPricingCheck(t *testing.T) {
 	retrieved, unverified := p.Dates()
 	assert.Equal(t, []DateCount{{Date: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Rows: 2}}, retrieved)
 	assert.Equal(t, 1, unverified)
+}
+
+// The report's price tables give each figure's first-party URL and its
+// retrieval date, or an empty date and the value's date for a row nobody
+// has checked yet; the methodology counts both.
+func TestReportShowsPriceURLsAndRetrievalDates(t *testing.T) {
+	sc := smallDemo(t)
+	opt := DefaultOptions()
+	p, err := DefaultPricing()
+	require.NoError(t, err)
+	// Mark the gpt-4o rows as read from their source on a known date.
+	checked := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range p.Tokens {
+		if p.Tokens[i].Model == "gpt-4o" {
+			p.Tokens[i].Retrieved = checked
+		}
+	}
+	opt.Pricing = p
+	an := analyzeFixture(t, &fixture{sc: sc, records: synthRecords(sc, 1, 300, 11)}, opt)
+	tables := map[string]*Table{}
+	var runTable *Table
+	for _, s := range an.Document().Sections {
+		for _, b := range s.Blocks {
+			if b.Table != nil {
+				tables[b.Table.ID] = b.Table
+				if b.Table.ID == "run" {
+					runTable = b.Table
+				}
+			}
+		}
+	}
+	col := func(tb *Table, name string) int {
+		i := slices.Index(tb.Columns, name)
+		require.GreaterOrEqual(t, i, 0, "%s has no column %q: %v", tb.ID, name, tb.Columns)
+		return i
+	}
+	used := tables["prices-used"]
+	require.NotNil(t, used)
+	require.NotEmpty(t, used.Rows)
+	url, ret, asOf := col(used, "source URL"), col(used, "retrieved"), col(used, "value as of")
+	seenChecked, seenUnchecked := false, false
+	for _, r := range used.Rows {
+		model := r[slices.Index(used.Columns, "model")].Text
+		if r[url].Text == "-" {
+			continue // an unpriced deployment
+		}
+		assert.NoError(t, CheckSourceURL(r[url].Text))
+		if model == "gpt-4o" {
+			assert.Equal(t, "2026-12-01", r[ret].Text)
+			seenChecked = true
+		} else {
+			assert.Empty(t, r[ret].Text, "%s was never retrieved", model)
+			assert.Regexp(t, `^\d{4}-\d{2}-\d{2}$`, r[asOf].Text)
+			seenUnchecked = true
+		}
+	}
+	assert.True(t, seenChecked && seenUnchecked, "the demo prices gpt-4o and at least one other model")
+	assert.Contains(t, strings.Join(used.Notes, " "), "empty when nobody has checked")
+
+	transfer := tables["transfer-prices"]
+	require.NotNil(t, transfer)
+	require.NotEmpty(t, transfer.Rows)
+	for _, r := range transfer.Rows {
+		assert.NoError(t, CheckSourceURL(r[col(transfer, "source URL")].Text))
+	}
+
+	require.NotNil(t, runTable)
+	var dates string
+	for _, r := range runTable.Rows {
+		if r[0].Text == "price retrieval dates" {
+			dates = r[1].Text
+		}
+	}
+	_, unverified := p.Dates()
+	assert.Equal(t, fmt.Sprintf("2026-12-01 (%d rows), %d rows not yet checked against their first-party source (`mcbench pricing check` lists them)",
+		len(p.Rows())-unverified, unverified), dates)
 }
