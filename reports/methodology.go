@@ -28,7 +28,7 @@ func (an *Analysis) methodology() Section {
 		dates = append(dates, fmt.Sprintf("%s (%d rows)", d.Date.Format(time.DateOnly), d.Rows))
 	}
 	if unverified > 0 {
-		dates = append(dates, fmt.Sprintf("%d rows not yet checked against their first-party source (`mcbench pricing check` lists them)", unverified))
+		dates = append(dates, fmt.Sprintf("%d rows not yet checked against their first-party source (mcbench pricing check lists them)", unverified))
 	}
 	t := &Table{ID: "run", Title: "Run and report", Columns: []string{"item", "value"}}
 	for _, kv := range [][2]string{
@@ -92,7 +92,7 @@ func (an *Analysis) methodology() Section {
 }
 
 // retrievedNote explains the provenance columns of the price tables.
-const retrievedNote = "Source URL: the provider's own price page or price API (EUR-Lex for the EU Data Act). Retrieved: the date the figure was read there; empty when nobody has checked the figure against that page yet, and value as of is then the date the figure was first recorded. `mcbench pricing check` lists unchecked and stale rows."
+const retrievedNote = "Source URL: the provider's own price page or price API (EUR-Lex for the EU Data Act). Retrieved: the date the figure was read there; empty when nobody has checked the figure against that page yet, and value as of is then the date the figure was first recorded. mcbench pricing check lists unchecked and stale rows."
 
 // dateOrEmpty formats a date, or "" for the zero date (not known).
 func dateOrEmpty(d time.Time) string {

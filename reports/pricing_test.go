@@ -304,6 +304,6 @@ func TestReportShowsPriceURLsAndRetrievalDates(t *testing.T) {
 		}
 	}
 	_, unverified := p.Dates()
-	assert.Equal(t, fmt.Sprintf("2026-12-01 (%d rows), %d rows not yet checked against their first-party source (`mcbench pricing check` lists them)",
+	assert.Equal(t, fmt.Sprintf("2026-12-01 (%d rows), %d rows not yet checked against their first-party source (mcbench pricing check lists them)",
 		len(p.Rows())-unverified, unverified), dates)
 }
