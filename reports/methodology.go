@@ -22,9 +22,13 @@ func (an *Analysis) methodology() Section {
 	for _, m := range an.Strategies {
 		reps = append(reps, fmt.Sprintf("%s: %d", m.Name, m.Replications))
 	}
+	retrieved, unverified := an.Options.Pricing.Dates()
 	var dates []string
-	for _, d := range an.Options.Pricing.Dates() {
+	for _, d := range retrieved {
 		dates = append(dates, fmt.Sprintf("%s (%d rows)", d.Date.Format(time.DateOnly), d.Rows))
+	}
+	if unverified > 0 {
+		dates = append(dates, fmt.Sprintf("%d rows not yet checked against their first-party source (mcbench pricing check lists them)", unverified))
 	}
 	t := &Table{ID: "run", Title: "Run and report", Columns: []string{"item", "value"}}
 	for _, kv := range [][2]string{
@@ -43,7 +47,8 @@ func (an *Analysis) methodology() Section {
 		{"percentiles", "HdrHistogram, 3 significant figures, merged over replications (per-replication and per-bucket histograms: 2 significant figures)"},
 		{"SLO objective for error budgets", pct(an.Options.SLOTarget)},
 		{"price tables", an.Options.Pricing.Origin},
-		{"price-table as-of dates", strings.Join(dates, ", ")},
+		{"price sources", "the providers' own price pages and price APIs, their own announcements, and EUR-Lex for the EU Data Act; no third-party source"},
+		{"price retrieval dates", strings.Join(dates, ", ")},
 		{"run command", orDash(info.Command)},
 		{"regenerate this report", orDash(an.Options.Command)},
 	} {
@@ -66,23 +71,35 @@ func (an *Analysis) methodology() Section {
 		"State storage: the --state inventory's GB × price per GB-month × the measured window's share of a 730-hour month.",
 		"Cost per successful request (the cost headline) = total / completed requests: failed requests cost nothing, so dividing by every request would make a strategy cheaper the more it fails. Per request = total / measured requests; per 1M tokens = total / billed tokens × 10⁶; per SLO-met request (goodput) = total / requests that completed within their class's objectives.",
 	})
-	pt := &Table{ID: "prices-used", Title: "Prices used", Columns: []string{"deployment", "provider kind", "model", "region", "price", "source", "as of", "estimate"}}
+	pt := &Table{ID: "prices-used", Title: "Prices used", Columns: []string{"deployment", "provider kind", "model", "region", "price", "source URL", "retrieved", "value as of", "estimate"}}
 	for _, d := range an.Deployments {
-		src, asOf, est := "-", "-", "-"
+		src, retrieved, asOf, est := "-", "-", "-", "-"
 		if p := an.priceRow(d); p != nil {
-			src, asOf = p.Source, p.AsOf.Format(time.DateOnly)
+			src, retrieved, asOf = p.SourceURL, dateOrEmpty(p.Retrieved), dateOrEmpty(p.ValueAsOf)
 			est = "no"
 			if p.Estimate {
 				est = "yes"
 			}
 		}
-		pt.row(txt(d.Name), txt(d.Kind), txt(d.Model), txt(d.Region), txt(d.Price), txt(src), txt(asOf), txt(est))
+		pt.row(txt(d.Name), txt(d.Kind), txt(d.Model), txt(d.Region), txt(d.Price), txt(src), txt(retrieved), txt(asOf), txt(est))
 	}
+	pt.Notes = []string{retrievedNote}
 	s.table(pt)
 	s.table(an.egressUsed())
 	s.head("Definitions")
 	s.list(definitions())
 	return s
+}
+
+// retrievedNote explains the provenance columns of the price tables.
+const retrievedNote = "Source URL: the provider's own price page or price API (EUR-Lex for the EU Data Act). Retrieved: the date the figure was read there; empty when nobody has checked the figure against that page yet, and value as of is then the date the figure was first recorded. mcbench pricing check lists unchecked and stale rows."
+
+// dateOrEmpty formats a date, or "" for the zero date (not known).
+func dateOrEmpty(d time.Time) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Format(time.DateOnly)
 }
 
 func orDash(s string) string {
@@ -126,7 +143,7 @@ func (an *Analysis) egressUsed() *Table {
 	}
 	p := an.Options.Pricing
 	t := &Table{ID: "transfer-prices", Title: "Transfer, storage and exit prices for the scenario's providers",
-		Columns: []string{"provider kind", "item", "price", "source", "as of", "estimate"}}
+		Columns: []string{"provider kind", "item", "price", "source URL", "retrieved", "value as of", "estimate"}, Notes: []string{retrievedNote}}
 	yn := func(b bool) string {
 		if b {
 			return "yes"
@@ -143,11 +160,11 @@ func (an *Analysis) egressUsed() *Table {
 				span = "above " + num(e.FromGB, 0) + " GB"
 			}
 			t.row(txt(k), txt(fmt.Sprintf("%s (%s), %s per month", e.Path, e.Region, span)),
-				txt(fmt.Sprintf("$%g/GB", e.PerGB)), txt(e.Source), txt(e.AsOf.Format(time.DateOnly)), txt(yn(e.Estimate)))
+				txt(fmt.Sprintf("$%g/GB", e.PerGB)), txt(e.SourceURL), txt(dateOrEmpty(e.Retrieved)), txt(dateOrEmpty(e.ValueAsOf)), txt(yn(e.Estimate)))
 		}
 		for _, s := range p.Storage {
 			if s.ProviderKind == k {
-				t.row(txt(k), txt("storage "+s.Service+" ("+s.Region+")"), txt(fmt.Sprintf("$%g/GB-month", s.PerGBMonth)), txt(s.Source), txt(s.AsOf.Format(time.DateOnly)), txt(yn(s.Estimate)))
+				t.row(txt(k), txt("storage "+s.Service+" ("+s.Region+")"), txt(fmt.Sprintf("$%g/GB-month", s.PerGBMonth)), txt(s.SourceURL), txt(dateOrEmpty(s.Retrieved)), txt(dateOrEmpty(s.ValueAsOf)), txt(yn(s.Estimate)))
 			}
 		}
 		for _, x := range p.ExitRegimesFor(k) {
@@ -155,7 +172,7 @@ func (an *Analysis) egressUsed() *Table {
 			if !x.AtCost() {
 				price = fmt.Sprintf("$%g/GB", x.PerGB)
 			}
-			t.row(txt(k), txt("exit: "+x.Regime+": "+x.Conditions), txt(price), txt(x.Source), txt(x.AsOf.Format(time.DateOnly)), txt(yn(x.Estimate)))
+			t.row(txt(k), txt("exit: "+x.Regime+": "+x.Conditions), txt(price), txt(x.SourceURL), txt(dateOrEmpty(x.Retrieved)), txt(dateOrEmpty(x.ValueAsOf)), txt(yn(x.Estimate)))
 		}
 	}
 	return t

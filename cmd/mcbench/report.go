@@ -159,10 +159,11 @@ timelines through the fault windows) and for regulators' analysts
 (concentration per layer against the US and EU bands, exclusivity, exit
 costs under list prices, exit waivers and the EU Data Act, failover
 coverage and blast radius), and a methodology section with the scenario
-hash, seed, version, price-table dates and the command that regenerates it.
+hash, seed, version, price retrieval dates and the command that regenerates it.
 
-Costs come from the pricing tables (list prices with sources and as-of dates;
---pricing uses other tables). A model without a price is reported as
+Costs come from the pricing tables (list prices, each with its first-party
+source URL and retrieval date; 'mcbench pricing check' lists the rows not yet
+checked or stale; --pricing uses other tables). A model without a price is reported as
 unpriced (cost 0), with a warning.`,
 		Example: `  mcbench sim demo --out out/run1 --records
   mcbench report out/run1
