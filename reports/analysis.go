@@ -388,6 +388,16 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 			}
 		}
 	}
+	var unverified []string
+	for _, d := range an.Deployments {
+		if p := an.priceRow(d); p != nil && !p.Verified() {
+			unverified = append(unverified, d.Name)
+		}
+	}
+	if len(unverified) > 0 {
+		an.Warnings = append(an.Warnings, fmt.Sprintf("the prices of %s have not been checked against their provider's own price page (no retrieval date; mcbench pricing check lists them): treat costs as indicative",
+			strings.Join(unverified, ", ")))
+	}
 	objs, err := ParseObjectives(opt.Objectives)
 	if err != nil {
 		return nil, err
