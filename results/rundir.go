@@ -40,7 +40,7 @@ const (
 const CurrentSchema = "1.2"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
-const currentMajor, currentMinor = 1, 1
+const currentMajor, currentMinor = 1, 2
 
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -207,4 +208,10 @@ func TestReadRunInfo(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, b, 0o644))
 	_, err = ReadRunInfo(p)
 	assert.Equal(t, "scenario", formatError(t, err).Path)
+}
+
+// CurrentSchema and its parts are written twice (a string for the files,
+// integers for the comparisons); they must say the same.
+func TestCurrentSchemaParts(t *testing.T) {
+	assert.Equal(t, CurrentSchema, fmt.Sprintf("%d.%d", currentMajor, currentMinor))
 }

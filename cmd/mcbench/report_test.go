@@ -33,7 +33,7 @@ func TestReportOnSimRun(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "rep")
 	stdout, stderr, err := execute(t, "report", run, "--out", out)
 	require.NoError(t, err, stderr)
-	assert.Empty(t, stderr, "the demo's models are all priced")
+	assert.NotContains(t, stderr, "unpriced", "the demo's models are all priced")
 	assert.Contains(t, stdout, "azure-failover")
 	assert.Contains(t, stdout, "azure-bedrock-split")
 	assert.Contains(t, stdout, "wrote "+filepath.Join(out, "report.html"))
