@@ -383,12 +383,12 @@ func (an *Analysis) answerSection() Section {
 	for i, o := range a.Objectives {
 		names[i] = o.Name
 	}
-	s.head("At a glance")
-	s.list(an.glance())
 	if len(an.withRecords()) > 1 {
 		s.text(fmt.Sprintf("How this is decided: objectives in order (%s; change with --objectives). On each, the strategies whose paired difference from the best is not significant (95%% family-wise: Bonferroni over that step's comparisons, Student t over %d replications, common random numbers) stay in contention; a strategy is chosen when one remains, else those left are called indistinguishable rather than ranked. Intervals beside each figure are that strategy's own 95%% interval over replications.",
 			strings.Join(names, ", "), an.maxReps()))
 	}
+	s.head("At a glance")
+	s.list(an.glance())
 	return s
 }
 
