@@ -49,13 +49,10 @@ var strategyColours = []color.NRGBA{
 	{R: 136, G: 204, B: 238, A: 255}, // cyan
 }
 
-// Role colours for figures whose series are neither providers nor
-// strategies (a twin's measured side, its TTFT and E2E series): near-black
-// and a mid grey, so they cannot be mistaken for either.
-var (
-	colourMeasured = color.NRGBA{R: 34, G: 34, B: 34, A: 255}
-	colourSecond   = color.NRGBA{R: 120, G: 120, B: 120, A: 255}
-)
+// colourMeasured is the second series of a twin figure (the measured
+// side, or E2E beside TTFT): near-black, which is neither a provider's nor
+// a strategy's colour.
+var colourMeasured = color.NRGBA{R: 34, G: 34, B: 34, A: 255}
 
 // ProviderColour is the colour of a provider kind in every figure. It
 // accepts the scenario kinds (azure, bedrock, generic) and the names
