@@ -36,8 +36,9 @@ var (
 )
 
 // strategyColours are Paul Tol's "muted" scheme without its sand (too
-// near AWS orange) and pale grey: colour-blind safe, and none is a
-// provider's hue, so a strategy's line is never read as a provider's.
+// near AWS orange), cyan (too near Azure's light shades) and pale grey:
+// colour-blind safe, and none is a provider's hue, so a strategy's line is
+// never read as a provider's.
 var strategyColours = []color.NRGBA{
 	{R: 204, G: 102, B: 119, A: 255}, // rose
 	{R: 51, G: 34, B: 136, A: 255},   // indigo
@@ -46,7 +47,6 @@ var strategyColours = []color.NRGBA{
 	{R: 136, G: 34, B: 85, A: 255},   // wine
 	{R: 170, G: 68, B: 153, A: 255},  // purple
 	{R: 17, G: 119, B: 51, A: 255},   // green
-	{R: 136, G: 204, B: 238, A: 255}, // cyan
 }
 
 // colourMeasured is the second series of a twin figure (the measured
@@ -67,24 +67,41 @@ func ProviderColour(kind string) color.NRGBA {
 	return colourGeneric
 }
 
-// shadeSteps are the shades a provider's colour takes for its
-// deployments (and, in the cost figure, its layers): offsets of OKLCH
-// lightness and hue from the provider's colour, ordered so that the first
-// few are far apart. Step 0 is the provider's colour itself.
-var shadeSteps = []struct{ dL, dH float64 }{
-	{0, 0}, {-0.16, -8}, {0.12, 10}, {-0.27, 6}, {0.06, -18}, {-0.08, 14}, {0.17, -6}, {-0.21, -20},
-}
+// nShades is how many shades a provider's colour has: its own colour and
+// six lighter or darker ones.
+const nShades = 7
 
-// shade is step k of a provider's colour, with the lightness kept where a
-// line still shows on white and the chroma reduced until it fits sRGB.
+// shadeLadder are the OKLCH lightnesses a shade can take: from dark
+// enough to read as the hue to light enough to show on white, 0.06 apart
+// (about three just-noticeable differences).
+var shadeLadder = []float64{0.32, 0.38, 0.44, 0.50, 0.56, 0.62, 0.68, 0.74, 0.80, 0.86}
+
+// shade is shade k of a provider's colour: shade 0 is the colour itself,
+// the others keep its hue and chroma (reduced until the colour fits sRGB)
+// at a rung of the ladder that is not too near the colour's own
+// lightness, taken in an order that puts consecutive shades far apart.
 func shade(base color.NRGBA, k int) color.NRGBA {
-	st := shadeSteps[k%len(shadeSteps)]
-	if st.dL == 0 && st.dH == 0 {
+	k %= nShades
+	if k == 0 {
 		return base
 	}
-	L, C, h := toOKLCH(base)
-	L = math.Min(math.Max(L+st.dL, 0.30), 0.82)
-	h += st.dH
+	L0, C, h := toOKLCH(base)
+	var rungs []float64
+	for _, L := range shadeLadder {
+		// The top rung only for a light colour (AWS orange), whose
+		// lighter shades still show on white; no rung so much darker than
+		// the colour that it reads as another (orange turns brown).
+		if math.Abs(L-L0) >= 0.045 && L <= math.Max(0.74, L0+0.11) && L >= L0-0.26 {
+			rungs = append(rungs, L)
+		}
+	}
+	// Stepping through the rungs by a stride prime to their number visits
+	// each once, alternating dark and light.
+	stride := 3
+	for gcd(stride, len(rungs)) != 1 {
+		stride++
+	}
+	L := rungs[(stride*k)%len(rungs)]
 	for ; C > 0; C -= 0.005 {
 		if c, ok := fromOKLCH(L, C, h); ok {
 			return c
@@ -92,6 +109,13 @@ func shade(base color.NRGBA, k int) color.NRGBA {
 	}
 	c, _ := fromOKLCH(L, 0, h)
 	return c
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // Palette assigns the colours of one run's figures.
@@ -117,7 +141,7 @@ func NewPalette(deployments []DeploymentInfo, strategies []string) *Palette {
 		for i, d := range ds {
 			keys[i] = deploymentKey(d)
 		}
-		slot := assignSlots(keys, len(shadeSteps))
+		slot := assignSlots(keys, nShades)
 		for i, d := range ds {
 			p.deployments[d.Name] = shade(ProviderColour(k), slot[keys[i]])
 		}
@@ -135,7 +159,7 @@ func (p *Palette) Deployment(name string) color.NRGBA {
 	if c, ok := p.deployments[name]; ok {
 		return c
 	}
-	return shade(colourGeneric, preferredSlot(name, len(shadeSteps)))
+	return shade(colourGeneric, preferredSlot(name, nShades))
 }
 
 // Strategy is a strategy's colour; one the palette was not given gets its

@@ -28,7 +28,21 @@ func TestProviderColoursAreFixedByKind(t *testing.T) {
 			assert.Greater(t, oklabDistance(s, ProviderColour(k)), 0.1, "strategy colour %v too near provider %s", s, k)
 		}
 	}
-	// Layer shades stay recognisably the provider's and differ from one another.
+	// Shades keep the provider's hue and are told apart from one another.
+	for _, k := range []string{"azure", "bedrock", "generic"} {
+		_, _, h0 := toOKLCH(ProviderColour(k))
+		for i := range nShades {
+			a := shade(ProviderColour(k), i)
+			if _, C, h := toOKLCH(a); k != "generic" {
+				assert.Greater(t, C, 0.04, "%s shade %d keeps a colour", k, i)
+				assert.InDelta(t, h0, h, 8, "%s shade %d keeps the hue", k, i)
+			}
+			for j := i + 1; j < nShades; j++ {
+				assert.Greater(t, oklabDistance(a, shade(ProviderColour(k), j)), 0.04, "%s shades %d and %d", k, i, j)
+			}
+		}
+	}
+	// Layer shades differ from one another.
 	for _, k := range []string{"azure", "bedrock", "generic"} {
 		assert.Equal(t, ProviderColour(k), ProviderLayer(k, "model"))
 		for i, a := range Layers {
@@ -109,12 +123,13 @@ func TestColoursDoNotDependOnOrder(t *testing.T) {
 			assert.Equal(t, p.Strategy(s.Name), q.Strategy(s.Name), "%s: %s", name, s.Name)
 		}
 	}
-	// Nine strategies in eight colours: the ninth shares, the first eight
-	// (by name) are all different whatever the order.
+	// More strategies than colours: the ones past the palette share, the
+	// first (by name) are all different whatever the order.
 	names := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}
+	require.Greater(t, len(names), len(strategyColours))
 	slots := assignSlots(names, len(strategyColours))
 	seen := map[int]bool{}
-	for _, n := range names[:8] {
+	for _, n := range names[:len(strategyColours)] {
 		assert.False(t, seen[slots[n]], n)
 		seen[slots[n]] = true
 	}
