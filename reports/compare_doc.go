@@ -144,7 +144,12 @@ func (c *Comparison) cdf(id, title string, get func(*StrategyMetrics) []CDFPoint
 		if err != nil {
 			continue
 		}
-		l.Color, l.Width = col(i), vg.Points(1.5)
+		// Each side in its strategy's colour (from its own run's palette);
+		// B dashed, so one strategy against itself still reads as two lines.
+		l.Color, l.Width = [2]*Analysis{c.A, c.B}[i].palette().Strategy(side.m.Name), vg.Points(1.5)
+		if i == 1 {
+			l.Dashes = dashed
+		}
 		p.Add(l)
 		p.Legend.Add(side.name, l)
 		lo, hi = math.Min(lo, pts[0].X), math.Max(hi, pts[len(pts)-1].X)

@@ -31,15 +31,6 @@ const (
 // AllFigures lists the figure IDs in report order.
 var AllFigures = []string{FigTTFTCDF, FigE2ECDF, FigTTFTOverTime, FigErrorsOverTime, FigCostBreakdown, FigCostVsP99, FigHHIByLayer, FigFailover}
 
-// Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-var palette = []color.Color{
-	color.RGBA{0, 114, 178, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{0, 158, 115, 255},
-	color.RGBA{204, 121, 167, 255}, color.RGBA{86, 180, 233, 255}, color.RGBA{213, 94, 0, 255},
-	color.RGBA{240, 228, 66, 255}, color.RGBA{0, 0, 0, 255},
-}
-
-func col(i int) color.Color { return palette[i%len(palette)] }
-
 var (
 	faultShade = color.NRGBA{R: 213, G: 94, B: 0, A: 45}
 	dashed     = []vg.Length{vg.Points(4), vg.Points(3)}
@@ -124,7 +115,7 @@ func (an *Analysis) cdfFigure(id, title string, get func(*StrategyMetrics) []CDF
 	p.Legend.Top, p.Legend.Left = true, true
 	n := 0
 	lo, hi := math.Inf(1), 0.0
-	for i, m := range ms {
+	for _, m := range ms {
 		pts := get(m)
 		if len(pts) == 0 {
 			continue
@@ -138,7 +129,7 @@ func (an *Analysis) cdfFigure(id, title string, get func(*StrategyMetrics) []CDF
 		if err != nil {
 			continue
 		}
-		l.Color, l.Width = col(i), vg.Points(1.5)
+		l.Color, l.Width = an.palette().Strategy(m.Name), vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(m.Name, l)
 		n++
@@ -235,7 +226,7 @@ func (an *Analysis) ttftOverTime() *Figure {
 		if err != nil {
 			continue
 		}
-		line.Color, line.Width = col(l.i), vg.Points(1.2)
+		line.Color, line.Width = an.palette().Strategy(ms[l.i].Name), vg.Points(1.2)
 		if l.p50 {
 			line.Dashes = dashed
 		}
@@ -256,7 +247,7 @@ func (an *Analysis) errorsOverTime() *Figure {
 	p := newPlot(title, unit, "% of requests arriving in the bucket")
 	p.Y.Min, p.Y.Max = 0, 100
 	an.shadeFaults(p, 100, div)
-	for i, m := range ms {
+	for _, m := range ms {
 		for _, breach := range []bool{false, true} {
 			xy := seriesLine(m, an.BucketSeconds, div, func(s SeriesPoint) float64 {
 				if breach {
@@ -271,7 +262,7 @@ func (an *Analysis) errorsOverTime() *Figure {
 			if err != nil {
 				continue
 			}
-			line.Color, line.Width = col(i), vg.Points(1.2)
+			line.Color, line.Width = an.palette().Strategy(m.Name), vg.Points(1.2)
 			name := m.Name + " errors"
 			if breach {
 				line.Dashes, name = dashed, m.Name+" SLO breaches"
@@ -312,7 +303,7 @@ func (an *Analysis) costBreakdown() *Figure {
 	}
 	p.NominalX(names...)
 	var prev *plotter.BarChart
-	for si, sg := range segs {
+	for _, sg := range segs {
 		vals := make(plotter.Values, len(ms))
 		for i, m := range ms {
 			vals[i] = m.Cost.ByProviderLayer[sg.p][sg.l] / float64(max(m.Replications, 1))
@@ -321,7 +312,7 @@ func (an *Analysis) costBreakdown() *Figure {
 		if err != nil {
 			continue
 		}
-		bc.Color, bc.LineStyle.Width = col(si), 0
+		bc.Color, bc.LineStyle.Width = ProviderLayer(an.Providers[sg.p].Kind, Layers[sg.l]), 0
 		if prev != nil {
 			bc.StackOn(prev)
 		}
@@ -395,7 +386,7 @@ func (an *Analysis) costVsP99() *Figure {
 		if err != nil {
 			continue
 		}
-		sc.GlyphStyle.Color, sc.GlyphStyle.Radius = col(i), vg.Points(5)
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius = an.palette().Strategy(m.Name), vg.Points(5)
 		sc.GlyphStyle.Shape = draw.RingGlyph{}
 		if slices.Contains(front, i) {
 			sc.GlyphStyle.Shape = draw.CircleGlyph{}
@@ -482,7 +473,7 @@ func (an *Analysis) hhiByLayer() *Figure {
 		if err != nil {
 			continue
 		}
-		bc.Color, bc.LineStyle.Width = col(i), 0
+		bc.Color, bc.LineStyle.Width = an.palette().Strategy(m.Name), 0
 		bc.Offset = w * vg.Length(float64(i)-float64(len(ms)-1)/2)
 		p.Add(bc)
 		p.Legend.Add(m.Name, bc)
@@ -553,7 +544,7 @@ func (an *Analysis) failoverTimeline() *Figure {
 			if err != nil {
 				continue
 			}
-			l.Color, l.Width = col(s.i), vg.Points(1.2)
+			l.Color, l.Width = an.palette().Deployment(s.name), vg.Points(1.2)
 			name := s.name
 			if s.failed {
 				l.Dashes, name = dashed, s.name+" failed"

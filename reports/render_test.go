@@ -7,14 +7,17 @@ import (
 	"encoding/csv"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -134,54 +137,170 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	assert.NotContains(t, html.String(), "@import")
 }
 
-// TestHTMLRendersInChromium loads the report in headless Chromium and
-// fails on any console message (the report has no script, so any message
-// is an error: a blocked resource, a parse failure). It skips only when
-// the chromium binary is absent: .ci/run installs it (apt-get install -y
-// chromium), so CI always runs it.
-func TestHTMLRendersInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
+// chromiumForTest is the browser the Chromium tests use. They skip only
+// when none is installed: .ci/run installs chromium (apt-get install -y
+// chromium), so CI always runs them.
+func chromiumForTest(t *testing.T) string {
+	t.Helper()
+	bin, err := FindChromium("")
 	if err != nil {
-		if bin, err = exec.LookPath("chromium-browser"); err != nil {
-			t.Skip("chromium is not installed (.ci/run installs it)")
-		}
+		t.Skip("chromium is not installed (.ci/run installs it)")
 	}
+	return bin
+}
+
+func openForTest(t *testing.T, bin, file string) *chromiumPage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	p, err := openPage(ctx, bin, file)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestHTMLRendersInChromium loads the report in headless Chromium and
+// fails on any console message, uncaught exception or browser-log entry
+// (the report has no script, so any message is an error: a blocked
+// resource, a parse failure), and on a figure that does not decode. A page
+// with a missing image and a console error shows that the capture works.
+func TestHTMLRendersInChromium(t *testing.T) {
+	bin := chromiumForTest(t)
 	_, doc := demoDocument(t)
 	dir := t.TempDir()
-	_, err = doc.Write(dir, []string{FormatHTML})
+	_, err := doc.Write(dir, []string{FormatHTML})
 	require.NoError(t, err)
-	page := "file://" + filepath.Join(dir, "report.html")
-	shot := filepath.Join(dir, "report.png")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	run := func(args ...string) (stdout, stderr string) {
-		base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-			"--disable-sync", "--no-first-run", "--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}
-		cmd := exec.CommandContext(ctx, bin, append(append(base, args...), page)...)
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		require.NoError(t, cmd.Run(), e.String())
-		return o.String(), e.String()
+	p := openForTest(t, bin, filepath.Join(dir, "report.html"))
+	type page struct {
+		IDs    []string
+		Images []struct {
+			ID    string
+			Width int
+		}
 	}
-	dom, logs := run("--dump-dom")
-	for _, line := range strings.Split(logs, "\n") {
-		assert.NotContains(t, line, ":CONSOLE", "console message while rendering the report")
-		assert.NotContains(t, line, "Uncaught")
-		assert.NotContains(t, line, "ERR_FILE_NOT_FOUND")
-	}
+	got, err := chromedp.Run(p.ctx, chromedp.Evaluate[page](`({
+		IDs: [...document.querySelectorAll("[id]")].map(e => e.id),
+		Images: [...document.images].map(i => ({ID: i.id, Width: i.complete ? i.naturalWidth : 0})),
+	})`))
+	require.NoError(t, err)
 	for _, id := range []string{SecArchitects, SecPerformance, SecRegulators, SecMethodology} {
-		assert.Contains(t, dom, `id="`+id+`"`)
+		assert.Contains(t, got.IDs, id)
 	}
 	for _, id := range AllFigures {
-		assert.Contains(t, dom, `id="plot-`+id+`"`)
+		assert.Contains(t, got.IDs, "plot-"+id)
 	}
-	_, _ = run("--window-size=1400,3000", "--screenshot="+shot)
-	f, err := os.Open(shot)
+	require.Len(t, got.Images, len(AllFigures))
+	for _, img := range got.Images {
+		assert.Greater(t, img.Width, 300, "%s did not decode", img.ID)
+	}
+	msgs, err := p.Console()
 	require.NoError(t, err)
-	defer f.Close()
-	img, err := png.Decode(f)
+	assert.Empty(t, msgs, "console messages while rendering the report")
+
+	// The control: a page that does log.
+	bad := filepath.Join(dir, "bad.html")
+	require.NoError(t, os.WriteFile(bad, []byte(`<!DOCTYPE html><title>x</title><img src="missing.png"><script>console.error("boom"); null.x</script>`), 0o644))
+	msgs, err = openForTest(t, bin, bad).Console()
 	require.NoError(t, err)
-	assert.Equal(t, 1400, img.Bounds().Dx())
+	all := strings.Join(msgs, "\n")
+	assert.Contains(t, all, "console.error: boom")
+	assert.Contains(t, all, "exception: Uncaught")
+	assert.Contains(t, all, "ERR_FILE_NOT_FOUND")
+}
+
+// wideDocument is the report with the widest tables: the demo with a third
+// strategy (the strategy and concentration tables grow a row each, the
+// deployments table has 15 columns) and warnings.
+func wideDocument(t *testing.T) *Document {
+	t.Helper()
+	sc := smallDemo(t)
+	sc.Strategies = append(sc.Strategies, scenarios.Strategy{Name: "bedrock-then-azure-sweden-failover",
+		Placement: map[string][]string{"model": {"bedrock-use1", "aoai-swedencentral"}}, Routing: sc.Strategies[0].Routing})
+	an := analyzeFixture(t, &fixture{sc: sc, records: synthRecords(sc, 2, 1500, 11)}, DefaultOptions())
+	return an.Document()
+}
+
+// overflowJS lists what sticks out of the page: a table wider than its
+// box or than the page, a figure wider than the page.
+const overflowJS = `(() => {
+	const w = document.documentElement.clientWidth, out = [];
+	for (const t of document.querySelectorAll("table")) {
+		const box = t.parentElement, r = t.getBoundingClientRect();
+		if (t.scrollWidth > w || r.right > w + 0.5 || box.scrollWidth > box.clientWidth)
+			out.push(t.id + ": " + t.rows[0].cells.length + " columns, " + t.scrollWidth + " px wide for " + w);
+	}
+	for (const i of document.images)
+		if (i.getBoundingClientRect().right > w + 0.5) out.push(i.id + ": " + i.getBoundingClientRect().width + " px wide for " + w);
+	return out;
+})()`
+
+var printCSS = regexp.MustCompile(`(?s)@media print\{.*?\n\}\n`)
+
+// TestPrintedTablesFit lays the widest report out as Chromium prints it
+// (print media, the width of an A4 page inside its margins) and checks
+// that no table or figure is wider than the page: nothing is cut or behind
+// a scrollbar on paper. Without the print stylesheet the same page does
+// not fit, so the check can fail. Then it prints the PDF.
+func TestPrintedTablesFit(t *testing.T) {
+	bin := chromiumForTest(t)
+	doc := wideDocument(t)
+	dir := t.TempDir()
+	_, err := doc.Write(dir, []string{FormatHTML})
+	require.NoError(t, err)
+	htmlPath := filepath.Join(dir, "report.html")
+
+	p := openForTest(t, bin, htmlPath)
+	require.NoError(t, p.EmulatePrint())
+	width, err := chromedp.Run(p.ctx, chromedp.Evaluate[int64](`document.documentElement.clientWidth`))
+	require.NoError(t, err)
+	assert.Equal(t, PrintContentWidthPx(), width)
+	cols, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`Math.max(...[...document.querySelectorAll("table")].map(t => t.rows[0].cells.length))`))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, cols, 14, "the fixture has the report's widest tables")
+	over, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](overflowJS))
+	require.NoError(t, err)
+	assert.Empty(t, over, "cut on paper")
+
+	// The control: without the print rules, tables are cut.
+	html, err := os.ReadFile(htmlPath)
+	require.NoError(t, err)
+	require.True(t, printCSS.Match(html), "the template has an @media print block")
+	screenOnly := filepath.Join(dir, "screen-only.html")
+	require.NoError(t, os.WriteFile(screenOnly, printCSS.ReplaceAll(html, nil), 0o644))
+	q := openForTest(t, bin, screenOnly)
+	require.NoError(t, q.EmulatePrint())
+	over, err = chromedp.Run(q.ctx, chromedp.Evaluate[[]string](overflowJS))
+	require.NoError(t, err)
+	assert.NotEmpty(t, over, "without the print stylesheet the widest tables do not fit")
+
+	// The PDF: A4 pages, no console message.
+	pdfPath := filepath.Join(dir, "report.pdf")
+	console, err := PrintPDF(context.Background(), bin, htmlPath, pdfPath)
+	require.NoError(t, err)
+	assert.Empty(t, console)
+	pdf, err := os.ReadFile(pdfPath)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(pdf, []byte("%PDF-")))
+	pages := pdfPages(pdf)
+	assert.Greater(t, len(pages), 3, "a report of many tables and figures takes pages")
+	for _, mb := range pages {
+		assert.InDelta(t, 595, mb[0], 1, "A4 width in points")
+		assert.InDelta(t, 842, mb[1], 1, "A4 height in points")
+	}
+}
+
+var mediaBox = regexp.MustCompile(`/Type\s*/Page\b[^s][\s\S]*?/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]`)
+
+// pdfPages returns the width and height of each page object of a PDF
+// (Chromium writes them uncompressed).
+func pdfPages(pdf []byte) [][2]float64 {
+	var out [][2]float64
+	for _, m := range mediaBox.FindAllSubmatch(pdf, -1) {
+		w, _ := strconv.ParseFloat(string(m[1]), 64)
+		h, _ := strconv.ParseFloat(string(m[2]), 64)
+		out = append(out, [2]float64{w, h})
+	}
+	return out
 }
 
 func TestCompareSharedStreamIsPaired(t *testing.T) {
@@ -279,4 +398,24 @@ func TestReportIsDeterministic(t *testing.T) {
 		require.NoError(t, WriteHTML(&pages[i], an.Document()))
 	}
 	assert.True(t, bytes.Equal(pages[0].Bytes(), pages[1].Bytes()))
+}
+
+// TestPrintPDFIsBounded: a browser that never answers makes PrintPDF fail
+// with a clear error when its time is up, instead of hanging.
+func TestPrintPDFIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	stuck := filepath.Join(dir, "stuck-chromium")
+	require.NoError(t, os.WriteFile(stuck, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755))
+	html := filepath.Join(dir, "r.html")
+	require.NoError(t, os.WriteFile(html, []byte("<!DOCTYPE html><title>r</title>"), 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := PrintPDF(ctx, stuck, html, filepath.Join(dir, "r.pdf"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Chromium did not finish")
+	assert.Contains(t, err.Error(), stuck)
+	assert.NoFileExists(t, filepath.Join(dir, "r.pdf"))
+
+	_, err = FindChromium(filepath.Join(dir, "nothing-here"))
+	assert.ErrorContains(t, err, "nothing-here")
 }

@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"slices"
@@ -95,6 +96,8 @@ type TwinReport struct {
 
 	// Distributions of replication 0 and of the load test, for the plots.
 	simTTFT, simE2E, loadTTFT, loadE2E *hdrhistogram.Histogram
+	// strategyColour is the strategy's colour in the scenario's palette.
+	strategyColour color.NRGBA
 }
 
 // TwinSide describes one of the two runs.
@@ -472,6 +475,7 @@ func Twin(sim, load *results.Run, opt TwinOptions) (*TwinReport, error) {
 		Simulation: TwinSide{Dir: sim.Dir, Source: "sim", Replications: len(reps), Requests: sim0.requests, Completed: sim0.ok, Command: sim.Info.Command},
 		LoadTest:   TwinSide{Dir: load.Dir, Source: "load", Replications: 1, Requests: meas.requests, Completed: meas.ok, Command: load.Info.Command},
 		simTTFT:    sim0.ttft, simE2E: sim0.e2e, loadTTFT: meas.ttft, loadE2E: meas.e2e,
+		strategyColour: scenarioPalette(sc).Strategy(strategy),
 	}
 	if r.Tolerance == nil {
 		r.Tolerance = Tolerance{}

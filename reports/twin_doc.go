@@ -262,7 +262,7 @@ func (r *TwinReport) cdfFigure(id, title string, pred, meas *hdrhistogram.Histog
 		if err != nil {
 			continue
 		}
-		l.Color, l.Width = col(i), vg.Points(1.5)
+		l.Color, l.Width = r.colour(i), vg.Points(1.5)
 		if i == 1 {
 			l.Dashes = dashed
 		}
@@ -303,7 +303,7 @@ func (r *TwinReport) qqFigure() *Figure {
 		if err != nil {
 			continue
 		}
-		sc.GlyphStyle.Color, sc.GlyphStyle.Radius = col(i), vg.Points(2)
+		sc.GlyphStyle.Color, sc.GlyphStyle.Radius = r.colour(i), vg.Points(2)
 		p.Add(sc)
 		p.Legend.Add(pair.name, sc)
 		n++
@@ -326,7 +326,7 @@ func (r *TwinReport) qqFigure() *Figure {
 func (r *TwinReport) residualFigure() *Figure {
 	title := "Residuals per request, measured − predicted"
 	var plots [][]*plot.Plot
-	for i, x := range []struct {
+	for _, x := range []struct {
 		name string
 		st   ResidualStats
 	}{{"TTFT", r.Residuals.TTFT}, {"E2E", r.Residuals.E2E}} {
@@ -334,7 +334,7 @@ func (r *TwinReport) residualFigure() *Figure {
 			continue
 		}
 		p := newPlot(x.name, "residual (ms)", "requests")
-		h := &plotter.Histogram{FillColor: col(i), LineStyle: draw.LineStyle{Color: color.Gray{80}, Width: vg.Points(0.5)}}
+		h := &plotter.Histogram{FillColor: r.colour(0), LineStyle: draw.LineStyle{Color: color.Gray{80}, Width: vg.Points(0.5)}}
 		for _, b := range x.st.Histogram.Bins {
 			h.Bins = append(h.Bins, plotter.HistogramBin{Min: b.LoNS / 1e6, Max: b.HiNS / 1e6, Weight: float64(b.Count)})
 		}

@@ -54,6 +54,12 @@ func runCompare(cmd *cobra.Command, dirA, dirB string, f *compareFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	var chromium string
+	if f.out != "" {
+		if chromium, err = f.findChromium(formats); err != nil {
+			return err
+		}
+	}
 	var ans [2]*reports.Analysis
 	for i, dir := range []string{dirA, dirB} {
 		run, err := results.OpenRun(dir)
@@ -72,7 +78,7 @@ func runCompare(cmd *cobra.Command, dirA, dirB string, f *compareFlags) error {
 	printWarnings(cmd.ErrOrStderr(), doc.Warnings)
 	printComparison(cmd.OutOrStdout(), c)
 	if f.out != "" {
-		files, err := doc.Write(f.out, formats)
+		files, err := writeDocument(cmd, doc, f.out, formats, chromium)
 		if err != nil {
 			return err
 		}

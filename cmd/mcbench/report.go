@@ -33,10 +33,12 @@ type reportFlags struct {
 	bandwidthGbps float64
 	exitNotice    time.Duration
 	exitParallel  time.Duration
+	chromium      string
 }
 
 func (f *reportFlags) register(fl *pflag.FlagSet, outHelp string) {
-	fl.StringVar(&f.formats, "format", "html,md,csv", "comma-separated formats: html (one self-contained page), md (with plots/ PNGs), csv (one file per table in csv/), parquet (one file per table in parquet/; report adds the run's records as parquet/outcomes.parquet)")
+	fl.StringVar(&f.formats, "format", "html,md,csv", "comma-separated formats: html (one self-contained page), md (with plots/ PNGs), csv (one file per table in csv/), parquet (one file per table in parquet/; report adds the run's records as parquet/outcomes.parquet), pdf (the HTML page printed on A4 by headless Chromium)")
+	fl.StringVar(&f.chromium, "chromium", "", "Chromium or Chrome to print --format pdf with (default: $"+chromiumEnv+", else the first of "+strings.Join(reports.ChromiumNames, ", ")+" on PATH)")
 	fl.StringVar(&f.out, "out", "", outHelp)
 	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables (default: the built-in copy of testdata/pricing)")
 	fl.StringVar(&f.state, "state", "", "state inventory CSV (strategy,provider,region,class,gigabytes,note) for state concentration and exit costs")
@@ -99,8 +101,8 @@ func parseFormats(s string) ([]string, error) {
 		if f == "markdown" {
 			f = reports.FormatMarkdown
 		}
-		if !slices.Contains(reports.Formats, f) {
-			return nil, fmt.Errorf("--format: unknown format %q (want a comma-separated list of %s)", f, strings.Join(reports.Formats, ", "))
+		if !slices.Contains(reports.Formats, f) && f != reports.FormatPDF {
+			return nil, fmt.Errorf("--format: unknown format %q (want a comma-separated list of %s)", f, strings.Join(append(slices.Clone(reports.Formats), reports.FormatPDF), ", "))
 		}
 		if !slices.Contains(out, f) {
 			out = append(out, f)
@@ -185,6 +187,10 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
+	chromium, err := f.findChromium(formats)
+	if err != nil {
+		return err
+	}
 	opt.Baseline = f.baseline
 	if _, err := reports.ParseObjectives(f.objectives); err != nil {
 		return usageError{fmt.Errorf("--objectives: %w", err)}
@@ -202,7 +208,7 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 	if out == "" {
 		out = filepath.Join(dir, "report")
 	}
-	files, err := an.Document().Write(out, formats)
+	files, err := writeDocument(cmd, an.Document(), out, formats, chromium)
 	if err != nil {
 		return err
 	}
@@ -314,4 +320,66 @@ func dollars(x float64) string {
 	default:
 		return fmt.Sprintf("$%.2f", x)
 	}
+}
+
+// chromiumEnv names the environment variable that points --format pdf at
+// a browser when --chromium is not given.
+const chromiumEnv = "MCBENCH_CHROMIUM"
+
+// pdfInstallHint is what to do when no browser is found.
+const pdfInstallHint = "install Chromium (Debian/Ubuntu: apt-get install chromium; Fedora: dnf install chromium; macOS: brew install --cask chromium) or give a Chromium or Chrome binary with --chromium PATH or " + chromiumEnv + "=PATH"
+
+// findChromium finds the browser when the formats include pdf, before any
+// work is done. No browser is the user's to fix (install one, or say where
+// it is), like a bad flag: a usage error, exit code 2.
+func (f *reportFlags) findChromium(formats []string) (string, error) {
+	if !slices.Contains(formats, reports.FormatPDF) {
+		return "", nil
+	}
+	path, flag := f.chromium, "--chromium"
+	if path == "" {
+		path, flag = os.Getenv(chromiumEnv), chromiumEnv
+	}
+	bin, err := reports.FindChromium(path)
+	switch {
+	case err != nil && path != "":
+		return "", usageError{fmt.Errorf("--format pdf: %s=%s: %w", flag, path, err)}
+	case err != nil:
+		return "", usageError{fmt.Errorf("--format pdf prints the HTML report with headless Chromium, and none was found: %s", pdfInstallHint)}
+	}
+	return bin, nil
+}
+
+// writeDocument writes the document in the formats; pdf prints the HTML
+// page (written to a temporary directory when html was not asked for)
+// with the browser, within reports.PDFTimeout.
+func writeDocument(cmd *cobra.Command, doc *reports.Document, out string, formats []string, chromium string) ([]string, error) {
+	pdf := slices.Contains(formats, reports.FormatPDF)
+	formats = slices.DeleteFunc(slices.Clone(formats), func(f string) bool { return f == reports.FormatPDF })
+	files, err := doc.Write(out, formats)
+	if err != nil || !pdf {
+		return files, err
+	}
+	htmlPath := filepath.Join(out, "report.html")
+	if !slices.Contains(formats, reports.FormatHTML) {
+		tmp, err := os.MkdirTemp("", "mcbench-pdf-")
+		if err != nil {
+			return files, err
+		}
+		defer os.RemoveAll(tmp)
+		if _, err := doc.Write(tmp, []string{reports.FormatHTML}); err != nil {
+			return files, err
+		}
+		htmlPath = filepath.Join(tmp, "report.html")
+	}
+	pdfPath := filepath.Join(out, "report.pdf")
+	fmt.Fprintf(cmd.ErrOrStderr(), "printing %s with %s…\n", pdfPath, chromium)
+	console, err := reports.PrintPDF(cmd.Context(), chromium, htmlPath, pdfPath)
+	for _, m := range console {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning: the HTML report logged in Chromium:", m)
+	}
+	if err != nil {
+		return files, fmt.Errorf("--format pdf: %w", err)
+	}
+	return append(files, pdfPath), nil
 }

@@ -138,7 +138,7 @@ func TestReportUsageErrors(t *testing.T) {
 		{[]string{"report"}, "accepts 1 arg"},
 		{[]string{"report", t.TempDir()}, "not a run directory"},
 		{[]string{"report", filepath.Join(run, "outcomes.csv")}, "is a file"},
-		{[]string{"report", run, "--format", "pdf"}, `unknown format "pdf"`},
+		{[]string{"report", run, "--format", "docx"}, `unknown format "docx"`},
 		{[]string{"report", run, "--baseline", "nope"}, `--baseline: baseline strategy "nope"`},
 		{[]string{"report", run, "--slo-target", "99.9"}, "--slo-target"},
 		{[]string{"report", run, "--state", "/nonexistent.csv"}, "--state"},
@@ -292,4 +292,69 @@ func TestReportOpensThePreviousLayout(t *testing.T) {
 		assert.Contains(t, stdout, "azure-", kind)
 		assert.FileExists(t, filepath.Join(out, "report.md"))
 	}
+}
+
+// TestReportPDF: --format pdf prints the HTML report with headless
+// Chromium; without a browser it writes nothing, says what to install and
+// exits with the usage code.
+func TestReportPDF(t *testing.T) {
+	run := simRun(t, true)
+
+	// No browser: PATH has none and nothing names one.
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv(chromiumEnv, "")
+	out := filepath.Join(t.TempDir(), "rep")
+	_, _, err := execute(t, "report", run, "--out", out, "--format", "html,pdf")
+	require.Error(t, err)
+	assert.Equal(t, exitUsage, exitCode(err))
+	assert.ErrorContains(t, err, "apt-get install chromium")
+	assert.ErrorContains(t, err, "--chromium PATH")
+	assert.NoDirExists(t, out, "nothing is written when the PDF cannot be")
+
+	_, _, err = execute(t, "report", run, "--out", out, "--format", "pdf", "--chromium", "/nonexistent/chromium")
+	assert.Equal(t, exitUsage, exitCode(err))
+	assert.ErrorContains(t, err, "--chromium=/nonexistent/chromium")
+	t.Setenv(chromiumEnv, "/nonexistent/chrome")
+	_, _, err = execute(t, "report", run, "--out", out, "--format", "pdf")
+	assert.Equal(t, exitUsage, exitCode(err))
+	assert.ErrorContains(t, err, chromiumEnv+"=/nonexistent/chrome")
+
+	// A browser: given by its path, it prints; html is not asked for, so
+	// only the PDF is written.
+	t.Setenv(chromiumEnv, "")
+	bin := ""
+	for _, dir := range filepath.SplitList(origPath) {
+		for _, n := range reports.ChromiumNames {
+			if p := filepath.Join(dir, n); bin == "" && isExecutable(p) {
+				bin = p
+			}
+		}
+	}
+	if bin == "" {
+		t.Skip("chromium is not installed (.ci/run installs it)")
+	}
+	stdout, stderr, err := execute(t, "report", run, "--out", out, "--format", "pdf", "--chromium", bin)
+	require.NoError(t, err, stderr)
+	pdf := filepath.Join(out, "report.pdf")
+	assert.Contains(t, stdout, "wrote "+pdf)
+	b, err := os.ReadFile(pdf)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(b, []byte("%PDF-")))
+	assert.NoFileExists(t, filepath.Join(out, "report.html"))
+	assert.NotContains(t, stderr, "warning:", "the report logs nothing in Chromium")
+
+	// compare prints its document the same way.
+	cmp := filepath.Join(t.TempDir(), "cmp")
+	stdout, stderr, err = execute(t, "compare", run, run, "--a", "azure-failover", "--b", "azure-bedrock-split", "--out", cmp, "--format", "html,pdf", "--chromium", bin)
+	require.NoError(t, err, stderr)
+	assert.Contains(t, stdout, "wrote "+filepath.Join(cmp, "report.pdf"))
+	assert.FileExists(t, filepath.Join(cmp, "report.html"))
+}
+
+// origPath is PATH when the tests started (TestReportPDF empties it).
+var origPath = os.Getenv("PATH")
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
