@@ -572,14 +572,15 @@ func WriteDictionary(w io.Writer, d *Document) error {
 	fmt.Fprintf(&b, "# Data dictionary: %s\n\n%s\n\n", mdEscape(d.Title), mdEscape(dictionaryConventions))
 	b.WriteString("| column | type | unit | meaning | tables |\n| --- | --- | --- | --- | --- |\n")
 	for _, e := range d.Dictionary() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(e.Name), e.Type, mdCell(e.Unit), mdCell(e.Meaning), mdCell(strings.Join(e.Tables, ", ")))
+		// Machine names are [a-z0-9_]: a code span needs no escaping.
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", e.Name, e.Type, mdCell(e.Unit), mdCell(e.Meaning), mdCell(strings.Join(e.Tables, ", ")))
 	}
 	b.WriteString("\nEach table's display labels (HTML and Markdown report) map to these columns:\n\n")
 	for _, t := range d.Tables() {
 		fmt.Fprintf(&b, "- %s (%s.csv, %s.parquet):", mdEscape(t.Title), t.ID, t.ID)
 		sep := " "
 		for _, f := range t.Fields() {
-			fmt.Fprintf(&b, "%s%s ← %s", sep, mdCell(f.Name), mdCell(f.Label))
+			fmt.Fprintf(&b, "%s`%s` ← %s", sep, f.Name, mdCell(f.Label))
 			sep = "; "
 		}
 		b.WriteString("\n")

@@ -320,7 +320,7 @@ func TestDataDictionary(t *testing.T) {
 	for _, e := range entries {
 		names[e.Name] = true
 		assert.NotEmpty(t, e.Meaning, e.Name)
-		assert.Contains(t, string(b), "| "+mdCell(e.Name)+" | "+e.Type+" | "+mdCell(e.Unit)+" | ", e.Name)
+		assert.Contains(t, string(b), "| `"+e.Name+"` | "+e.Type+" | "+mdCell(e.Unit)+" | ", e.Name)
 		assert.Contains(t, string(html), "<td>"+e.Name+"</td>", e.Name)
 		assert.Contains(t, string(md), "| "+mdCell(e.Name)+" |", e.Name)
 	}
