@@ -18,50 +18,44 @@ const (
 // SideBySide is one metric's value in both runs.
 type SideBySide struct {
 	Metric string
-	A, B   Cell
+	// Unit is the unit of the values' machine form ("s", "USD",
+	// "fraction", …).
+	Unit string
+	A, B Cell
 }
 
 // Rows returns the point values compared side by side.
 func (c *Comparison) Rows() []SideBySide {
 	a, b := c.SA, c.SB
-	row := func(name string, f func(m *StrategyMetrics) Cell) SideBySide {
-		return SideBySide{Metric: name, A: f(a), B: f(b)}
+	row := func(name, unit string, f func(m *StrategyMetrics) Cell) SideBySide {
+		return SideBySide{Metric: name, Unit: unit, A: f(a), B: f(b)}
 	}
 	hhi := func(m *StrategyMetrics) Cell {
 		lc := m.Concentration.layer("model")
 		if lc == nil {
-			return txt("-")
+			return nac("-")
 		}
 		return numc(lc.TrafficHHI, 0)
 	}
 	return []SideBySide{
-		row("source", func(m *StrategyMetrics) Cell { return txt(c.sourceOf(m)) }),
-		row("replications", func(m *StrategyMetrics) Cell { return intc(int64(m.Replications)) }),
-		row("requests", func(m *StrategyMetrics) Cell { return intc(m.Requests) }),
-		row("completed", func(m *StrategyMetrics) Cell { return ivc(m.SuccessRate, pct) }),
-		row("within SLO", func(m *StrategyMetrics) Cell { return ivc(m.GoodRate, pct) }),
-		row("TTFT p50", func(m *StrategyMetrics) Cell { return secc(m.TTFT.P50) }),
-		row("TTFT p99", func(m *StrategyMetrics) Cell { return ivc(withMean(m.TTFT.P99CI, m.TTFT.P99), secs) }),
-		row("E2E mean", func(m *StrategyMetrics) Cell { return ivc(withMean(m.E2E.MeanCI, m.E2E.Mean), secs) }),
-		row("E2E p99", func(m *StrategyMetrics) Cell { return ivc(withMean(m.E2E.P99CI, m.E2E.P99), secs) }),
-		row("throughput (req/s)", func(m *StrategyMetrics) Cell {
+		row("replications", "count", func(m *StrategyMetrics) Cell { return intc(int64(m.Replications)) }),
+		row("requests", "count", func(m *StrategyMetrics) Cell { return intc(m.Requests) }),
+		row("completed", "fraction", func(m *StrategyMetrics) Cell { return ivc(m.SuccessRate, pct) }),
+		row("within SLO", "fraction", func(m *StrategyMetrics) Cell { return ivc(m.GoodRate, pct) }),
+		row("TTFT p50", "s", func(m *StrategyMetrics) Cell { return secc(m.TTFT.P50) }),
+		row("TTFT p99", "s", func(m *StrategyMetrics) Cell { return ivc(withMean(m.TTFT.P99CI, m.TTFT.P99), secs) }),
+		row("E2E mean", "s", func(m *StrategyMetrics) Cell { return ivc(withMean(m.E2E.MeanCI, m.E2E.Mean), secs) }),
+		row("E2E p99", "s", func(m *StrategyMetrics) Cell { return ivc(withMean(m.E2E.P99CI, m.E2E.P99), secs) }),
+		row("throughput (req/s)", "req/s", func(m *StrategyMetrics) Cell {
 			return ivc(m.ThroughputRPS, func(x float64) string { return num(x, 1) })
 		}),
-		row("cost per successful request", func(m *StrategyMetrics) Cell { return ivc(withMean(m.Cost.PerSuccessCI, m.Cost.PerSuccess), usd) }),
-		row("cost per 1M tokens", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerMTokens) }),
-		row("cost per SLO-met request", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerGoodRequest) }),
-		row("model-layer HHI by traffic", hhi),
-		row("portability index", func(m *StrategyMetrics) Cell { return numc(m.LockIn.PortabilityIndex, 2) }),
-		row("multi-cloud tax", func(m *StrategyMetrics) Cell { return pctc(m.LockIn.MultiCloudTax) }),
+		row("cost per successful request", "USD", func(m *StrategyMetrics) Cell { return ivc(withMean(m.Cost.PerSuccessCI, m.Cost.PerSuccess), usd) }),
+		row("cost per 1M tokens", "USD", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerMTokens) }),
+		row("cost per SLO-met request", "USD", func(m *StrategyMetrics) Cell { return usdc(m.Cost.PerGoodRequest) }),
+		row("model-layer HHI by traffic", "HHI", hhi),
+		row("portability index", "index 0–1", func(m *StrategyMetrics) Cell { return numc(m.LockIn.PortabilityIndex, 2) }),
+		row("multi-cloud tax", "fraction", func(m *StrategyMetrics) Cell { return pctc(m.LockIn.MultiCloudTax) }),
 	}
-}
-
-func (c *Comparison) sourceOf(m *StrategyMetrics) string {
-	an := c.A
-	if m == c.SB {
-		an = c.B
-	}
-	return an.Run.Summary.Source
 }
 
 // Document lays the comparison out as a report.
@@ -79,9 +73,9 @@ func (c *Comparison) Document() *Document {
 	}
 	d.Glance = c.Notes
 	s := Section{ID: "comparison", Title: "Side by side", Audience: "architects and performance engineers"}
-	t := &Table{ID: "side-by-side", Title: "A and B", Columns: []string{"metric", "A: " + c.SA.Name, "B: " + c.SB.Name}}
+	t := &Table{ID: "side-by-side", Title: "A and B", Columns: []string{"metric", "unit", "A: " + c.SA.Name, "B: " + c.SB.Name}}
 	for _, r := range c.Rows() {
-		t.row(txt(r.Metric), r.A, r.B)
+		t.row(txt(r.Metric), txt(r.Unit), r.A, r.B)
 	}
 	s.table(t)
 	if len(c.Diffs) > 0 {
@@ -89,9 +83,9 @@ func (c *Comparison) Document() *Document {
 		if c.SharedStream {
 			kind = "paired per replication"
 		}
-		dt := &Table{ID: "differences", Title: "Differences B − A, " + kind, Columns: []string{"statistic", "A", "B", "B − A [95% CI]", "replications", "significant"}}
+		dt := &Table{ID: "differences", Title: "Differences B − A, " + kind, Columns: []string{"statistic", "unit", "A", "B", "B − A [95% CI]", "replications", "significant"}}
 		for _, df := range c.Diffs {
-			dt.row(txt(df.Metric), valc(df.A, df.Unit), valc(df.B, df.Unit), diffc(df.Delta, unitFmt(df.Unit)), intc(int64(df.Delta.N)), txt(verdict(df)))
+			dt.row(txt(df.Metric), unitc(df.Unit), valc(df.A, df.Unit), valc(df.B, df.Unit), diffc(df.Delta, unitFmt(df.Unit)), intc(int64(df.Delta.N)), txt(verdict(df)))
 		}
 		s.table(dt)
 	}
@@ -105,6 +99,7 @@ func (c *Comparison) Document() *Document {
 		text bool
 	}{
 		{"directory", func(an *Analysis) string { return an.Run.Dir }, true},
+		{"source", func(an *Analysis) string { return an.Run.Summary.Source }, true},
 		{"scenario", func(an *Analysis) string { return an.Run.Summary.Scenario }, true},
 		{"scenario SHA-256", func(an *Analysis) string { return an.Run.Summary.ScenarioSHA256 }, true},
 		{"seed", func(an *Analysis) string { return fmt.Sprint(an.Run.Summary.Seed) }, true},

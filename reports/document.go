@@ -49,12 +49,49 @@ type Table struct {
 	Notes     []string
 }
 
-// Cell is a table cell: Text for reading, Raw (when set) for machines
-// (CSV and Parquet).
+// Cell is a table cell: Text for reading (HTML, Markdown), Val for
+// machines (CSV, Parquet). A cell built by txt has no machine value: its
+// Text is the value, and it is text.
 type Cell struct {
-	Text, Raw string
+	Text string
 	// Num right-aligns the cell.
 	Num bool
+	// Val is the cell's typed value for CSV and Parquet, set by the cell
+	// constructors of format.go (intc, secc, usdc, pctc, ivc, diffc, …).
+	Val Value
+}
+
+// ValueKind is what a cell's machine value is.
+type ValueKind uint8
+
+// Kinds of machine value. The zero ValueKind is text: the cell's Text.
+const (
+	// ValText: the value is the cell's Text ("" and "-" are missing).
+	ValText ValueKind = iota
+	// ValNull: the value is missing (an undefined statistic, no objective,
+	// a placeholder such as "n/a" or "not within the window").
+	ValNull
+	// ValFloat: F, with a 95% interval or a range in Lo and Hi when the
+	// column has bounds.
+	ValFloat
+	// ValInt: I, a count.
+	ValInt
+)
+
+// Value is a cell's machine value: typed, in SI units or US dollars, with
+// ratios as fractions (0–1).
+type Value struct {
+	Kind ValueKind
+	F    float64
+	I    int64
+	// Bounded: Lo and Hi bound the value (a 95% interval beside the
+	// point F, or a range with no point, F NaN); either may be NaN.
+	Bounded bool
+	Lo, Hi  float64
+	// Unit is the unit the constructor knows ("s", "USD", "fraction",
+	// "count"); empty when it does not. A test checks it against the
+	// column's registered unit.
+	Unit string
 }
 
 // Figure is a plot rendered to PNG, or the reason it could not be drawn.

@@ -10,21 +10,47 @@ import (
 	"github.com/mcbench/mcbench/results"
 )
 
-// Cell constructors. Text is for people; Raw keeps full precision for CSV.
+// Cell constructors. Text is for people; Val is the typed value CSV and
+// Parquet write (see Value): seconds, US dollars, fractions, counts.
 
 func txt(s string) Cell { return Cell{Text: s} }
 
-func intc(n int64) Cell { return Cell{Text: grouped(n), Raw: strconv.FormatInt(n, 10), Num: true} }
+func intc(n int64) Cell {
+	return Cell{Text: grouped(n), Num: true, Val: Value{Kind: ValInt, I: n, Unit: "count"}}
+}
 
-func raw(x float64) string {
+// floatVal is a number in a unit, with no bounds; a non-finite number (an
+// undefined statistic, or ∞) is missing for machines.
+func floatVal(x float64, unit string) Value {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return ""
+		return Value{Kind: ValNull, F: x, Unit: unit}
 	}
-	return strconv.FormatFloat(x, 'g', -1, 64)
+	return Value{Kind: ValFloat, F: x, Unit: unit}
+}
+
+// valCell is a numeric cell with its own text: x in unit for machines.
+func valCell(text string, x float64, unit string) Cell {
+	return Cell{Text: text, Num: true, Val: floatVal(x, unit)}
+}
+
+// nac is a numeric column's placeholder ("n/a", "not within the window"):
+// missing for machines.
+func nac(text string) Cell {
+	return Cell{Text: text, Num: true, Val: Value{Kind: ValNull}}
+}
+
+// rangec is a range with no point value (a p5–p95 spread, a time window):
+// machines get its bounds.
+func rangec(text string, lo, hi float64, unit string) Cell {
+	v := Value{Kind: ValNull, F: math.NaN(), Bounded: true, Lo: lo, Hi: hi, Unit: unit}
+	if !math.IsNaN(lo) || !math.IsNaN(hi) {
+		v.Kind = ValFloat
+	}
+	return Cell{Text: text, Num: true, Val: v}
 }
 
 // usdc formats dollars with precision that keeps small amounts visible.
-func usdc(x float64) Cell { return Cell{Text: usd(x), Raw: raw(x), Num: true} }
+func usdc(x float64) Cell { return valCell(usd(x), x, "USD") }
 
 func usd(x float64) string {
 	a := math.Abs(x)
@@ -49,12 +75,14 @@ func usd(x float64) string {
 }
 
 // secc formats seconds.
-func secc(s float64) Cell { return Cell{Text: secs(s), Raw: raw(s), Num: true} }
+func secc(s float64) Cell { return valCell(secs(s), s, "s") }
 
-// sloc formats an objective: zero means none.
+// sloc formats an objective: zero means none (missing for machines).
 func sloc(s float64) Cell {
 	if s == 0 {
-		return Cell{Text: "none", Num: true}
+		c := nac("none")
+		c.Val.Unit = "s"
+		return c
 	}
 	return secc(s)
 }
@@ -76,8 +104,8 @@ func secs(s float64) string {
 	}
 }
 
-// pctc formats a 0–1 ratio as a percentage.
-func pctc(r float64) Cell { return Cell{Text: pct(r), Raw: raw(r), Num: true} }
+// pctc formats a 0–1 ratio as a percentage; machines get the fraction.
+func pctc(r float64) Cell { return valCell(pct(r), r, "fraction") }
 
 func pct(r float64) string {
 	a := math.Abs(r)
@@ -97,8 +125,9 @@ func pct(r float64) string {
 	}
 }
 
-// numc formats a plain number with the given decimals (grouped thousands).
-func numc(x float64, dec int) Cell { return Cell{Text: num(x, dec), Raw: raw(x), Num: true} }
+// numc formats a plain number with the given decimals (grouped thousands);
+// its unit is the column's.
+func numc(x float64, dec int) Cell { return valCell(num(x, dec), x, "") }
 
 func num(x float64, dec int) string {
 	if math.IsNaN(x) {
@@ -110,18 +139,21 @@ func num(x float64, dec int) string {
 	return groupedFloat(x, dec)
 }
 
-// ivc formats a mean with its 95% interval half-width.
+// ivc formats a mean with its 95% interval half-width; machines get the
+// mean and the interval's bounds.
 func ivc(iv results.Interval, f func(float64) string) Cell {
-	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
+	c := Cell{Text: f(iv.Mean), Num: true, Val: floatVal(iv.Mean, "")}
 	if iv.Defined() {
 		c.Text += " ± " + f(iv.HalfWidth())
+		c.Val.Bounded, c.Val.Lo, c.Val.Hi = true, iv.Lo, iv.Hi
 	}
 	return c
 }
 
-// diffc formats a difference with its interval [lo, hi].
+// diffc formats a difference with its interval [lo, hi]; machines get the
+// difference and the interval's bounds.
 func diffc(iv results.Interval, f func(float64) string) Cell {
-	c := Cell{Text: f(iv.Mean), Raw: raw(iv.Mean), Num: true}
+	c := Cell{Text: f(iv.Mean), Num: true, Val: floatVal(iv.Mean, "")}
 	if math.IsNaN(iv.Mean) {
 		return c
 	}
@@ -130,6 +162,7 @@ func diffc(iv results.Interval, f func(float64) string) Cell {
 	}
 	if iv.Defined() {
 		c.Text += " [" + f(iv.Lo) + ", " + f(iv.Hi) + "]"
+		c.Val.Bounded, c.Val.Lo, c.Val.Hi = true, iv.Lo, iv.Hi
 	}
 	return c
 }

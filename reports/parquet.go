@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/mcbench/mcbench/results"
@@ -42,38 +41,38 @@ const DefaultOutcomeRowGroupRows = 1 << 20
 var parquetCompression = &parquet.Zstd
 
 // WriteTableParquet writes one table as a Parquet file with one optional
-// column per table column, in the table's order, named by
-// ParquetColumnNames. A column is a DOUBLE when every non-empty value (a
-// cell's Raw, else its Text, as the CSV has it) parses as a float64 (the
-// placeholder of a numeric cell with no raw value, such as "-" for an
-// undefined statistic or "none" for no objective, reads as null; "∞" as
-// +Inf); otherwise it is a STRING. Empty cells, and cells missing from a
-// short row, are null. The table's title and original column names (a JSON
-// array) are kept in the file's key/value metadata ("title", "columns").
+// column per machine column (Table.Fields), in order: INT64 for counts,
+// DOUBLE for measures, STRING for text, DATE for dates; a missing value is
+// null. The table's title, its display labels and each column's unit are
+// kept in the file's key/value metadata ("title", "labels", "units": JSON
+// objects keyed by column name).
 func WriteTableParquet(w io.Writer, t *Table) error {
-	names := ParquetColumnNames(t.Columns)
-	numeric := make([]bool, len(t.Columns))
-	for i := range t.Columns {
-		numeric[i] = true
-		for _, r := range t.Rows {
-			if i >= len(r) {
-				continue
-			}
-			if _, ok, isNum := cellFloat(r[i]); !ok && !isNum {
-				numeric[i] = false
-				break
-			}
-		}
-	}
-	cols := make(orderedGroup, len(t.Columns))
-	for i, name := range names {
-		leaf := parquet.String()
-		if numeric[i] {
+	fields := t.Fields()
+	cols := make(orderedGroup, len(fields))
+	labels, units := map[string]string{}, map[string]string{}
+	for i, f := range fields {
+		var leaf parquet.Node
+		switch f.Type {
+		case TypeInt:
+			leaf = parquet.Int(64)
+		case TypeFloat:
 			leaf = parquet.Leaf(parquet.DoubleType)
+		case TypeDate:
+			leaf = parquet.Date()
+		default:
+			leaf = parquet.String()
 		}
-		cols[i] = &namedNode{Node: parquet.Optional(leaf), name: name}
+		cols[i] = &namedNode{Node: parquet.Optional(leaf), name: f.Name}
+		labels[f.Name] = f.Label
+		if f.Unit != "" {
+			units[f.Name] = f.Unit
+		}
 	}
-	columns, err := json.Marshal(t.Columns)
+	lj, err := json.Marshal(labels)
+	if err != nil {
+		return err
+	}
+	uj, err := json.Marshal(units)
 	if err != nil {
 		return err
 	}
@@ -81,22 +80,29 @@ func WriteTableParquet(w io.Writer, t *Table) error {
 		parquet.NewSchema(t.ID, cols),
 		parquet.Compression(parquetCompression),
 		parquet.KeyValueMetadata("title", t.Title),
-		parquet.KeyValueMetadata("columns", string(columns)),
+		parquet.KeyValueMetadata("labels", string(lj)),
+		parquet.KeyValueMetadata("units", string(uj)),
 	)
 	rows := make([]parquet.Row, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		row := make(parquet.Row, len(t.Columns))
-		for i := range t.Columns {
+		row := make(parquet.Row, len(fields))
+		for i := range fields {
 			row[i] = parquet.NullValue().Level(0, 0, i)
-			if i >= len(r) {
+			if fields[i].col >= len(r) {
 				continue
 			}
-			if numeric[i] {
-				if x, ok, _ := cellFloat(r[i]); ok {
-					row[i] = parquet.DoubleValue(x).Level(0, 1, i)
+			switch v := fields[i].machine(r[fields[i].col]).(type) {
+			case int64:
+				row[i] = parquet.Int64Value(v).Level(0, 1, i)
+			case float64:
+				row[i] = parquet.DoubleValue(v).Level(0, 1, i)
+			case string:
+				if fields[i].Type == TypeDate {
+					d, _ := time.Parse(time.DateOnly, v)
+					row[i] = parquet.Int32Value(int32(d.Unix()/86400)).Level(0, 1, i)
+				} else {
+					row[i] = parquet.ByteArrayValue([]byte(v)).Level(0, 1, i)
 				}
-			} else if v := cellValue(r[i]); v != "" {
-				row[i] = parquet.ByteArrayValue([]byte(v)).Level(0, 1, i)
 			}
 		}
 		rows = append(rows, row)
@@ -107,74 +113,15 @@ func WriteTableParquet(w io.Writer, t *Table) error {
 	return pw.Close()
 }
 
-// cellValue is what the CSV writes for a cell: its raw value, else its text.
-func cellValue(c Cell) string {
-	if c.Raw != "" {
-		return c.Raw
-	}
-	return c.Text
-}
-
-// cellFloat parses a cell as a number. ok is false for an empty cell and for
-// a value that is not a number; isNum is true when the cell may still sit in
-// a numeric column: it is empty, or it is a numeric cell whose text stands
-// for a value it has no raw form of ("-", "none", "∞").
-func cellFloat(c Cell) (x float64, ok, isNum bool) {
-	v := cellValue(c)
-	if v == "" {
-		return 0, false, true
-	}
-	if x, err := strconv.ParseFloat(v, 64); err == nil && decimal(v) {
-		return x, true, true
-	}
-	if c.Num && c.Raw == "" {
-		if v == "∞" {
-			return math.Inf(1), true, true
-		}
-		return 0, false, true
-	}
-	return 0, false, false
-}
-
-// decimal reports whether a value strconv.ParseFloat accepted is written in
-// decimal: words it also takes ("inf", "NaN", "infinity") and hexadecimal
-// floats are text in a table.
-func decimal(v string) bool {
-	return !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsLetter(r) && r != 'e' && r != 'E' })
-}
-
-// ParquetColumnNames turns table column names into unique snake_case
-// Parquet column names, in order: lower case, words joined by "_", "/" read
-// as "per", "%" as "pct", a few symbols spelled out ("Δ" delta, "π" pi, "−"
-// minus, "≥" ge, "–" to), other punctuation dropped. An empty result becomes
-// column_N (N from 1); a name already taken gets _2, _3, ….
-func ParquetColumnNames(columns []string) []string {
-	out := make([]string, len(columns))
-	used := make(map[string]bool, len(columns))
-	for i, c := range columns {
-		name := snakeCase(c)
-		if name == "" {
-			name = "column_" + strconv.Itoa(i+1)
-		}
-		if used[name] {
-			for n := 2; ; n++ {
-				if s := name + "_" + strconv.Itoa(n); !used[s] {
-					name = s
-					break
-				}
-			}
-		}
-		used[name] = true
-		out[i] = name
-	}
-	return out
-}
-
 var spelled = map[rune]string{
 	'/': "per", '%': "pct", 'Δ': "delta", 'π': "pi", '−': "minus", '≥': "ge", '≤': "le",
 	'–': "to", '±': "pm", '#': "n", '$': "usd", '€': "eur", '&': "and", '+': "plus", 'µ': "u",
 }
 
+// snakeCase names an unregistered column after its label: lower case,
+// words joined by "_", "/" read as "per", "%" as "pct", a few symbols
+// spelled out ("Δ" delta, "π" pi, "−" minus, "≥" ge, "–" to), other
+// punctuation dropped.
 func snakeCase(s string) string {
 	var words []string
 	var cur []rune
@@ -253,12 +200,13 @@ func (g orderedGroup) GoType() reflect.Type {
 // the same order, with kind and status as the CSV writes them ("request",
 // "timed_out", …), times in nanoseconds from the start of the run (0 on a
 // failed record: the event never happened) and error_class "" when there is
-// none. RequestID is an int64, as the CSV reader parses it.
+// none. Every integer is an INT64 (as the report tables' counts are), so a
+// notebook gets one integer type.
 type OutcomeRow struct {
 	Kind            string  `parquet:"kind,dict"`
-	Replication     int32   `parquet:"replication"`
+	Replication     int64   `parquet:"replication"`
 	RequestID       int64   `parquet:"request_id"`
-	Attempt         int32   `parquet:"attempt"`
+	Attempt         int64   `parquet:"attempt"`
 	Class           string  `parquet:"class,dict"`
 	Strategy        string  `parquet:"strategy,dict"`
 	Provider        string  `parquet:"provider,dict"`
@@ -270,8 +218,8 @@ type OutcomeRow struct {
 	FirstTokenNS    int64   `parquet:"first_token_ns"`
 	DoneNS          int64   `parquet:"done_ns"`
 	QueuedNS        int64   `parquet:"queued_ns"`
-	InputTokens     int32   `parquet:"input_tokens"`
-	OutputTokens    int32   `parquet:"output_tokens"`
+	InputTokens     int64   `parquet:"input_tokens"`
+	OutputTokens    int64   `parquet:"output_tokens"`
 	Status          string  `parquet:"status,dict"`
 	ErrorClass      string  `parquet:"error_class,dict"`
 	CrossCloudBytes int64   `parquet:"cross_cloud_bytes"`
@@ -283,9 +231,9 @@ type OutcomeRow struct {
 func NewOutcomeRow(o *results.Outcome) OutcomeRow {
 	return OutcomeRow{
 		Kind:            o.Kind.String(),
-		Replication:     o.Replication,
+		Replication:     int64(o.Replication),
 		RequestID:       int64(o.RequestID),
-		Attempt:         o.Attempt,
+		Attempt:         int64(o.Attempt),
 		Class:           o.Class,
 		Strategy:        o.Strategy,
 		Provider:        o.Provider,
@@ -297,8 +245,8 @@ func NewOutcomeRow(o *results.Outcome) OutcomeRow {
 		FirstTokenNS:    o.FirstToken,
 		DoneNS:          o.Done,
 		QueuedNS:        o.Queued,
-		InputTokens:     o.InputTokens,
-		OutputTokens:    o.OutputTokens,
+		InputTokens:     int64(o.InputTokens),
+		OutputTokens:    int64(o.OutputTokens),
 		Status:          o.Status.String(),
 		ErrorClass:      o.ErrorClass,
 		CrossCloudBytes: o.CrossCloudBytes,

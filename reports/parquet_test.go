@@ -77,75 +77,69 @@ func readRows(t testing.TB, f *parquet.File) []parquet.Row {
 	return out
 }
 
-func TestParquetColumnNames(t *testing.T) {
-	got := ParquetColumnNames([]string{
-		"strategy", "TTFT p99", "attempts / request", "cost / 1M tokens", "throughput (req/s)",
-		"B − A [95% CI]", "H* (normalised)", "ΔHHI vs azure-failover", "exposed share π",
-		"providers in ≥2 layers", "HHI p5–p95 over replications", "convention?", "-", "",
-		"strategy", "strategy_2", "firstTokenNS", "  Spaced   Out  ",
-	})
-	assert.Equal(t, []string{
-		"strategy", "ttft_p99", "attempts_per_request", "cost_per_1m_tokens", "throughput_req_per_s",
-		"b_minus_a_95_pct_ci", "h_normalised", "delta_hhi_vs_azure_failover", "exposed_share_pi",
-		"providers_in_ge_2_layers", "hhi_p5_to_p95_over_replications", "convention", "column_13", "column_14",
-		"strategy_2", "strategy_2_2", "first_token_ns", "spaced_out",
-	}, got)
+// TestSnakeCase: an unregistered column is named after its label.
+func TestSnakeCase(t *testing.T) {
+	for label, want := range map[string]string{
+		"TTFT p99": "ttft_p99", "attempts / request": "attempts_per_request", "throughput (req/s)": "throughput_req_per_s",
+		"B − A [95% CI]": "b_minus_a_95_pct_ci", "ΔHHI vs azure-failover": "delta_hhi_vs_azure_failover", "exposed share π": "exposed_share_pi",
+		"providers in ≥2 layers": "providers_in_ge_2_layers", "convention?": "convention", "-": "", "firstTokenNS": "first_token_ns", "  Spaced   Out  ": "spaced_out",
+	} {
+		assert.Equal(t, want, snakeCase(label), label)
+	}
 }
 
 // TestTableParquetRoundTrip: a table written as Parquet reads back with
-// its columns in order, typed DOUBLE or STRING, and its values and nulls.
+// its machine columns in order, typed INT64, DOUBLE or STRING, an interval
+// as point and bounds, and its values and nulls.
 func TestTableParquetRoundTrip(t *testing.T) {
+	iv := results.Interval{Mean: 0.25, Lo: 0.2, Hi: 0.3, N: 3}
 	tbl := &Table{
 		ID: "latency", Title: "Latency",
-		Columns: []string{"strategy", "requests", "TTFT p99", "SLO", "note", "strategy", "empty"},
+		Columns: []string{"strategy", "requests", "TTFT p99", "SLO TTFT", "fault", "some new thing"},
 		Rows: [][]Cell{
-			{txt("azure"), intc(1200), secc(0.25), sloc(1.5), txt("ok"), txt("7"), txt("")},
+			{txt("azure"), intc(1200), ivc(iv, secs), sloc(1.5), txt("ok"), numc(7, 0)},
 			// A NaN statistic ("-") and no objective ("none") are nulls in a
 			// numeric column; an empty text is a null string.
-			{txt("bedrock"), intc(-3), secc(math.NaN()), sloc(0), txt(""), txt("x"), txt("")},
+			{txt("bedrock"), intc(-3), secc(math.NaN()), sloc(0), txt(""), numc(2.5, 1)},
 			// A short row: the missing cells are nulls.
 			{txt("split"), intc(0)},
-			// A column of text numbers is a DOUBLE, but stays a string when
-			// one value is not a number; "∞" is +Inf.
-			{txt("=1+1"), Cell{Text: "1,234", Raw: "1234.5", Num: true}, pctc(math.Inf(1)), Cell{Text: "∞", Num: true}, txt("12"), txt("8"), txt("")},
+			// Text in a numeric column is a placeholder: null. ∞ is null.
+			{txt("=1+1"), nac("n/a"), secc(math.Inf(1)), txt("none"), txt("-"), nac("-")},
 		},
 	}
-	// Words strconv.ParseFloat reads as numbers are text.
-	words := &Table{Columns: []string{"w", "x"}, Rows: [][]Cell{{txt("inf"), txt("1e3")}, {txt("NaN"), txt("-2.5E-3")}, {txt("0x1p3"), txt("")}}}
-	var wb bytes.Buffer
-	require.NoError(t, WriteTableParquet(&wb, words))
-	assert.Equal(t, []colSchema{{"w", parquet.ByteArray, true, true}, {"x", parquet.Double, false, true}}, schemaOfFile(openParquet(t, wb.Bytes())))
-
 	var buf bytes.Buffer
 	require.NoError(t, WriteTableParquet(&buf, tbl))
 	f := openParquet(t, buf.Bytes())
 
 	assert.Equal(t, []colSchema{
 		{"strategy", parquet.ByteArray, true, true},
-		{"requests", parquet.Double, false, true},
-		{"ttft_p99", parquet.Double, false, true},
-		{"slo", parquet.Double, false, true},
-		{"note", parquet.ByteArray, true, true},
-		{"strategy_2", parquet.ByteArray, true, true},
-		{"empty", parquet.Double, false, true},
+		{"requests", parquet.Int64, false, true},
+		{"ttft_p99_s", parquet.Double, false, true},
+		{"ttft_p99_s_ci95_low", parquet.Double, false, true},
+		{"ttft_p99_s_ci95_high", parquet.Double, false, true},
+		{"slo_ttft_s", parquet.Double, false, true},
+		{"fault", parquet.ByteArray, true, true},
+		{"some_new_thing", parquet.Double, false, true},
 	}, schemaOfFile(f))
 	title, ok := f.Lookup("title")
 	assert.True(t, ok)
 	assert.Equal(t, "Latency", title)
-	cols, _ := f.Lookup("columns")
-	assert.JSONEq(t, `["strategy","requests","TTFT p99","SLO","note","strategy","empty"]`, cols)
+	labels, _ := f.Lookup("labels")
+	assert.Contains(t, labels, `"ttft_p99_s_ci95_low":"TTFT p99"`)
+	units, _ := f.Lookup("units")
+	assert.Contains(t, units, `"requests":"count"`)
 
 	// nil stands for null.
 	want := [][]any{
-		{"azure", 1200.0, 0.25, 1.5, "ok", "7", nil},
-		{"bedrock", -3.0, nil, nil, nil, "x", nil},
-		{"split", 0.0, nil, nil, nil, nil, nil},
-		{"=1+1", 1234.5, math.Inf(1), math.Inf(1), "12", "8", nil},
+		{"azure", int64(1200), 0.25, 0.2, 0.3, 1.5, "ok", 7.0},
+		{"bedrock", int64(-3), nil, nil, nil, nil, nil, 2.5},
+		{"split", int64(0), nil, nil, nil, nil, nil, nil},
+		{"=1+1", nil, nil, nil, nil, nil, nil, nil},
 	}
 	rows := readRows(t, f)
 	require.Len(t, rows, len(want))
 	for i, r := range rows {
-		require.Len(t, r, len(tbl.Columns))
+		require.Len(t, r, len(want[i]))
 		for j, v := range r {
 			assert.Equal(t, j, v.Column())
 			switch w := want[i][j].(type) {
@@ -153,6 +147,8 @@ func TestTableParquetRoundTrip(t *testing.T) {
 				assert.True(t, v.IsNull(), "row %d column %d: %v is not null", i, j, v)
 			case string:
 				assert.Equal(t, w, v.String(), "row %d column %d", i, j)
+			case int64:
+				assert.Equal(t, w, v.Int64(), "row %d column %d", i, j)
 			case float64:
 				assert.Equal(t, w, v.Double(), "row %d column %d", i, j)
 			}
@@ -162,16 +158,24 @@ func TestTableParquetRoundTrip(t *testing.T) {
 	// The generic reader maps columns to a Go struct by name; nulls are nil.
 	type latencyRow struct {
 		Strategy *string  `parquet:"strategy,optional"`
-		TTFT     *float64 `parquet:"ttft_p99,optional"`
-		Requests *float64 `parquet:"requests,optional"`
+		TTFT     *float64 `parquet:"ttft_p99_s,optional"`
+		Requests *int64   `parquet:"requests,optional"`
 	}
 	typed, err := parquet.Read[latencyRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 	require.NoError(t, err)
 	require.Len(t, typed, 4)
 	assert.Equal(t, "bedrock", *typed[1].Strategy)
-	assert.Equal(t, -3.0, *typed[1].Requests)
+	assert.Equal(t, int64(-3), *typed[1].Requests)
 	assert.Nil(t, typed[1].TTFT)
 	assert.Equal(t, 0.25, *typed[0].TTFT)
+
+	var csvOut bytes.Buffer
+	require.NoError(t, WriteCSV(&csvOut, tbl))
+	assert.Equal(t, "strategy,requests,ttft_p99_s,ttft_p99_s_ci95_low,ttft_p99_s_ci95_high,slo_ttft_s,fault,some_new_thing\n"+
+		"azure,1200,0.25,0.2,0.3,1.5,ok,7.0\n"+
+		"bedrock,-3,,,,,,2.5\n"+
+		"split,0,,,,,,\n"+
+		"'=1+1,,,,,,,\n", csvOut.String())
 }
 
 func TestEmptyTableParquet(t *testing.T) {
@@ -224,12 +228,11 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 
 	str := func(name string) colSchema { return colSchema{name, parquet.ByteArray, true, false} }
 	i64 := func(name string) colSchema { return colSchema{name, parquet.Int64, false, false} }
-	i32 := func(name string) colSchema { return colSchema{name, parquet.Int32, false, false} }
 	assert.Equal(t, []colSchema{
-		str("kind"), i32("replication"), i64("request_id"), i32("attempt"),
+		str("kind"), i64("replication"), i64("request_id"), i64("attempt"),
 		str("class"), str("strategy"), str("provider"), str("region"), str("deployment"),
 		i64("intended_ns"), i64("sent_ns"), i64("first_byte_ns"), i64("first_token_ns"), i64("done_ns"), i64("queued_ns"),
-		i32("input_tokens"), i32("output_tokens"), str("status"), str("error_class"), i64("cross_cloud_bytes"),
+		i64("input_tokens"), i64("output_tokens"), str("status"), str("error_class"), i64("cross_cloud_bytes"),
 		{"cost_usd", parquet.Double, false, false}, i64("lag_ns"),
 	}, schemaOfFile(f))
 	var names []string
@@ -257,7 +260,7 @@ func TestOutcomesParquetRoundTrip(t *testing.T) {
 	rows := readRows(t, f)
 	require.Len(t, rows, len(recs))
 	assert.Equal(t, "attempt", rows[1][0].String())
-	assert.Equal(t, int32(2), rows[1][1].Int32())
+	assert.Equal(t, int64(2), rows[1][1].Int64())
 	assert.Equal(t, "throttled", rows[1][17].String())
 	assert.Equal(t, "quota_tokens", rows[1][18].String())
 	assert.Equal(t, 0.00123, rows[0][20].Double())
@@ -380,7 +383,8 @@ func TestDocumentWritesParquet(t *testing.T) {
 	require.NoError(t, err)
 	tables := doc.Tables()
 	require.NotEmpty(t, tables)
-	assert.Len(t, files, len(tables)+1)
+	assert.Len(t, files, len(tables)+2, "the tables, DICTIONARY.md and outcomes.parquet")
+	assert.Contains(t, files, filepath.Join(dir, ParquetDir, DictionaryFile))
 	for _, tbl := range tables {
 		path := filepath.Join(dir, ParquetDir, tbl.ID+".parquet")
 		assert.Contains(t, files, path)
@@ -388,14 +392,18 @@ func TestDocumentWritesParquet(t *testing.T) {
 		require.NoError(t, err)
 		f := openParquet(t, b)
 		assert.Equal(t, int64(len(tbl.Rows)), f.NumRows(), tbl.ID)
-		assert.Equal(t, ParquetColumnNames(tbl.Columns), fieldNames(f), tbl.ID)
+		var names []string
+		for _, fl := range tbl.Fields() {
+			names = append(names, fl.Name)
+		}
+		assert.Equal(t, names, fieldNames(f), tbl.ID)
 	}
 	// The strategies table's numbers are numbers.
 	b, err := os.ReadFile(filepath.Join(dir, ParquetDir, "strategies.parquet"))
 	require.NoError(t, err)
 	for _, c := range schemaOfFile(openParquet(t, b)) {
 		if c.Name == "requests" {
-			assert.Equal(t, parquet.Double, c.Kind)
+			assert.Equal(t, parquet.Int64, c.Kind)
 		}
 		if c.Name == "strategy" {
 			assert.True(t, c.String)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 )
@@ -43,23 +44,37 @@ func WriteHTML(w io.Writer, d *Document) error { return htmlTmpl.Execute(w, d) }
 // their File field, which the caller sets to where it wrote the PNGs.
 func WriteMarkdown(w io.Writer, d *Document) error { return mdTmpl.Execute(w, d) }
 
-// WriteCSV writes one table as CSV: the column names, then each row's raw
-// values (full precision) where a cell has one, else its text.
+// WriteCSV writes one table as CSV: a header of machine column names
+// (Table.Fields), then each row's machine values: integers, floats in full
+// precision (always with a point or an exponent), text, and an empty field
+// where a value is missing. Only text is guarded against spreadsheet
+// formulas (csvSafe); numbers, negative ones included, are written as is.
 func WriteCSV(w io.Writer, t *Table) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(t.Columns); err != nil {
+	fields := t.Fields()
+	rec := make([]string, len(fields))
+	for i, f := range fields {
+		rec[i] = f.Name
+	}
+	if err := cw.Write(rec); err != nil {
 		return err
 	}
-	rec := make([]string, len(t.Columns))
 	for _, r := range t.Rows {
-		for i := range rec {
+		for i := range fields {
 			rec[i] = ""
-			if i < len(r) {
-				v := r[i].Raw
-				if v == "" {
-					v = r[i].Text
+			if fields[i].col >= len(r) {
+				continue
+			}
+			switch v := fields[i].machine(r[fields[i].col]).(type) {
+			case int64:
+				rec[i] = strconv.FormatInt(v, 10)
+			case float64:
+				rec[i] = formatFloat(v)
+			case string:
+				if fields[i].Type == TypeText {
+					v = csvSafe(v)
 				}
-				rec[i] = csvSafe(v)
+				rec[i] = v
 			}
 		}
 		if err := cw.Write(rec); err != nil {
@@ -70,28 +85,27 @@ func WriteCSV(w io.Writer, t *Table) error {
 	return cw.Error()
 }
 
-// csvSafe defuses spreadsheet formulas: a scenario name starting with =, +
-// or @ would otherwise run as a formula when the CSV is opened in a
-// spreadsheet. Numbers (which may start with - or +) are left alone.
+// csvSafe defuses spreadsheet formulas in text: a scenario name starting
+// with =, +, - or @ (or a tab or carriage return) would otherwise run as a
+// formula when the CSV is opened in a spreadsheet, so it gets a leading '.
+// It is applied to text values only, never to numbers.
 func csvSafe(s string) string {
 	if s == "" {
 		return s
 	}
 	switch s[0] {
-	case '=', '@', '\t', '\r':
+	case '=', '@', '+', '-', '\t', '\r':
 		return "'" + s
-	case '+', '-':
-		if _, err := fmt.Sscanf(s, "%g", new(float64)); err != nil {
-			return "'" + s
-		}
 	}
 	return s
 }
 
 // Write renders the document into dir in the given formats and returns
 // the files written: report.html; report.md with its figures in plots/;
-// one CSV per table in csv/; one Parquet file per table in parquet/, with
-// parquet/outcomes.parquet converted from OutcomesCSV when it is set.
+// one CSV per table in csv/ and one Parquet file per table in parquet/,
+// each folder with the data dictionary (DictionaryFile) describing every
+// column, and parquet/outcomes.parquet converted from OutcomesCSV when it
+// is set.
 func (d *Document) Write(dir string, formats []string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -144,6 +158,7 @@ func (d *Document) Write(dir string, formats []string) ([]string, error) {
 					return files, err
 				}
 			}
+			err = write(filepath.Join("csv", DictionaryFile), func(w io.Writer) error { return WriteDictionary(w, d) })
 		case FormatParquet:
 			for _, t := range d.Tables() {
 				t := t
@@ -153,6 +168,9 @@ func (d *Document) Write(dir string, formats []string) ([]string, error) {
 				if err = write(filepath.Join(ParquetDir, t.ID+".parquet"), func(w io.Writer) error { return WriteTableParquet(w, t) }); err != nil {
 					return files, err
 				}
+			}
+			if err = write(filepath.Join(ParquetDir, DictionaryFile), func(w io.Writer) error { return WriteDictionary(w, d) }); err != nil {
+				return files, err
 			}
 			if d.OutcomesCSV != "" {
 				path := filepath.Join(dir, ParquetDir, OutcomesParquetFile)

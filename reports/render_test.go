@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -118,8 +119,16 @@ func TestScenarioStringsAreEscaped(t *testing.T) {
 		names = append(names, r[0])
 	}
 	assert.Contains(t, names, "'=cmd|' /C calc'!A0", "formula defused")
-	assert.Equal(t, "-1.5", csvSafe("-1.5"), "numbers are left alone")
 	assert.Equal(t, "'-x", csvSafe("-x"))
+	assert.Equal(t, "'-1.5", csvSafe("-1.5"), "csvSafe is for text: a text cell reading -1.5 is quoted")
+
+	// Numbers are typed values, never quoted: a negative number is
+	// written as one.
+	out.Reset()
+	neg := &Table{ID: "cost-components", Columns: []string{"strategy", "total", "billed input tokens"},
+		Rows: [][]Cell{{txt("-neg"), usdc(-1.5), intc(-2)}, {txt("+plus"), usdc(math.NaN()), txt("-")}}}
+	require.NoError(t, WriteCSV(&out, neg))
+	assert.Equal(t, "strategy,total_spend_usd,billed_input_tokens\n'-neg,-1.5,-2\n'+plus,,\n", out.String())
 }
 
 var externalRef = regexp.MustCompile(`(?i)\b(?:src|href)\s*=\s*"([^"]*)"`)

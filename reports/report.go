@@ -140,10 +140,10 @@ func (an *Analysis) architects(figs map[string]*Figure) Section {
 	s.table(t)
 	if an.Baseline >= 0 && len(an.Strategies) > 1 {
 		dt := &Table{ID: "vs-baseline", Title: "Paired differences against the baseline " + an.baseName(),
-			Columns: []string{"strategy", "statistic", "baseline", "strategy value", "difference [95% CI]", "significant"}}
+			Columns: []string{"strategy", "statistic", "unit", "baseline", "strategy value", "difference [95% CI]", "significant"}}
 		for _, m := range an.Strategies {
 			for _, df := range m.VsBaseline {
-				dt.row(txt(m.Name), txt(df.Metric), valc(df.A, df.Unit), valc(df.B, df.Unit), diffc(df.Delta, unitFmt(df.Unit)), txt(verdict(df)))
+				dt.row(txt(m.Name), txt(df.Metric), unitc(df.Unit), valc(df.A, df.Unit), valc(df.B, df.Unit), diffc(df.Delta, unitFmt(df.Unit)), txt(verdict(df)))
 			}
 		}
 		dt.Notes = []string{"Same scenario and seed: replication r of every strategy saw the same requests, so each replication yields one difference (common random numbers) and the interval is a Student-t interval over those differences."}
@@ -187,6 +187,15 @@ func valc(x float64, unit string) Cell {
 	return numc(x, 3)
 }
 
+// unitc is a row's unit, as the unit column of a table whose rows hold
+// different statistics writes it.
+func unitc(unit string) Cell {
+	if unit == "ratio" {
+		unit = "fraction"
+	}
+	return txt(unit)
+}
+
 func verdict(d Diff) string {
 	switch {
 	case !d.Delta.Defined():
@@ -205,7 +214,7 @@ func (an *Analysis) costComponents() *Table {
 		Columns: []string{"strategy", "tokens", "provisioned units", "data transfer", "state storage", "total", "per hour of traffic", "billed input tokens", "billed output tokens"}}
 	for _, m := range an.withRecords() {
 		c := &m.Cost
-		t.row(txt(m.Name), usdc(c.Token), usdc(c.Provisioned), usdc(c.Transfer), usdc(c.Storage), usdc(c.Total), usdc(c.PerHour), intc(c.BilledInput), intc(c.BilledOutput))
+		t.row(txt(m.Name), usdc(c.Token), usdc(c.Provisioned), usdc(c.Transfer), usdc(c.Storage), usdc(c.Total), valCell(usd(c.PerHour), c.PerHour, "USD/h"), intc(c.BilledInput), intc(c.BilledOutput))
 	}
 	t.Notes = []string{"Billed tokens: attempts that produced tokens (completed, or cut after a first token); throttled, rejected and failed attempts cost nothing. Provisioned deployments' tokens are covered by their unit-hours."}
 	return t
@@ -263,7 +272,7 @@ func (an *Analysis) transferTable() *Table {
 		Columns: []string{"strategy", "paid by", "region", "path", "source", "volume", "USD/GB (monthly tiers)", "spend"}}
 	for _, m := range an.withRecords() {
 		for _, l := range m.Cost.TransferLines {
-			t.row(txt(m.Name), txt(l.Provider), txt(l.Region), txt(l.Path), txt(l.Source), Cell{Text: gb(l.GB), Raw: raw(l.GB), Num: true}, Cell{Text: fmt.Sprintf("%.4f", l.PerGB), Raw: raw(l.PerGB), Num: true}, usdc(l.USD))
+			t.row(txt(m.Name), txt(l.Provider), txt(l.Region), txt(l.Path), txt(l.Source), valCell(gb(l.GB), l.GB, "GB"), valCell(fmt.Sprintf("%.4f", l.PerGB), l.PerGB, "USD/GB"), usdc(l.USD))
 		}
 	}
 	t.Notes = []string{fmt.Sprintf("Estimated payloads: %g bytes per input token (prompt JSON) and %g bytes per streamed output token (one SSE chunk or event-stream frame each: about 150 bytes for a Bedrock frame and 440 for an Azure chunk with content-filter results, as the fakes write them; see docs/references.md [13]). Egress is paid by the provider the bytes leave; ingress is free. Agentic sessions' model calls leave from the orchestration region, not the workload's origin: their cross-cloud bytes (prompts, answers) come from the records' cross_cloud_bytes instead, and session state transfer is in the simulator's summary.", an.Options.BytesPerInputToken, an.Options.BytesPerOutputToken),
@@ -277,7 +286,7 @@ func (an *Analysis) provisionedTable() *Table {
 		Columns: []string{"strategy", "deployment", "provider", "unit", "units", "billing increment", "billed unit-hours per unit", "commitment", "spend"}}
 	for _, m := range an.withRecords() {
 		for _, l := range m.Cost.ProvisionedLines {
-			t.row(txt(m.Name), txt(l.Deployment), txt(l.Provider), txt(l.Unit), numc(l.Units, 0), txt(l.Increment.String()), numc(l.BilledHours, 3), txt(l.Commitment), usdc(l.USD))
+			t.row(txt(m.Name), txt(l.Deployment), txt(l.Provider), txt(l.Unit), numc(l.Units, 0), valCell(l.Increment.String(), l.Increment.Seconds(), "s"), numc(l.BilledHours, 3), txt(l.Commitment), usdc(l.USD))
 		}
 	}
 	t.Notes = []string{"Each replication's measured window is billed separately, rounded up to whole billing increments: Azure prorates PTUs by the minute; Bedrock model units are billed per started hour (assumption: the user guide says hourly and states no proration). Commitments are not charged over a simulated window; they are listed for the reader."}
@@ -291,7 +300,7 @@ func (an *Analysis) performance(figs map[string]*Figure) Section {
 	s.text("Latency runs from each request's intended send time (its arrival), so queueing, retries and a load generator falling behind all show up: no coordinated omission. TTFT is the first content token; E2E the last.")
 	s.figure(figs[FigTTFTCDF])
 	s.figure(figs[FigE2ECDF])
-	t := &Table{ID: "latency", Title: "Latency per strategy", Columns: []string{"strategy", "metric", "mean", "p50", "p90", "p99", "max"}}
+	t := &Table{ID: "latency", Title: "Latency per strategy", Columns: []string{"strategy", "latency", "mean", "p50", "p90", "p99", "max"}}
 	for _, m := range an.Strategies {
 		for _, l := range []struct {
 			name string
@@ -345,38 +354,40 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 		Columns: []string{"strategy", "layer", "capable providers n", "placed", "traffic shares (requests)", "traffic HHI", "H* by traffic", "token HHI", "spend shares", "spend HHI", "spend HHI p5–p95 over replications", "layer share of spend", "CR1", "effective providers", "Δ traffic HHI vs " + an.baseName(), "US 2023 band", "EU screen"}}
 	for _, m := range an.Strategies {
 		for _, lc := range m.Concentration.Layers {
-			capable := txt("-")
+			capable := nac("-")
 			if lc.Capable > 0 {
 				capable = intc(int64(lc.Capable))
 			}
-			spread := "-"
-			if lc.SpendHHISpread.N > 0 {
-				spread = num(lc.SpendHHISpread.P5, 0) + "–" + num(lc.SpendHHISpread.P95, 0)
+			spread := nac("-")
+			if sp := lc.SpendHHISpread; sp.N > 0 {
+				spread = rangec(num(sp.P5, 0)+"–"+num(sp.P95, 0), sp.P5, sp.P95, "HHI")
 			}
-			normCell := Cell{Text: num(lc.TrafficNormalised, 2), Raw: raw(lc.TrafficNormalised), Num: true}
+			normText := num(lc.TrafficNormalised, 2)
 			if lc.Norm.Label != "" && lc.Basis == "traffic" {
-				normCell.Text += " " + lc.Norm.String()
+				normText += " " + lc.Norm.String()
 			}
+			normCell := valCell(normText, lc.TrafficNormalised, "index 0–1")
 			if lc.Capable == 0 {
-				normCell = txt("n/a")
+				normCell = nac("n/a")
 			}
 			deltaCell := numc(lc.DeltaTraffic, 0)
 			if m == an.Strategies[an.Baseline] {
-				deltaCell = txt("(baseline)")
+				deltaCell = nac("(baseline)")
 			} else if lc.DeltaBand.Label != "" && lc.Basis == "traffic" {
 				deltaCell.Text += " (" + lc.DeltaBand.Label + ")"
 			}
-			cr1 := Cell{Text: num(lc.CR1, 1) + "% " + lc.CR1Provider + " (" + lc.Basis + ")", Raw: raw(lc.CR1), Num: true}
+			cr1Text := num(lc.CR1, 1) + "% " + lc.CR1Provider + " (" + lc.Basis + ")"
 			if lc.CR1Band.Label != "" {
-				cr1.Text += ": " + lc.CR1Band.Label
+				cr1Text += ": " + lc.CR1Band.Label
 			}
+			cr1 := valCell(cr1Text, lc.CR1/100, "fraction")
 			us, eu := txt(lc.US.Label), txt(lc.EU.Label)
 			if lc.Minor {
 				us, eu = txt("not banded: under 1% of spend"), txt("not banded")
 			}
 			t.row(txt(m.Name), txt(lc.Layer), capable, intc(int64(lc.Placed)), txt(an.sharesText(lc.TrafficShares)),
 				ivc(withMean(lc.TrafficHHICI, lc.TrafficHHI), func(x float64) string { return num(x, 0) }), normCell, numc(lc.TokenHHI, 0),
-				txt(an.sharesText(lc.SpendShares)), numc(lc.SpendHHI, 0), txt(spread), Cell{Text: num(lc.SpendShareOfTotal, 1) + "%", Raw: raw(lc.SpendShareOfTotal), Num: true},
+				txt(an.sharesText(lc.SpendShares)), numc(lc.SpendHHI, 0), spread, valCell(num(lc.SpendShareOfTotal, 1)+"%", lc.SpendShareOfTotal/100, "fraction"),
 				cr1, numc(lc.EffectiveProviders, 2), deltaCell, us, eu)
 		}
 	}
@@ -392,8 +403,8 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 		if c.Stack.MaxLayer >= 0 {
 			maxLayer += " (" + Layers[c.Stack.MaxLayer] + ")"
 		}
-		st.row(txt(m.Name), numc(c.Stack.Aggregate, 0), numc(c.Stack.Weighted, 0), Cell{Text: maxLayer, Raw: raw(c.Stack.Max)},
-			Cell{Text: num(c.Exclusivity, 1) + "%", Raw: raw(c.Exclusivity)}, Cell{Text: num(c.PlacementExclusivity, 1) + "%", Raw: raw(c.PlacementExclusivity)},
+		st.row(txt(m.Name), numc(c.Stack.Aggregate, 0), numc(c.Stack.Weighted, 0), valCell(maxLayer, c.Stack.Max, "HHI"),
+			valCell(num(c.Exclusivity, 1)+"%", c.Exclusivity/100, "fraction"), valCell(num(c.PlacementExclusivity, 1)+"%", c.PlacementExclusivity/100, "fraction"),
 			numc(c.StateHHI, 0), txt(strings.Join(c.MultipleArrangements, ", ")))
 	}
 	st.Notes = []string{"X = 100·Σ traffic in layers only one provider can serve in the scenario / all traffic; any X > 0 is foreclosure-relevant. Single-provider placement is the same share for layers this strategy places on one provider.",
@@ -412,7 +423,7 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 	for _, m := range an.Strategies {
 		li := &m.LockIn
 		for _, p := range li.Portability {
-			pt.row(txt(m.Name), txt(p.Provider), intc(p.Traffic), numc(p.Index, 2), txt(p.Band.String()), Cell{Text: num(li.PortabilityIndex, 2) + " " + li.PortabilityBand.String(), Raw: raw(li.PortabilityIndex)},
+			pt.row(txt(m.Name), txt(p.Provider), intc(p.Traffic), numc(p.Index, 2), txt(p.Band.String()), valCell(num(li.PortabilityIndex, 2)+" "+li.PortabilityBand.String(), li.PortabilityIndex, "index 0–1"),
 				usdc(li.CrossCloudUSD), pctc(li.MultiCloudTax))
 		}
 	}
@@ -437,15 +448,15 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 			if f.BudgetFlag && f.OutageLike {
 				br.Text += " > budget"
 			}
-			fc := Cell{Text: num(f.FailoverCoverage, 3), Raw: raw(f.FailoverCoverage), Num: true}
+			fc := valCell(num(f.FailoverCoverage, 3), f.FailoverCoverage, "fraction")
 			if f.OutageLike && !math.IsNaN(f.FailoverCoverage) {
 				fc.Text += " " + FailoverCoverageBand(f.FailoverCoverage).String()
 			}
 			tfo := secc(f.TimeToFailover)
 			if math.IsNaN(f.TimeToFailover) && !math.IsNaN(f.TimeToRecover) {
-				tfo = txt("not within the window")
+				tfo = nac("not within the window")
 			}
-			ft.row(txt(m.Name), txt(f.Kind+" of "+f.Target+" ("+strings.Join(f.Providers, ", ")+")"), txt(fmt.Sprintf("%s–%s", secs(f.Start), secs(f.End))),
+			ft.row(txt(m.Name), txt(f.Kind+" of "+f.Target+" ("+strings.Join(f.Providers, ", ")+")"), rangec(fmt.Sprintf("%s–%s", secs(f.Start), secs(f.End)), f.Start, f.End, "s"),
 				intc(f.Requests), pctc(f.BreachRate), pctc(f.Baseline), pctc(f.ExposedShare), fc, br, tfo, secc(f.TimeToRecover))
 		}
 	}
@@ -511,16 +522,16 @@ func (an *Analysis) exitTable() *Table {
 func exitCells(strategy string, e ExitLine) []Cell {
 	waiver := usdc(e.Cost.Waiver)
 	if math.IsNaN(e.Cost.Waiver) {
-		waiver = txt("no programme")
+		waiver = nac("no programme")
 	}
-	return []Cell{txt(strategy), txt(e.Provider), Cell{Text: gb(e.GB), Raw: raw(e.GB), Num: true}, Cell{Text: gb(e.RegenerableGB), Raw: raw(e.RegenerableGB), Num: true},
-		usdc(e.Cost.List), waiver, Cell{Text: "≤ " + usd(e.Cost.EUUntil2027), Raw: raw(e.Cost.EUUntil2027), Num: true}, usdc(e.Cost.EUFrom2027),
-		Cell{Text: days(e.DataTime), Raw: raw(e.DataTime.Seconds()), Num: true}, Cell{Text: days(e.ExitTime), Raw: raw(e.ExitTime.Seconds()), Num: true}, txt(e.Band.Label)}
+	return []Cell{txt(strategy), txt(e.Provider), valCell(gb(e.GB), e.GB, "GB"), valCell(gb(e.RegenerableGB), e.RegenerableGB, "GB"),
+		usdc(e.Cost.List), waiver, valCell("≤ "+usd(e.Cost.EUUntil2027), e.Cost.EUUntil2027, "USD"), usdc(e.Cost.EUFrom2027),
+		valCell(days(e.DataTime), e.DataTime.Seconds(), "s"), valCell(days(e.ExitTime), e.ExitTime.Seconds(), "s"), txt(e.Band.Label)}
 }
 
 func (an *Analysis) referenceExitTable() *Table {
 	t := &Table{ID: "exit-reference", Title: "Exit egress for reference volumes (worked examples, list prices)",
-		Columns: []string{"-", "provider", "state to move", "regenerable (not moved)", "egress at list", "with the 2024 exit waiver", "EU Data Act until 11 Jan 2027", "EU Data Act from 12 Jan 2027", "data transfer time", "exit time", "Data Act band"}}
+		Columns: []string{"case", "provider", "state to move", "regenerable (not moved)", "egress at list", "with the 2024 exit waiver", "EU Data Act until 11 Jan 2027", "EU Data Act from 12 Jan 2027", "data transfer time", "exit time", "Data Act band"}}
 	for _, e := range an.ReferenceExits {
 		t.row(exitCells("reference", e)...)
 	}
@@ -602,10 +613,11 @@ func ninesCell(nines float64, requests int64) Cell {
 		return numc(nines, 2)
 	}
 	if requests <= 0 {
-		return Cell{Text: "-", Num: true}
+		return nac("-")
 	}
+	// The bound is not the column's figure, so machines read it as missing.
 	lb := -math.Log10(3 / float64(requests))
-	return Cell{Text: "≥ " + num(lb, 2) + " (no failure in " + grouped(requests) + ")", Raw: raw(lb), Num: true}
+	return nac("≥ " + num(lb, 2) + " (no failure in " + grouped(requests) + ")")
 }
 
 // pacerLine describes what the load generator was asked to send and what

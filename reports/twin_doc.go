@@ -68,6 +68,14 @@ func boundText(b results.Num) string {
 	return time.Duration(math.Round(float64(b) * 1e9)).String() // as the flag takes it
 }
 
+// boundc is a lag bound: its flag form for people, seconds for machines.
+func boundc(b results.Num) Cell {
+	if math.IsNaN(float64(b)) {
+		return nac(boundText(b))
+	}
+	return valCell(boundText(b), float64(b), "s")
+}
+
 func signedSecs(s float64) string {
 	if s > 0 {
 		return "+" + secs(s)
@@ -95,7 +103,7 @@ func (m *TwinMetric) Texts() (predicted, measured, relErr, tolerance string) {
 }
 
 func metricCell(x float64, unit string) Cell {
-	return Cell{Text: fmtMetric(x, unit), Raw: raw(x), Num: true}
+	return valCell(fmtMetric(x, unit), x, unit)
 }
 
 // Document lays the twin report out: metrics, residuals, outcome
@@ -116,7 +124,7 @@ func (r *TwinReport) Document() *Document {
 
 	s := Section{ID: SecTwinMetrics, Title: "Prediction against measurement", Audience: "architects and performance engineers"}
 	s.text("Predicted is the simulation's replication 0: the request stream the load test sent, at the same arrival times. The 95% interval is the Student-t interval of the statistic's mean over the simulation's replications (independent request streams of the same scenario): how precisely the simulator pins the statistic down, not the range one stream's value must fall in, so replication 0 itself may lie outside it. The relative error is (measured − predicted) / predicted; a metric with a tolerance passes when |error| is within it.")
-	t := &Table{ID: "twin-metrics", Title: "Metrics", Columns: []string{"metric", "id", "predicted", "95% interval (replications)", "measured", "error", "tolerance", "verdict", "measured in interval"}}
+	t := &Table{ID: "twin-metrics", Title: "Metrics", Columns: []string{"metric", "id", "unit", "predicted", "95% interval (replications)", "measured", "error", "tolerance", "verdict", "measured in interval"}}
 	for i := range r.Metrics {
 		m := &r.Metrics[i]
 		in := "-"
@@ -124,8 +132,12 @@ func (r *TwinReport) Document() *Document {
 			in = map[bool]string{true: "yes", false: "no"}[*m.MeasuredInCI95]
 		}
 		_, _, rel, tol := m.Texts()
-		t.row(txt(m.Name), txt(m.ID), metricCell(float64(m.Predicted), m.Unit), txt(m.IntervalText()), metricCell(float64(m.Measured), m.Unit),
-			Cell{Text: rel, Raw: raw(m.relErr), Num: true}, Cell{Text: tol, Raw: raw(float64(m.Tolerance)), Num: true}, txt(m.Verdict), txt(in))
+		iv := nac(m.IntervalText())
+		if m.PredictedCI95.Defined() {
+			iv = rangec(m.IntervalText(), m.PredictedCI95[0], m.PredictedCI95[1], m.Unit)
+		}
+		t.row(txt(m.Name), txt(m.ID), txt(m.Unit), metricCell(float64(m.Predicted), m.Unit), iv, metricCell(float64(m.Measured), m.Unit),
+			valCell(rel, m.relErr, "fraction"), valCell(tol, float64(m.Tolerance), "fraction"), txt(m.Verdict), txt(in))
 	}
 	t.Notes = []string{"Latencies run from the intended send time (the request's arrival): TTFT to the first token, E2E to the last byte, over completed requests. Percentiles from HdrHistograms (3 significant figures).",
 		"Throttled or rejected counts requests that ended throttled (quota) or rejected (capacity); queue wait is the time completed requests waited for a slot, summed over their attempts."}
@@ -143,11 +155,11 @@ func (r *TwinReport) Document() *Document {
 		st   ResidualStats
 	}{{"TTFT", r.Residuals.TTFT}, {"E2E", r.Residuals.E2E}} {
 		c := func(ns results.Num) Cell {
-			return Cell{Text: signedSecs(float64(ns) / 1e9), Raw: raw(float64(ns)), Num: true}
+			return valCell(signedSecs(float64(ns)/1e9), float64(ns)/1e9, "s")
 		}
 		rt.row(txt(x.name), intc(x.st.N), c(x.st.MedianNS), c(x.st.MeanNS), c(x.st.P1NS), c(x.st.P99NS), c(x.st.MaxAbsNS))
 	}
-	rt.Notes = []string{"Raw values (CSV) in nanoseconds. Percentiles interpolate between order statistics (Hyndman–Fan type 7)."}
+	rt.Notes = []string{"CSV and Parquet values in seconds. Percentiles interpolate between order statistics (Hyndman–Fan type 7)."}
 	q.table(rt)
 	q.figure(r.residualFigure())
 	dd := r.Differences
@@ -186,11 +198,11 @@ func (r *TwinReport) Document() *Document {
 		return "NO"
 	}
 	vv := r.Validity
-	vt.row(txt("send lag (sent − intended)"), secc(float64(vv.SendLagP99Seconds)), secc(float64(vv.SendLagMaxSeconds)), txt(boundText(vv.MaxSendLagSeconds)), txt(within(vv.SendLagP99Seconds, vv.MaxSendLagSeconds)))
+	vt.row(txt("send lag (sent − intended)"), secc(float64(vv.SendLagP99Seconds)), secc(float64(vv.SendLagMaxSeconds)), boundc(vv.MaxSendLagSeconds), txt(within(vv.SendLagP99Seconds, vv.MaxSendLagSeconds)))
 	if vv.FakeLagReported {
-		vt.row(txt("fake lag (delivered − planned)"), secc(float64(vv.FakeLagP99Seconds)), secc(float64(vv.FakeLagMaxSeconds)), txt(boundText(vv.MaxFakeLagSeconds)), txt(within(vv.FakeLagP99Seconds, vv.MaxFakeLagSeconds)))
+		vt.row(txt("fake lag (delivered − planned)"), secc(float64(vv.FakeLagP99Seconds)), secc(float64(vv.FakeLagMaxSeconds)), boundc(vv.MaxFakeLagSeconds), txt(within(vv.FakeLagP99Seconds, vv.MaxFakeLagSeconds)))
 	} else {
-		vt.row(txt("fake lag (delivered − planned)"), txt("not reported"), txt("not reported"), txt(boundText(vv.MaxFakeLagSeconds)), txt("not checked"))
+		vt.row(txt("fake lag (delivered − planned)"), txt("not reported"), txt("not reported"), boundc(vv.MaxFakeLagSeconds), txt("not checked"))
 	}
 	vt.row(txt("requests sent of scheduled"), txt(grouped(int64(vv.Sent))+" of "+grouped(int64(vv.Scheduled))), txt(""), txt("all"), txt(map[bool]string{true: "yes", false: "NO"}[vv.Sent >= vv.Scheduled]))
 	v.table(vt)

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/reports/tabletest"
 	"github.com/mcbench/mcbench/results"
 )
 
@@ -86,7 +89,8 @@ func TestReportParquet(t *testing.T) {
 	assert.Equal(t, int64(2), strat.NumRows(), "the demo has two strategies")
 	cols := columns(strat)
 	assert.Equal(t, parquet.ByteArray, cols["strategy"])
-	assert.Equal(t, parquet.Double, cols["requests"])
+	assert.Equal(t, parquet.Int64, cols["requests"], "counts are integers")
+	assert.Equal(t, parquet.Double, cols["ttft_p99_s"])
 	for _, name := range []string{"concentration.parquet", "latency.parquet"} {
 		assert.FileExists(t, filepath.Join(pq, name))
 	}
@@ -112,6 +116,18 @@ func TestReportParquet(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, int(records))
 	assert.Equal(t, reports.NewOutcomeRow(&first), got[0])
+	// Arrow reads the outcomes typed: ids, counts and times as int64 (times
+	// in nanoseconds, named _ns), cost as a float, the rest as text.
+	for _, f := range tabletest.ReadParquet(t, filepath.Join(pq, "outcomes.parquet")) {
+		switch {
+		case f.Name == "cost_usd":
+			assert.Equal(t, arrow.FLOAT64, f.Type.ID(), f.Name)
+		case strings.HasSuffix(f.Name, "_ns") || strings.HasSuffix(f.Name, "_tokens") || slices.Contains([]string{"replication", "request_id", "attempt", "cross_cloud_bytes"}, f.Name):
+			assert.Equal(t, arrow.INT64, f.Type.ID(), f.Name)
+		default:
+			assert.Equal(t, arrow.STRING, f.Type.ID(), f.Name)
+		}
+	}
 
 	// compare writes the tables of the comparison, without records.
 	cmp := filepath.Join(t.TempDir(), "cmp")
@@ -187,9 +203,15 @@ func TestCompareSimulationWithLoadTest(t *testing.T) {
 	assert.True(t, isUsage(err))
 	assert.ErrorContains(t, err, "--include-warmup")
 
-	stdout, _, err := execute(t, "report", load, "--include-warmup", "--format", "html")
+	rep := filepath.Join(t.TempDir(), "rep")
+	stdout, _, err := execute(t, "report", load, "--include-warmup", "--format", "html,csv,parquet", "--out", rep)
 	require.NoError(t, err)
 	assert.Contains(t, stdout, "azure-failover")
+	// The load report's tables read back typed with Arrow.
+	tables := tabletest.ReadDir(t, rep)
+	require.Contains(t, tables, "load-test")
+	assert.Equal(t, arrow.FLOAT64, tables["load-test"].Column("p99_s").Type.ID())
+	assert.Equal(t, arrow.INT64, tables["request-outcomes"].Column("completed_requests").Type.ID())
 	stdout, _, err = execute(t, "compare", sim, load, "--include-warmup")
 	require.NoError(t, err)
 	assert.Contains(t, stdout, "A: azure-failover")
@@ -214,8 +236,20 @@ func TestSessionsAndFaultWindowsEndToEnd(t *testing.T) {
 	assert.Greater(t, strings.Count(string(sessions), "\n"), 100)
 
 	out := filepath.Join(t.TempDir(), "rep")
-	_, stderr, err = execute(t, "report", run, "--out", out, "--format", "md")
+	_, stderr, err = execute(t, "report", run, "--out", out, "--format", "md,csv,parquet")
 	require.NoError(t, err, stderr)
+	// Every table reads back typed with Arrow, sessions and fault windows
+	// included.
+	tables := tabletest.ReadDir(t, out)
+	for k, typ := range map[string]arrow.Type{"sessions.sessions": arrow.INT64, "sessions.completed_sessions_fraction": arrow.FLOAT64,
+		"fault-windows.requests": arrow.INT64, "fault-windows.extra_e2e_s": arrow.FLOAT64, "fault-windows.extra_cost_usd": arrow.FLOAT64,
+		"fault-impact.window_end_s": arrow.FLOAT64} {
+		id, name, _ := strings.Cut(k, ".")
+		require.Contains(t, tables, id)
+		if c := tables[id].Column(name); assert.NotNil(t, c, k) {
+			assert.Equal(t, typ, c.Type.ID(), k)
+		}
+	}
 	md, err := os.ReadFile(filepath.Join(out, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "Agentic sessions (from summary.json)")
