@@ -35,11 +35,15 @@ const (
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe; 1.1 adds the fakes' lag
 // (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
-// load block's schedule_seconds.
-const CurrentSchema = "1.1"
+// load block's schedule_seconds; 1.2 books requests into fault windows by
+// exposure (any attempt in flight during the window) instead of arrival,
+// redefines the windows' time to fail over and to recover and cost (see
+// FaultResult), and adds their failed_over, baseline_requests and
+// baseline_failed (FaultTimesSchema).
+const CurrentSchema = "1.2"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
-const currentMajor, currentMinor = 1, 1
+const currentMajor, currentMinor = 1, 2
 
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")
