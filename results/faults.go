@@ -368,7 +368,18 @@ func (fr *FaultResult) NegativeExtra() string {
 			}
 		}
 	} else {
-		parts = append(parts, "no more requests failed than without the fault, so the window's traffic was served more cheaply or faster where the fault moved it (another deployment or capacity with less load or a lower price)")
+		moved := "where the fault moved it"
+		if fr.FailedOver > 0 {
+			moved = fmt.Sprintf("where the fault moved it (%d of %d exposed requests completed on another deployment than their first attempt's)", fr.FailedOver, fr.Requests)
+		}
+		did := "cost less and ran faster"
+		switch {
+		case negCost && !negE2E:
+			did = "cost less"
+		case negE2E && !negCost:
+			did = "ran faster"
+		}
+		parts = append(parts, fmt.Sprintf("no more requests failed than without the fault: the window's traffic %s %s, at a lower price or under less load", did, moved))
 	}
 	s := what + ": "
 	for i, p := range parts {
