@@ -49,22 +49,22 @@ type pendingAttempt struct {
 
 // stratAgg is one strategy's running totals.
 type stratAgg struct {
-	idx      int
-	name     string
-	reps     []*repAgg // sorted by replication id once finished
-	repIdx   map[int32]*repAgg
-	ttft     *hdrhistogram.Histogram
-	e2e      *hdrhistogram.Histogram
-	series   *series
-	classes  []classAgg
-	faults   []faultAgg
-	outside  faultAgg // requests exposed to no fault window
+	idx     int
+	name    string
+	reps    []*repAgg // sorted by replication id once finished
+	repIdx  map[int32]*repAgg
+	ttft    *hdrhistogram.Histogram
+	e2e     *hdrhistogram.Histogram
+	series  *series
+	classes []classAgg
+	faults  []faultAgg
+	outside faultAgg // requests exposed to no fault window
 	// ftally holds, per replication, each fault window's results tally
 	// of every request exposed to it (warm-up included, as the engines
 	// book them): time to fail over and to recover come from it.
-	ftally map[int32][]results.FaultTally
-	outFirst []int64  // per fault: outside-window requests first sent to a deployment it hits
-	primary  []int64  // per provider: requests whose first attempt went there
+	ftally   map[int32][]results.FaultTally
+	outFirst []int64 // per fault: outside-window requests first sent to a deployment it hits
+	primary  []int64 // per provider: requests whose first attempt went there
 }
 
 type classAgg struct{ requests, ok, good int64 }
