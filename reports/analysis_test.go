@@ -296,6 +296,19 @@ func TestOutageCoverageAndBlastRadius(t *testing.T) {
 	assert.InDelta(t, 10, only.TimeToRecover, 0.1, "the last failure ends as the outage does")
 	assert.True(t, math.IsNaN(only.TimeToFailover))
 	assert.Equal(t, "not reached", only.FailoverWhy)
+	// The timeline buckets requests by when they ended: the requests the
+	// outage cut in flight (arrived before it) and those it failed all
+	// fall inside the shaded window, none before it.
+	spikes := 0
+	for _, p := range byName["eastus2-only"].Series {
+		if p.Requests > 0 && p.ErrorRate > 0.5 {
+			spikes++
+			assert.GreaterOrEqual(t, p.Start+an.BucketSeconds, 20.0, "bucket at %g s", p.Start)
+			assert.Less(t, p.Start, 30.0+an.BucketSeconds, "bucket at %g s", p.Start)
+		}
+		assert.Less(t, p.Start, 60.0, "the timeline stops at the last arrival")
+	}
+	assert.Positive(t, spikes)
 	exp := byName["eastus2-only"].Resilience.Providers[0]
 	assert.Equal(t, "azure", exp.Provider)
 	assert.Equal(t, 1.0, exp.StaticBlastRadius)

@@ -238,7 +238,7 @@ func (an *Analysis) ttftOverTime() *Figure {
 		p.Legend.Add(l.name, line)
 	}
 	p.Legend.Top = true
-	return figure(FigTTFTOverTime, title, fmt.Sprintf("Requests bucketed by the time they ended (%s buckets), pooled over replications: a request a fault held up or cut is drawn when it ended, inside the fault's band, not when it arrived.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
+	return figure(FigTTFTOverTime, title, fmt.Sprintf("Requests bucketed by the time they ended (%s buckets), pooled over replications: a request a fault held up or cut is drawn when it ended, inside the fault's band, not when it arrived; the timeline stops at the last arrival (the drain after it holds only stragglers).%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
 }
 
 func (an *Analysis) errorsOverTime() *Figure {
@@ -276,7 +276,7 @@ func (an *Analysis) errorsOverTime() *Figure {
 		}
 	}
 	p.Legend.Top = true
-	return figure(FigErrorsOverTime, title, fmt.Sprintf("Errors are requests that did not complete; SLO breaches add completed requests over their class's TTFT or E2E objective. %s buckets by the time requests ended (completed or failed), pooled over replications, so requests a fault caught in flight count inside its band.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
+	return figure(FigErrorsOverTime, title, fmt.Sprintf("Errors are requests that did not complete; SLO breaches add completed requests over their class's TTFT or E2E objective. %s buckets by the time requests ended (completed or failed), pooled over replications, so requests a fault caught in flight count inside its band; the timeline stops at the last arrival.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
 }
 
 func (an *Analysis) costBreakdown() *Figure {

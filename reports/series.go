@@ -126,9 +126,19 @@ type SeriesPoint struct {
 	FailedAt []int64
 }
 
-func (s *series) points() []SeriesPoint {
-	out := make([]SeriesPoint, len(s.buckets))
-	for i := range s.buckets {
+// points returns the buckets that start before until (ns; 0: all). A
+// timeline by end time runs on past the last arrival while the run
+// drains, and those buckets hold only the stragglers (the slowest
+// requests and the last failures): drawn, they would read as a collapse
+// at the end of every run. They stay in every total; the timeline stops
+// at the bucket of the last arrival.
+func (s *series) points(until int64) []SeriesPoint {
+	n := len(s.buckets)
+	if until > 0 {
+		n = min(n, int(until/s.width)+1)
+	}
+	out := make([]SeriesPoint, n)
+	for i := range out {
 		b := &s.buckets[i]
 		p := SeriesPoint{Start: float64(int64(i)*s.width) / 1e9, Requests: b.requests,
 			ErrorRate: math.NaN(), BreachRate: math.NaN(), TTFTP50: math.NaN(), TTFTP99: math.NaN(),
