@@ -57,7 +57,7 @@ func (an *Analysis) methodology() Section {
 		t.row(txt("faults"), txt(strings.Join(fs, "; ")))
 	}
 	s.table(t)
-	if sc != nil && len(sc.Faults) > 0 {
+	if len(an.Faults) > 0 { // the windows the run reached
 		s.head("Fault windows")
 		s.list(faultRules())
 	}
