@@ -58,11 +58,14 @@ type collector struct {
 	costUSD float64
 	priced  bool
 
-	// Fault windows, booked by intended send time on the run's clock (nil
-	// when the target applies no scenario faults, as live endpoints).
-	faults  []scenarios.Fault
-	windows []results.FaultWindow
-	tallies []results.FaultTally
+	// Fault windows on the run's clock, and what they did to the requests
+	// exposed to them (an attempt in flight during the window, by its
+	// actual send and end; results.FaultWindow.InFlight). Nil when the
+	// target applies no scenario faults, as live endpoints.
+	faults   []scenarios.Fault
+	windows  []results.FaultWindow
+	tallies  []results.FaultTally
+	exposure results.Exposure // scratch for bookFaults
 
 	log      *hdrhistogram.HistogramLogWriter
 	logStart time.Time
@@ -154,7 +157,7 @@ func (c *collector) addSession(o *SessionOutcome) {
 		c.recErr = c.sessRecords.Write(r)
 	}
 	for i := range c.tallies {
-		c.tallies[i].BookSession(&c.windows[i], int64(o.Intended), r.Status == results.StatusOK)
+		c.tallies[i].BookSession(c.windows[i], int64(o.Intended), r.Done, r.Status == results.StatusOK)
 	}
 	if o.Intended < c.warmup {
 		return
@@ -236,18 +239,12 @@ func (c *collector) add(o *Outcome) {
 	measured := o.Intended >= c.warmup
 	for i := range o.Attempts {
 		a := &o.Attempts[i]
-		cost := a.CostUSD
-		for j := range c.tallies {
-			c.tallies[j].BookCost(&c.windows[j], r.Intended, cost)
-		}
 		if measured {
-			c.costUSD += cost
+			c.costUSD += a.CostUSD
 			c.addAttempt(a)
 		}
 	}
-	for i := range c.tallies {
-		c.tallies[i].Book(&c.windows[i], r.Intended, r.Status == results.StatusOK, r.Done-r.Intended)
-	}
+	c.bookFaults(o)
 	if !measured {
 		return
 	}
@@ -506,6 +503,25 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 		x.FakeLagSeconds = &l
 	}
 	return r, x
+}
+
+// bookFaults books a finished request into every fault window one of its
+// attempts was in flight during.
+func (c *collector) bookFaults(o *Outcome) {
+	if len(c.tallies) == 0 {
+		return
+	}
+	c.exposure.Reset()
+	first := ""
+	for j := range o.Attempts {
+		a := &o.Attempts[j]
+		c.exposure.Add(c.windows, a.Sent, a.Done)
+		if j == 0 {
+			first = a.Deployment
+		}
+	}
+	fr := results.FaultRequestOf(&o.Request, first)
+	c.exposure.BookInto(c.tallies, &fr)
 }
 
 // faultResults summarises the fault windows the run reached (a window

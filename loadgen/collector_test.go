@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // Against an endpoint that does not report its queue wait (a live one),
@@ -36,4 +37,39 @@ func TestCollectorWritesNullForWhatItCannotSee(t *testing.T) {
 	assert.True(t, math.IsNaN(float64(r.TokenCostUSD)), "no prices, no cost")
 	assert.Nil(t, r.Faults)
 	assert.Nil(t, r.Little)
+}
+
+// A request in flight when an outage begins belongs to its window, though
+// it arrived before it; one that ended before the window does not, nor
+// one sent after it. The window's failures and times follow.
+func TestCollectorBooksFaultWindowsByExposure(t *testing.T) {
+	s := load(t, "../testdata/load/queue.yaml")
+	s.Faults = []scenarios.Fault{{Kind: scenarios.FaultOutage, Target: "one-slot",
+		Start: scenarios.Duration(time.Second), Duration: scenarios.Duration(time.Second)}}
+	c, err := newCollector(collectorConfig{scenario: s, faults: true}, nil, nil, 0, time.Now())
+	require.NoError(t, err)
+	c.sloOf = func(string) time.Duration { return 0 }
+	add := func(id uint64, at, done int64, st results.Status) {
+		att := results.Outcome{Kind: results.KindAttempt, RequestID: id, Attempt: 1, Deployment: "one-slot", Intended: at, Sent: at,
+			Done: done, Queued: 0, InputTokens: 50, OutputTokens: 1, Status: st}
+		if st == results.StatusOK {
+			att.FirstByte, att.FirstToken = at+1e7, at+1e7
+		}
+		req := att
+		req.Kind = results.KindRequest
+		c.add(&Outcome{Request: req, Attempts: []results.Outcome{att}, Intended: time.Duration(at)})
+	}
+	add(1, 0.2e9, 0.5e9, results.StatusOK)     // ended before the outage
+	add(2, 0.9e9, 1e9, results.StatusFailed)   // in flight at its start: cut
+	add(3, 1.5e9, 1.5e9, results.StatusFailed) // arrived during it
+	add(4, 2e9, 2.3e9, results.StatusOK)       // sent as it closed
+	r, _ := c.result("one")
+	require.Len(t, r.Faults, 1)
+	f := r.Faults[0]
+	assert.Equal(t, int64(2), f.Requests, "requests 2 and 3")
+	assert.Equal(t, int64(2), f.Failed)
+	assert.InDelta(t, 0.5, float64(f.TimeToRecoverSeconds), 1e-9, "the last failure ended 0.5 s into the window")
+	assert.True(t, math.IsNaN(float64(f.TimeToFailoverSeconds)))
+	assert.Equal(t, "not reached", f.FailoverWhy())
+	assert.Nil(t, f.BaselineRequests, "a load test has no fault-free run")
 }

@@ -23,6 +23,10 @@ type aggregator struct {
 	pending map[pendKey][]pendingAttempt
 	free    [][]pendingAttempt
 	width   int64 // initial time-bucket width (ns)
+	// wins are w.faults' windows, and exp the scratch exposure of the
+	// request being folded (results.Exposure).
+	wins []results.FaultWindow
+	exp  results.Exposure
 
 	rows, attemptRows, requestRows int64
 	warmupRequests, orphanAttempts int64
@@ -38,24 +42,29 @@ type pendingAttempt struct {
 	dep, class, attempt      int32
 	status                   results.Status
 	intended, sent, firstTok int64
+	done                     int64
 	in, out                  int32
 	cross                    int64
 }
 
 // stratAgg is one strategy's running totals.
 type stratAgg struct {
-	idx      int
-	name     string
-	reps     []*repAgg // sorted by replication id once finished
-	repIdx   map[int32]*repAgg
-	ttft     *hdrhistogram.Histogram
-	e2e      *hdrhistogram.Histogram
-	series   *series
-	classes  []classAgg
-	faults   []faultAgg
-	outside  faultAgg // requests arriving outside every fault window
-	outFirst []int64  // per fault: outside-window requests first sent to a deployment it hits
-	primary  []int64  // per provider: requests whose first attempt went there
+	idx     int
+	name    string
+	reps    []*repAgg // sorted by replication id once finished
+	repIdx  map[int32]*repAgg
+	ttft    *hdrhistogram.Histogram
+	e2e     *hdrhistogram.Histogram
+	series  *series
+	classes []classAgg
+	faults  []faultAgg
+	outside faultAgg // requests exposed to no fault window
+	// ftally holds, per replication, each fault window's results tally
+	// of every request exposed to it (warm-up included, as the engines
+	// book them): time to fail over and to recover come from it.
+	ftally   map[int32][]results.FaultTally
+	outFirst []int64 // per fault: outside-window requests first sent to a deployment it hits
+	primary  []int64 // per provider: requests whose first attempt went there
 }
 
 type classAgg struct{ requests, ok, good int64 }
@@ -86,6 +95,9 @@ type depCell struct {
 func newAggregator(w *world, warm warmRule, opt *Options, horizon float64) *aggregator {
 	a := &aggregator{w: w, warm: warm, opt: opt, pending: map[pendKey][]pendingAttempt{}}
 	a.width = bucketWidth(horizon)
+	for _, f := range w.faults {
+		a.wins = append(a.wins, results.FaultWindow{Start: f.start, End: f.end})
+	}
 	for _, name := range w.strats {
 		a.strat(name)
 	}
@@ -112,7 +124,7 @@ func (a *aggregator) strat(name string) *stratAgg {
 	for len(a.strats) <= i {
 		s := &stratAgg{idx: len(a.strats), name: a.w.strats[len(a.strats)], repIdx: map[int32]*repAgg{},
 			ttft: newHist(3), e2e: newHist(3), series: newSeries(a.width),
-			faults: make([]faultAgg, len(a.w.faults)), outFirst: make([]int64, len(a.w.faults)),
+			faults: make([]faultAgg, len(a.w.faults)), outFirst: make([]int64, len(a.w.faults)), ftally: map[int32][]results.FaultTally{},
 			primary: make([]int64, len(a.w.providers))}
 		a.strats = append(a.strats, s)
 	}
@@ -153,13 +165,15 @@ func (a *aggregator) add(o *results.Outcome) error {
 			list, a.free = a.free[len(a.free)-1], a.free[:len(a.free)-1]
 		}
 		a.pending[k] = append(list, pendingAttempt{dep: int32(dep), class: int32(a.w.class(o.Class)), attempt: o.Attempt,
-			status: o.Status, intended: o.Intended, sent: o.Sent, firstTok: o.FirstToken,
+			status: o.Status, intended: o.Intended, sent: o.Sent, firstTok: o.FirstToken, done: o.Done,
 			in: o.InputTokens, out: o.OutputTokens, cross: o.CrossCloudBytes})
 		return nil
 	}
 	a.requestRows++
 	atts := a.pending[k]
 	delete(a.pending, k)
+	a.exposure(o, atts)
+	a.bookFaults(s, o, atts)
 	if a.warm.measured(o.RequestID, o.Intended) {
 		ra := s.rep(o.Replication, len(a.w.regions))
 		class := a.w.class(o.Class)
@@ -174,6 +188,45 @@ func (a *aggregator) add(o *results.Outcome) error {
 		a.free = append(a.free, atts[:0])
 	}
 	return nil
+}
+
+// exposure sets a.exp to the fault windows one of the request's attempts
+// was in flight during (results.FaultWindow.InFlight); a request whose
+// attempt records are missing counts from its arrival to its end.
+func (a *aggregator) exposure(o *results.Outcome, atts []pendingAttempt) {
+	a.exp.Reset()
+	if len(a.wins) == 0 {
+		return
+	}
+	if len(atts) == 0 {
+		a.exp.Add(a.wins, o.Intended, o.Done)
+		return
+	}
+	for i := range atts {
+		a.exp.Add(a.wins, atts[i].sent, atts[i].done)
+	}
+}
+
+// bookFaults books a request (measured or not: the engines book warm-up
+// too) into its replication's fault tallies, as the engines do.
+func (a *aggregator) bookFaults(s *stratAgg, o *results.Outcome, atts []pendingAttempt) {
+	if !a.exp.Any() {
+		return
+	}
+	ts := s.ftally[o.Replication]
+	if ts == nil {
+		ts = results.NewFaultTallies(len(a.wins))
+		s.ftally[o.Replication] = ts
+	}
+	first := ""
+	for i := range atts {
+		if atts[i].attempt == 1 {
+			first = a.w.deps[atts[i].dep].name
+			break
+		}
+	}
+	fr := results.FaultRequestOf(o, first)
+	a.exp.BookInto(ts, &fr)
 }
 
 // attempt folds one attempt of a measured request: its status, billed
@@ -205,7 +258,7 @@ func (a *aggregator) attempt(s *stratAgg, ra *repAgg, at *pendingAttempt) {
 		// as inter-cloud egress of the deployment's provider.
 		ra.xfer[xferIndex(d.region, xInterCloud, xRecorded)] += float64(at.cross)
 	}
-	s.series.attempt(at.sent, int(at.dep), at.status == results.StatusOK)
+	s.series.attempt(max(at.done, at.sent), int(at.dep), at.status == results.StatusOK)
 }
 
 func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *results.Outcome, atts []pendingAttempt) {
@@ -264,16 +317,12 @@ func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *results
 		}
 		s.primary[p]++
 	}
-	inAny := false
-	for fi := range a.w.faults {
-		f := &a.w.faults[fi]
-		inAny = inAny || (o.Intended >= f.start && o.Intended < f.end)
-	}
+	inAny := a.exp.Any()
 	for fi := range a.w.faults {
 		f := &a.w.faults[fi]
 		hit := first < len(f.hit) && f.hit[first]
 		switch {
-		case o.Intended >= f.start && o.Intended < f.end:
+		case a.exp.Has(fi):
 			fa := &s.faults[fi]
 			fa.requests++
 			if !good {
@@ -294,7 +343,7 @@ func (a *aggregator) request(s *stratAgg, ra *repAgg, class, dep int, o *results
 			s.outside.breach++
 		}
 	}
-	s.series.request(o.Intended, ok, good, ttft)
+	s.series.request(max(o.Done, o.Intended), ok, good, ttft)
 }
 
 // finish folds attempts whose request record never arrived (an interrupted

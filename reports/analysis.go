@@ -659,7 +659,11 @@ func strategyMetrics(w *world, s *stratAgg, opt *Options) *StrategyMetrics {
 	}
 
 	// Timeline and resilience.
-	m.Series = s.series.points()
+	var lastArrival int64
+	for _, ra := range s.reps {
+		lastArrival = max(lastArrival, ra.lastArrival)
+	}
+	m.Series = s.series.points(lastArrival)
 	for _, d := range w.deps {
 		m.SeriesDeployments = append(m.SeriesDeployments, d.name)
 	}

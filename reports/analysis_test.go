@@ -274,28 +274,59 @@ func TestOutageCoverageAndBlastRadius(t *testing.T) {
 		byName[m.Name] = m
 	}
 	only := byName["eastus2-only"].Resilience.Faults[0]
-	assert.Equal(t, int64(2*1000), only.Requests, "10 s at one request per 10 ms, two replications")
+	// The window holds every request with an attempt in flight during it:
+	// 10 s of arrivals at one per 10 ms, two replications, and the requests
+	// the outage cut in flight at its start, which arrived before it.
+	win := results.FaultWindow{Start: 20e9, End: 30e9}
+	exposed := map[[2]uint64]bool{}
+	for _, o := range f.records {
+		if o.Strategy == "eastus2-only" && o.Kind == results.KindAttempt && win.InFlight(o.Sent, o.Done) {
+			exposed[[2]uint64{uint64(o.Replication), o.RequestID}] = true
+		}
+	}
+	assert.Equal(t, int64(len(exposed)), only.Requests)
+	assert.Greater(t, only.Requests, int64(2*1000), "the requests in flight at the start count too")
 	assert.Equal(t, 1.0, only.ExposedShare)
 	assert.Equal(t, 0.0, only.Baseline)
 	// The fixture retries 50 ms after a failure, so requests arriving in the
-	// last 50 ms of the window are served after it: 5 in 1,000.
-	assert.InDelta(t, 0.005, only.FailoverCoverage, 1e-9, "nothing takes over")
-	assert.InDelta(t, 0.995, only.BlastRadius, 1e-9)
+	// last 50 ms of the window are served after it: 5 per replication;
+	// every other exposed request fails.
+	assert.InDelta(t, 10/float64(only.Requests), only.FailoverCoverage, 1e-9, "nothing takes over")
+	assert.InDelta(t, 1-10/float64(only.Requests), only.BlastRadius, 1e-9)
 	assert.True(t, only.BudgetFlag)
-	assert.InDelta(t, 10, only.TimeToRecover, an.BucketSeconds)
+	assert.InDelta(t, 10, only.TimeToRecover, 0.1, "the last failure ends as the outage does")
 	assert.True(t, math.IsNaN(only.TimeToFailover))
+	assert.Equal(t, "not reached", only.FailoverWhy)
+	// The timeline buckets requests by when they ended: the requests the
+	// outage cut in flight (arrived before it) and those it failed all
+	// fall inside the shaded window, none before it.
+	spikes := 0
+	for _, p := range byName["eastus2-only"].Series {
+		if p.Requests > 0 && p.ErrorRate > 0.5 {
+			spikes++
+			assert.GreaterOrEqual(t, p.Start+an.BucketSeconds, 20.0, "bucket at %g s", p.Start)
+			assert.Less(t, p.Start, 30.0+an.BucketSeconds, "bucket at %g s", p.Start)
+		}
+		assert.Less(t, p.Start, 60.0, "the timeline stops at the last arrival")
+	}
+	assert.Positive(t, spikes)
 	exp := byName["eastus2-only"].Resilience.Providers[0]
 	assert.Equal(t, "azure", exp.Provider)
 	assert.Equal(t, 1.0, exp.StaticBlastRadius)
 	assert.Contains(t, strings.Join(byName["eastus2-only"].Resilience.Flags, "\n"), "not easily substitutable")
 
 	split := byName["azure-bedrock-split"].Resilience.Faults[0]
-	// Exposed requests fail over to Bedrock within their SLO; the fixture's
-	// throttled Bedrock requests retry on East US 2 and fail in the window.
-	assert.Greater(t, split.FailoverCoverage, 0.97)
-	assert.Less(t, split.BlastRadius, 0.02)
+	// Requests sent to East US 2 in the window fail over to Bedrock within
+	// their SLO; those the outage cut in flight fail over too, but late
+	// (their SLO counts from arrival), and the fixture's throttled Bedrock
+	// requests retry on East US 2 and fail in the window.
+	assert.Greater(t, split.FailoverCoverage, 0.85)
+	assert.Less(t, split.BlastRadius, 0.08)
+	assert.Greater(t, split.FailoverCoverage, 100*only.FailoverCoverage)
 	assert.InDelta(t, 0.6, split.ExposedShare, 0.03)
-	assert.Equal(t, 0.0, split.TimeToRecover)
+	assert.Less(t, split.TimeToFailover, 1.0, "the first request cut at the start completes on Bedrock within a second")
+	assert.Greater(t, split.TimeToRecover, 5.0, "throttled retries fail on East US 2 throughout the window")
+	assert.LessOrEqual(t, split.TimeToRecover, 10.1)
 	ms := byName["azure-bedrock-split"]
 	assert.Positive(t, ms.FailedOver)
 	assert.Equal(t, 1.0, ms.LockIn.PortabilityIndex, "both providers served traffic: tested alternatives")

@@ -33,8 +33,8 @@ func demoScenario(t testing.TB) *scenarios.Scenario {
 
 // synthRecords generates a seeded request stream for every strategy of the
 // scenario: n requests per replication, one per 10 ms; the first placed
-// deployment answers unless it is in an outage window (then the request
-// fails over to the next one), a few requests are throttled once and
+// deployment answers unless it is in an outage window or an outage begins
+// while it is in flight (then the request fails over to the next one), a few requests are throttled once and
 // retried, and every 50th request of a cross-cloud placement carries
 // cross-cloud bytes.
 func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []results.Outcome {
@@ -61,6 +61,10 @@ func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []results.Ou
 						o.FirstToken = o.FirstByte
 						o.Done = o.FirstToken + int64(outTok)*int64(12*time.Millisecond)
 						o.OutputTokens = outTok
+						if cut, ok := outageStarts(sc, dd, sent, o.Done); ok {
+							// In flight when an outage began: cut then, as the simulator does.
+							o.Status, o.FirstByte, o.FirstToken, o.OutputTokens, o.Done = results.StatusFailed, 0, 0, 0, cut
+						}
 					} else {
 						o.Done = sent + int64(50*time.Millisecond)
 					}
@@ -82,7 +86,7 @@ func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []results.Ou
 				a1 := mk(results.KindAttempt, 1, first, sent, status)
 				atts = append(atts, a1)
 				final := a1
-				if status != results.StatusOK {
+				if a1.Status != results.StatusOK {
 					second := placed[len(placed)-1]
 					if second == first {
 						second = placed[0]
@@ -108,6 +112,18 @@ func synthRecords(sc *scenarios.Scenario, reps, n int, seed uint64) []results.Ou
 		}
 	}
 	return out
+}
+
+// outageStarts returns the start of an outage of d that begins while an
+// attempt sent at sent is in flight (until done).
+func outageStarts(sc *scenarios.Scenario, d scenarios.Deployment, sent, done int64) (int64, bool) {
+	for _, f := range sc.Faults {
+		if f.Kind == scenarios.FaultOutage && (f.Target == d.Name || f.Target == d.Region || f.Target == d.Provider) &&
+			int64(f.Start) > sent && int64(f.Start) <= done {
+			return int64(f.Start), true
+		}
+	}
+	return 0, false
 }
 
 func inOutage(sc *scenarios.Scenario, d scenarios.Deployment, t int64) bool {

@@ -62,6 +62,10 @@ func (an *Analysis) methodology() Section {
 		t.row(txt("faults"), txt(strings.Join(fs, "; ")))
 	}
 	s.table(t)
+	if len(an.Faults) > 0 { // the windows the run reached
+		s.head("Fault windows")
+		s.list(faultRules())
+	}
 	s.head("Cost rules")
 	s.list([]string{
 		"Deployments are priced by provider kind and model, and by region where prices differ (a row for the exact region, then one for a tag the region carries, then the default). A model without a price costs 0 and is flagged as unpriced.",
@@ -176,6 +180,19 @@ func (an *Analysis) egressUsed() *Table {
 		}
 	}
 	return t
+}
+
+// faultRules says how requests are assigned to fault windows and what the
+// windows' figures mean: the definitions results.FaultResult documents,
+// which the engines, summary.json, the CLI and every table here share.
+func faultRules() []string {
+	return []string{
+		"A window runs from the fault's start (included) to its end (excluded). A request belongs to it when any of its attempts was in flight during it: sent before the window's end and ended at or after its start (an attempt the fault cut the instant it began belongs to it; one sent the instant it ended does not). Requests caught in flight when a fault strikes are its victims wherever they arrived; a request can belong to more than one window. Sessions belong to the windows they were in progress during.",
+		"Time to fail over (TTF): from the window's start to the completion of the first request exposed to it that completed on a deployment other than the one its first attempt went to (a retry or a hedge elsewhere won), mean over the replications in which one did. Not observed: \"not reached\" when exposed requests failed and none failed over, \"none needed\" when none failed, \"no requests\" when none was exposed; never written as 0.",
+		"Time to recover (TTR): from the window's start to the end of the last exposed request that failed: how long users saw failures the fault caused, the requests it cut at its start and those still failing after it ended included; mean over the replications in which a request failed, \"no failures\" otherwise. Both times are computed by the same code in the simulator, the load generator and this report (from the records), so summary.json, the CLI and every table agree.",
+		"Extra E2E and extra cost (simulation only): the exposed requests against the requests in flight during the same span in a fault-free run of the same replication (same arrivals and draws). Failed requests are not in the E2E mean and a failed call is not billed, so a fault that fails requests fast can make either negative; the tables and the CLI then say so beside the figure, with the counts that explain it.",
+		"Time series bucket requests and attempts by the time they ended (completed or failed), not by arrival: a fault can only end requests from its start on, so the errors, SLO breaches and slow first tokens it causes fall inside its shaded band (which spans exactly the window) or just after it, for requests it held up past its end. The timeline stops at the bucket of the last arrival: after it the run only drains, and its buckets would hold nothing but the slowest requests.",
+	}
 }
 
 func definitions() []string {

@@ -186,7 +186,8 @@ func seriesLine(m *StrategyMetrics, width, div float64, get func(SeriesPoint) fl
 	return xy
 }
 
-const faultNote = " Shaded: fault windows."
+// faultNote ends the caption of every plot with shaded fault windows.
+const faultNote = " Shaded: fault windows, from the fault's start to its end."
 
 func (an *Analysis) ttftOverTime() *Figure {
 	title := "Time to first token over time (p50 dashed, p99 solid)"
@@ -234,7 +235,7 @@ func (an *Analysis) ttftOverTime() *Figure {
 		p.Legend.Add(l.name, line)
 	}
 	p.Legend.Top = true
-	return figure(FigTTFTOverTime, title, fmt.Sprintf("Requests bucketed by arrival time (%s buckets), pooled over replications.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
+	return figure(FigTTFTOverTime, title, fmt.Sprintf("Requests bucketed by the time they ended (%s buckets), pooled over replications: a request a fault held up or cut is drawn when it ended, inside the fault's band, not when it arrived; the timeline stops at the last arrival (the drain after it holds only stragglers).%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
 }
 
 func (an *Analysis) errorsOverTime() *Figure {
@@ -244,7 +245,7 @@ func (an *Analysis) errorsOverTime() *Figure {
 		return missing(FigErrorsOverTime, title, noRecords)
 	}
 	div, unit := an.timeScale()
-	p := newPlot(title, unit, "% of requests arriving in the bucket")
+	p := newPlot(title, unit, "% of requests ending in the bucket")
 	p.Y.Min, p.Y.Max = 0, 100
 	an.shadeFaults(p, 100, div)
 	for _, m := range ms {
@@ -272,7 +273,7 @@ func (an *Analysis) errorsOverTime() *Figure {
 		}
 	}
 	p.Legend.Top = true
-	return figure(FigErrorsOverTime, title, fmt.Sprintf("Errors are requests that did not complete; SLO breaches add completed requests over their class's TTFT or E2E objective. %s buckets by arrival time, pooled over replications.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
+	return figure(FigErrorsOverTime, title, fmt.Sprintf("Errors are requests that did not complete; SLO breaches add completed requests over their class's TTFT or E2E objective. %s buckets by the time requests ended (completed or failed), pooled over replications, so requests a fault caught in flight count inside its band; the timeline stops at the last arrival.%s", secs(an.BucketSeconds), faultNote), p, plotW, plotH)
 }
 
 func (an *Analysis) costBreakdown() *Figure {
@@ -556,7 +557,7 @@ func (an *Analysis) failoverTimeline() *Figure {
 		plots = append(plots, []*plot.Plot{p})
 	}
 	h := vg.Length(len(plots)) * 7 * vg.Centimeter
-	f := &Figure{ID: FigFailover, Title: title, Caption: "One panel per strategy; rates are per replication (pooled counts divided by replications), by attempt send time." + faultNote}
+	f := &Figure{ID: FigFailover, Title: title, Caption: "One panel per strategy; rates are per replication (pooled counts divided by replications), by the time each attempt ended (an attempt a fault cut is drawn when it was cut)." + faultNote}
 	png, err := renderPNG(func(dc draw.Canvas) {
 		t := draw.Tiles{Rows: len(plots), Cols: 1, PadTop: vg.Points(4), PadBottom: vg.Points(4), PadX: vg.Points(4), PadY: vg.Points(10)}
 		canvases := plot.Align(plots, t, dc)

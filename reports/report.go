@@ -452,16 +452,13 @@ func (an *Analysis) regulators(figs map[string]*Figure) Section {
 			if f.OutageLike && !math.IsNaN(f.FailoverCoverage) {
 				fc.Text += " " + FailoverCoverageBand(f.FailoverCoverage).String()
 			}
-			tfo := secc(f.TimeToFailover)
-			if math.IsNaN(f.TimeToFailover) && !math.IsNaN(f.TimeToRecover) {
-				tfo = nac("not within the window")
-			}
 			ft.row(txt(m.Name), txt(f.Kind+" of "+f.Target+" ("+strings.Join(f.Providers, ", ")+")"), rangec(fmt.Sprintf("%s–%s", secs(f.Start), secs(f.End)), f.Start, f.End, "s"),
-				intc(f.Requests), pctc(f.BreachRate), pctc(f.Baseline), pctc(f.ExposedShare), fc, br, tfo, secc(f.TimeToRecover))
+				intc(f.Requests), pctc(f.BreachRate), pctc(f.Baseline), pctc(f.ExposedShare), fc, br,
+				faultTimeCell(f.TimeToFailover, f.FailoverWhy), faultTimeCell(f.TimeToRecover, f.RecoverWhy))
 		}
 	}
-	ft.Notes = []string{"π = share of requests outside every fault window whose first attempt went to a deployment the fault hits. FC = 1 − excess breaches / (π × requests in the window); BR = excess breaches / requests in the window, where excess = breaches − baseline rate × requests.",
-		fmt.Sprintf("Time to recover: from the fault's start to the end of the last time bucket (%s) whose breach rate exceeds the baseline by %.0f points (a harness convention), searched up to the next fault. Time to fail over: from the start to the first bucket after which the window stays below that line.", secs(an.BucketSeconds), 100*RecoveryThreshold),
+	ft.Notes = []string{"A request is in a window when any of its attempts was in flight during it (sent before the window's end, ended at or after its start), so the requests a fault caught in flight count, wherever they arrived. π = share of requests in no fault window whose first attempt went to a deployment the fault hits. FC = 1 − excess breaches / (π × requests in the window); BR = excess breaches / requests in the window, where excess = breaches − baseline rate × requests.",
+		timesNote,
 		"Failover coverage and blast radius are defined for outages (outage, reset, silent); brownouts and throttles show their impact only."}
 	s.table(ft)
 	if wt := an.faultWindowsTable(); wt != nil {
@@ -554,7 +551,7 @@ func bandsTable() *Table {
 		{"Failover coverage (R1)", "≥0.99 substitutable; 0.5–0.99 partial; <0.5 not easily substitutable", "DORA Art 29 wording; cut-offs an mcbench convention (docs/references.md [14])", "yes (cut-offs)"},
 		{"Blast radius (R2)", "above the error budget: concentration-risk flag", "mcbench convention (docs/references.md [14])", "yes"},
 		{"Error budget (R3)", ">100% used: objective missed", "Google SRE", "no"},
-		{"Recovery threshold (R4)", fmt.Sprintf("a time bucket is impaired when its SLO-breach rate exceeds the baseline by %.0f points", 100*RecoveryThreshold), "this harness", "yes"},
+		{"Time to fail over / recover (R4)", "time to fail over: window start → first exposed request completed on another deployment; time to recover: window start → end of the last exposed request that failed; shown as not reached / none needed / no failures when unobserved", "this harness (RTO in the sense of NIST SP 800-34, measured per window)", "yes"},
 	} {
 		t.row(txt(r[0]), txt(r[1]), txt(r[2]), txt(r[3]))
 	}
@@ -586,22 +583,43 @@ func (an *Analysis) sessionsTable() *Table {
 func (an *Analysis) faultWindowsTable() *Table {
 	t := &Table{ID: "fault-windows", Title: "Fault windows against the fault-free run (from summary.json)", Columns: []string{"strategy", "fault", "requests",
 		"failed", "extra E2E", "time to fail over", "time to recover", "token cost", "extra cost", "sessions", "sessions failed"}}
+	current := results.FaultTimesDefined(an.Run.Summary.SchemaVersion)
+	var negatives []string
 	for _, r := range an.Run.Summary.Results {
 		for _, f := range r.Faults {
 			target := f.Target
 			if f.To != "" {
 				target += "–" + f.To
 			}
+			ttf, ttr := faultTimeCell(float64(f.TimeToFailoverSeconds), f.FailoverWhy()), faultTimeCell(float64(f.TimeToRecoverSeconds), f.RecoverWhy())
+			if !current {
+				ttf, ttr = faultTimeCell(math.NaN(), "earlier definition"), faultTimeCell(math.NaN(), "earlier definition")
+			}
+			extraE2E, extraCost := secc(float64(f.ExtraE2ESeconds)), usdc(float64(f.ExtraCostUSD))
+			if why := f.NegativeExtra(); why != "" {
+				if f.ExtraE2ESeconds < 0 {
+					extraE2E.Text += " *"
+				}
+				if f.ExtraCostUSD < 0 {
+					extraCost.Text += " *"
+				}
+				negatives = append(negatives, fmt.Sprintf("* %s, %s of %s at %s: %s.", r.Strategy, f.Kind, target, secs(f.StartSeconds), why))
+			}
 			t.row(txt(r.Strategy), txt(fmt.Sprintf("%s of %s at %s for %s", f.Kind, target, secs(f.StartSeconds), secs(f.DurationSeconds))),
-				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), secc(float64(f.ExtraE2ESeconds)),
-				secc(float64(f.TimeToFailoverSeconds)), secc(float64(f.TimeToRecoverSeconds)), usdc(float64(f.CostUSD)), usdc(float64(f.ExtraCostUSD)),
+				intc(f.Requests), pctc(ratio(float64(f.Failed), float64(f.Requests))), extraE2E,
+				ttf, ttr, usdc(float64(f.CostUSD)), extraCost,
 				intc(f.Sessions), pctc(ratio(float64(f.SessionsFailed), float64(f.Sessions))))
 		}
 	}
 	if len(t.Rows) == 0 {
 		return nil
 	}
-	t.Notes = []string{"Computed by the simulator: requests (and sessions) that arrived in the window, against the same requests in a run of the same replication without faults (common random numbers), so a window at peak load is not blamed for the peak. Extra E2E and cost are means per replication; token cost is pay-as-you-go at the simulator's prices (provisioned capacity's marginal tokens are free)."}
+	t.Notes = []string{"Computed by the engine that wrote summary.json: the requests (and sessions) in flight during the window, against those in flight during the same span in a run of the same replication without faults (common random numbers: the same arrivals and draws), so a window at peak load is not blamed for the peak. Extra E2E and cost are means per replication; token cost is pay-as-you-go at the run's prices (provisioned capacity's marginal tokens are free). A load test has no fault-free run: its extra E2E and cost are empty.",
+		timesNote}
+	if !current {
+		t.Notes = append(t.Notes, fmt.Sprintf("This summary.json has schema %s: it booked requests into windows by arrival and measured time to fail over and to recover by earlier rules, so those columns are left empty here; the R1 table gives them from the records under today's definitions.", orDash(an.Run.Summary.SchemaVersion)))
+	}
+	t.Notes = append(t.Notes, negatives...)
 	return t
 }
 

@@ -5,17 +5,13 @@ import (
 	"math"
 	"slices"
 
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
 // Resilience metrics R1–R5 (docs/references.md [14]): error budgets as in
 // Google's SRE practice, RTO/RPO as in NIST SP 800-34, and "not easily
 // substitutable" from DORA (Regulation (EU) 2022/2554, Art 29).
-
-// RecoveryThreshold is how far above the baseline SLO-breach rate a time
-// bucket must be to count as impaired (5 percentage points): a harness
-// convention for time to recover and time to fail over.
-const RecoveryThreshold = 0.05
 
 // Nines is −log10(1 − A); +Inf for A = 1.
 func Nines(a float64) float64 {
@@ -85,10 +81,12 @@ type FaultImpact struct {
 	// Start and End bound the window, in seconds from the start of the run.
 	Start, End float64
 	OutageLike bool
-	// Requests arrived in the window; Breaches missed their SLO (failures included).
+	// Requests were exposed to the window (an attempt in flight during
+	// it: results.FaultWindow.InFlight); Breaches missed their SLO
+	// (failures included).
 	Requests, Breaches int64
 	// BreachRate is Breaches/Requests; Baseline is the breach rate of
-	// requests arriving outside every fault window.
+	// requests exposed to no fault window.
 	BreachRate, Baseline float64
 	// ExposedShare (π) is the share of normal traffic the router sends first
 	// to what the fault takes out; Exposed = π × Requests.
@@ -99,17 +97,20 @@ type FaultImpact struct {
 	FailoverCoverage float64
 	// BlastRadius (R2) = excess breaches / all requests in the window.
 	BlastRadius float64
-	// TimeToRecover is from the fault's start to the end of the last
-	// impaired time bucket (0: no visible impact). TimeToFailover is from
-	// the start to the first bucket inside the window after which the
-	// window stays unimpaired (NaN: impaired to the end of the window).
-	// Both in seconds, at the time series' resolution.
-	TimeToRecover, TimeToFailover float64
+	// TimeToFailover and TimeToRecover are results.FaultResult's time to
+	// fail over and to recover (its TimeToFailoverSeconds and
+	// TimeToRecoverSeconds), computed from the records by the code the
+	// engines use for summary.json, over every request exposed to the
+	// window, warm-up included, as the engines count them. NaN when not
+	// observed; FailoverWhy and RecoverWhy then say why ("not reached",
+	// "none needed", "no failures", "no requests"), never 0.
+	TimeToFailover, TimeToRecover float64
+	FailoverWhy, RecoverWhy       string
 	// BudgetFlag is true when the blast radius exceeds the error budget.
 	BudgetFlag bool
 }
 
-func faultImpacts(w *world, s *stratAgg, pts []SeriesPoint, width float64, target float64) []FaultImpact {
+func faultImpacts(w *world, s *stratAgg, target float64) []FaultImpact {
 	base := ratio(float64(s.outside.breach), float64(s.outside.requests))
 	out := make([]FaultImpact, len(w.faults))
 	for fi, f := range w.faults {
@@ -136,55 +137,46 @@ func faultImpacts(w *world, s *stratAgg, pts []SeriesPoint, width float64, targe
 			}
 			im.BudgetFlag = im.BlastRadius > 1-target
 		}
-		im.TimeToRecover, im.TimeToFailover = recovery(w, fi, pts, width, base)
+		fr := faultTimes(w, s, fi)
+		im.TimeToFailover, im.TimeToRecover = float64(fr.TimeToFailoverSeconds), float64(fr.TimeToRecoverSeconds)
+		im.FailoverWhy, im.RecoverWhy = fr.FailoverWhy(), fr.RecoverWhy()
 		out[fi] = im
 	}
 	return out
 }
 
-// recovery scans the time buckets from the fault's start to the next
-// fault's start (or the end of the run) for buckets whose breach rate
-// exceeds the baseline by RecoveryThreshold.
-func recovery(w *world, fi int, pts []SeriesPoint, width, base float64) (ttr, tfo float64) {
-	if len(pts) == 0 || math.IsNaN(base) {
-		return math.NaN(), math.NaN()
-	}
-	f := w.faults[fi]
-	start, end := float64(f.start)/1e9, float64(f.end)/1e9
-	stop := math.Inf(1)
-	for _, g := range w.faults {
-		if s := float64(g.start) / 1e9; s > start && s < stop {
-			stop = s
+// timesNote defines time to fail over and to recover under every table
+// that shows them.
+const timesNote = "Time to fail over: from the window's start to the completion of the first request exposed to it that completed on another deployment than its first attempt's; time to recover: from the window's start to the end of the last exposed request that failed. Means over the replications in which they were observed; \"not reached\" (requests failed, none failed over), \"none needed\" (none failed), \"no failures\" and \"no requests\" say why one was not, never 0."
+
+// faultTimeCell shows a time to fail over or to recover in seconds, or
+// why there is none: a numeric column whose missing values are empty in
+// CSV and carry their reason on the page.
+func faultTimeCell(v float64, why string) Cell {
+	if math.IsNaN(v) {
+		if why == "" {
+			why = "-"
 		}
+		return Cell{Text: why, Num: true}
 	}
-	impaired := func(p SeriesPoint) bool { return p.Requests > 0 && p.BreachRate > base+RecoveryThreshold }
-	lastBad := math.NaN()
-	for _, p := range pts {
-		if p.Start+width <= start || p.Start >= stop {
-			continue
-		}
-		if impaired(p) {
-			lastBad = p.Start + width
-		}
+	return secc(v)
+}
+
+// faultTimes summarises window fi's tallies over the strategy's
+// replications with results.SummariseFault: the same figures, by the same
+// code, as the window's entry in summary.json.
+func faultTimes(w *world, s *stratAgg, fi int) results.FaultResult {
+	reps := make([]int32, 0, len(s.ftally))
+	for r := range s.ftally {
+		reps = append(reps, r)
 	}
-	if math.IsNaN(lastBad) {
-		return 0, 0
+	slices.Sort(reps)
+	ts := make([]*results.FaultTally, len(reps))
+	for i, r := range reps {
+		ts[i] = &s.ftally[r][fi]
 	}
-	ttr = lastBad - start
-	// Failover: the first bucket inside the window from which every
-	// bucket up to the window's end is unimpaired.
-	tfo = math.NaN()
-	for i := len(pts) - 1; i >= 0; i-- {
-		p := pts[i]
-		if p.Start >= end || p.Start+width <= start {
-			continue
-		}
-		if impaired(p) {
-			break
-		}
-		tfo = math.Max(0, p.Start-start)
-	}
-	return ttr, tfo
+	f := &w.faults[fi]
+	return results.SummariseFault(&f.Fault, results.FaultWindow{Start: f.start, End: f.end}, ts, nil, false)
 }
 
 // ProviderExposure is one provider's weight in a strategy's resilience.
@@ -281,8 +273,7 @@ func resilienceOf(w *world, s *stratAgg, m *StrategyMetrics, target float64) Res
 	r := Resilience{Availability: ratio(float64(m.Completed), float64(m.Requests)), Attainment: ratio(float64(m.Good), float64(m.Requests))}
 	r.Nines = Nines(r.Availability)
 	r.BudgetUsed, r.AttainmentBudgetUsed = BudgetUsed(r.Availability, target), BudgetUsed(r.Attainment, target)
-	width := float64(s.series.width) / 1e9
-	r.Faults = faultImpacts(w, s, m.Series, width, target)
+	r.Faults = faultImpacts(w, s, target)
 	r.Providers = providerExposures(w, s, m.Name, r.Faults)
 	if r.BudgetUsed > 1 {
 		r.Flags = append(r.Flags, fmt.Sprintf("availability %.4f%% misses the %.4g%% objective (error budget used: %.0f%%)", 100*r.Availability, 100*target, 100*r.BudgetUsed))

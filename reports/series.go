@@ -11,8 +11,11 @@ import (
 const maxBuckets = 320
 
 // series is a strategy's timeline, pooled over replications (every
-// replication runs on the same clock from 0): requests by arrival time,
-// attempts by send time.
+// replication runs on the same clock from 0): requests by the time they
+// ended (completed or failed), attempts by the time they ended. A fault
+// can only end requests from its start on, so what it did (requests it
+// cut, failovers, slow completions) lands in its shaded band, not in the
+// buckets where the victims happened to arrive.
 type series struct {
 	width   int64
 	buckets []bucket
@@ -76,8 +79,8 @@ func addInto(dst, src []int64) []int64 {
 	return dst
 }
 
-func (s *series) request(arrival int64, ok, good bool, ttft int64) {
-	b := s.at(arrival)
+func (s *series) request(end int64, ok, good bool, ttft int64) {
+	b := s.at(end)
 	b.requests++
 	if !ok {
 		b.notOK++
@@ -93,8 +96,8 @@ func (s *series) request(arrival int64, ok, good bool, ttft int64) {
 	}
 }
 
-func (s *series) attempt(sent int64, dep int, ok bool) {
-	b := s.at(sent)
+func (s *series) attempt(end int64, dep int, ok bool) {
+	b := s.at(end)
 	for len(b.depOK) <= dep {
 		b.depOK = append(b.depOK, 0)
 		b.depFail = append(b.depFail, 0)
@@ -110,21 +113,32 @@ func (s *series) attempt(sent int64, dep int, ok bool) {
 type SeriesPoint struct {
 	// Start is the bucket's start in seconds from the start of the run.
 	Start float64
-	// Requests arrived in the bucket; ErrorRate and BreachRate are the
+	// Requests ended in the bucket; ErrorRate and BreachRate are the
 	// shares that failed and that missed their SLO (failures included).
 	Requests              int64
 	ErrorRate, BreachRate float64
 	// TTFTP50 and TTFTP99 are over the bucket's completed requests (NaN if none).
 	TTFTP50, TTFTP99 float64
-	// ServedBy counts completed attempts per deployment (sent in the bucket).
+	// ServedBy counts completed attempts per deployment (ended in the
+	// bucket).
 	ServedBy []int64
-	// FailedAt counts failed attempts per deployment.
+	// FailedAt counts failed attempts per deployment (ended in the bucket).
 	FailedAt []int64
 }
 
-func (s *series) points() []SeriesPoint {
-	out := make([]SeriesPoint, len(s.buckets))
-	for i := range s.buckets {
+// points returns the buckets that start before until (ns; 0: all). A
+// timeline by end time runs on past the last arrival while the run
+// drains, and those buckets hold only the stragglers (the slowest
+// requests and the last failures): drawn, they would read as a collapse
+// at the end of every run. They stay in every total; the timeline stops
+// at the bucket of the last arrival.
+func (s *series) points(until int64) []SeriesPoint {
+	n := len(s.buckets)
+	if until > 0 {
+		n = min(n, int(until/s.width)+1)
+	}
+	out := make([]SeriesPoint, n)
+	for i := range out {
 		b := &s.buckets[i]
 		p := SeriesPoint{Start: float64(int64(i)*s.width) / 1e9, Requests: b.requests,
 			ErrorRate: math.NaN(), BreachRate: math.NaN(), TTFTP50: math.NaN(), TTFTP99: math.NaN(),

@@ -61,6 +61,9 @@ func (n Num) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(n))
 }
 
+// Known reports whether n was measured (is not NaN).
+func (n Num) Known() bool { return !math.IsNaN(float64(n)) }
+
 // UnmarshalJSON implements json.Unmarshaler; null reads as NaN.
 func (n *Num) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {

@@ -35,7 +35,11 @@ const (
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe; 1.1 adds the fakes' lag
 // (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
-// load block's schedule_seconds; 1.2 adds each result's
+// load block's schedule_seconds; 1.2 books requests into fault windows by
+// exposure (any attempt in flight during the window) instead of arrival,
+// redefines the windows' time to fail over and to recover and cost (see
+// FaultResult), adds their failed_over, baseline_requests and
+// baseline_failed (FaultTimesSchema), and adds each result's
 // token_cost_per_successful_request_usd and its interval.
 const CurrentSchema = "1.2"
 

@@ -196,10 +196,19 @@ type SessionResult struct {
 
 // FaultResult says what one fault window did to a strategy, over all
 // replications: counts are summed, times and extra latency averaged over
-// the replications in which they are defined. A load test fills the counts
-// and times from its records for the windows its run reached, and writes
-// the extra latency and cost as null: it has no fault-free twin run of the
-// same requests to subtract.
+// the replications in which they are defined.
+//
+// A request belongs to the window when any of its attempts was in flight
+// during it (FaultWindow.InFlight: sent before the window's end and ended
+// at or after its start), so the requests caught in flight when a fault
+// strikes are its victims too, whenever they arrived; a session belongs to
+// it when it was in progress during it. Warm-up requests are included: a
+// fault is the fault wherever it falls.
+//
+// A load test fills the counts and times from its records for the windows
+// its run reached, and writes the extra latency and cost and the baseline
+// counts as null: it has no fault-free twin run of the same requests to
+// subtract.
 type FaultResult struct {
 	Kind   string `json:"kind"`
 	Target string `json:"target"`
@@ -207,32 +216,51 @@ type FaultResult struct {
 	To              string  `json:"to,omitempty"`
 	StartSeconds    float64 `json:"start_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Requests arrived during the window; Failed of them did not complete.
-	Requests int64 `json:"requests"`
-	Failed   int64 `json:"failed"`
-	// ExtraE2ESeconds is the mean end-to-end latency of completed requests
-	// that arrived in the window minus that of the same requests in a run
-	// of the same replication without faults (common random numbers make
-	// them the same requests with the same draws), mean over replications.
+	// Requests were exposed to the window; Failed of them did not
+	// complete, and FailedOver completed on a deployment other than the
+	// one their first attempt went to.
+	Requests   int64 `json:"requests"`
+	Failed     int64 `json:"failed"`
+	FailedOver int64 `json:"failed_over"`
+	// BaselineRequests and BaselineFailed are the same counts in the
+	// fault-free run of the same replications: the requests in flight
+	// during the window's span there, and how many of them failed anyway
+	// (null without a fault-free run: a load test).
+	BaselineRequests *int64 `json:"baseline_requests" jsonschema:"nullable"`
+	BaselineFailed   *int64 `json:"baseline_failed" jsonschema:"nullable"`
+	// ExtraE2ESeconds is the mean end-to-end latency of the exposed
+	// requests that completed minus that of the requests in flight during
+	// the window's span in the fault-free run of the same replication
+	// (common random numbers: the same arrivals with the same draws; the
+	// fault adds to the set only the requests it held up), mean over
+	// replications. Failed requests are not in either mean, so it can be
+	// negative when the fault fails the slow ones (NegativeExtra says why).
 	ExtraE2ESeconds Num `json:"extra_e2e_seconds"`
-	// TimeToFailoverSeconds is from the arrival of the window's first
-	// request to the arrival of the first request that still completed (0:
-	// failover was immediate, the first request already completed).
+	// TimeToFailoverSeconds (TTF) is from the window's start to the
+	// completion of the first exposed request that failed over (completed
+	// on a deployment other than its first attempt's), mean over the
+	// replications in which one did. Null, never 0, when none did: no
+	// request was exposed, none failed (no failover was needed), or some
+	// failed and none failed over (FailoverWhy tells which).
 	TimeToFailoverSeconds Num `json:"time_to_failover_seconds"`
-	// TimeToRecoverSeconds is from the window's start to the arrival of the
-	// last request that failed (up to 10 minutes after the window, or the
-	// next window's start), i.e. how long users saw failures; 0 when none
-	// failed.
+	// TimeToRecoverSeconds (TTR) is from the window's start to the end of
+	// the last exposed request that failed: how long users saw failures
+	// the fault caused, including requests the fault caught in flight and
+	// those still failing after it ended. Mean over the replications in
+	// which a request failed; null, never 0, when none did (RecoverWhy).
 	TimeToRecoverSeconds Num `json:"time_to_recover_seconds"`
-	// CostUSD is the token cost of the requests that arrived in the
-	// window, and ExtraCostUSD that minus what the same requests cost in
-	// the fault-free run: what the fault (the failover from provisioned to
-	// pay-as-you-go capacity, say) added. Both are means per replication,
-	// null without prices.
+	// CostUSD is the token cost of the exposed requests, and ExtraCostUSD
+	// that minus the cost of the requests in flight during the window's
+	// span in the fault-free run: what the fault (the failover from
+	// provisioned to pay-as-you-go capacity, say) added. Both are means
+	// per replication, null without prices. A failed call is not billed,
+	// so the extra cost is negative when the fault fails more than it
+	// moves (NegativeExtra says so).
 	CostUSD      Num `json:"cost_usd"`
 	ExtraCostUSD Num `json:"extra_cost_usd"`
-	// Sessions arrived in the window (agentic sessions, whose model calls
-	// are counted in Requests too), and SessionsFailed of them failed.
+	// Sessions were in progress during the window (agentic sessions, whose
+	// model calls are counted in Requests too), and SessionsFailed of them
+	// failed.
 	Sessions       int64 `json:"sessions,omitempty"`
 	SessionsFailed int64 `json:"sessions_failed,omitempty"`
 }

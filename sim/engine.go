@@ -96,6 +96,12 @@ type reqState struct {
 	// the request's so far, its hedge partners' included: the records'
 	// cost_usd.
 	attCost, reqCost float64
+	// firstDep is the deployment of the request's first attempt (a
+	// completion elsewhere is a failover), and exposed the fault windows
+	// its attempts so far were in flight during (hedge partners'
+	// included); see exposeAttempt.
+	firstDep int32
+	exposed  results.Exposure
 }
 
 // reset makes a recycled slot a fresh request. It assigns every field but
@@ -116,6 +122,8 @@ func (rs *reqState) reset(r scenarios.Request, gen uint32) {
 	rs.deadline, rs.armed = 0, false
 	rs.origin, rs.sess, rs.xbytes = -1, -1, 0
 	rs.attCost, rs.reqCost = 0, 0
+	rs.firstDep = -1
+	rs.exposed.Reset()
 }
 
 // queueEntry is a waiting attempt; gen detects entries voided by a timeout.
@@ -456,6 +464,9 @@ func (e *engine) send(slot int32, pick int) {
 	}
 	rs.pick = int32(pick)
 	rs.dep = g.candidates[pick]
+	if rs.firstDep < 0 {
+		rs.firstDep = rs.dep
+	}
 	rs.attNo = rs.attempt
 	rs.hedged = false
 	rs.sent = e.now
@@ -550,9 +561,11 @@ func (e *engine) hedge(slot int32) {
 	h := e.alloc()
 	rs = &e.reqs[slot] // alloc may have moved the slice
 	hs := &e.reqs[h]
+	exp := hs.exposed // the slot's storage, reused
 	*hs = reqState{r: rs.r, gen: hs.gen + 1, pick: rs.pick, prev: -1, next: -1, partner: slot,
 		attempt: rs.attempt, measured: rs.measured, wait: rs.wait, waited: rs.waited, rq: rq,
-		origin: rs.origin, sess: rs.sess}
+		origin: rs.origin, sess: rs.sess, firstDep: rs.firstDep, exposed: exp}
+	hs.exposed.Copy(&rs.exposed)
 	rs.partner = h
 	e.send(h, pick)
 }
@@ -569,6 +582,7 @@ func (e *engine) firstToken(slot int32) {
 	e.reqs[loser].partner = -1
 	e.retire(loser, results.StatusFailed, errCancelled)
 	rs.reqCost += e.reqs[loser].reqCost
+	rs.exposed.Merge(&e.reqs[loser].exposed)
 }
 
 // retire ends a slot's attempt without ending the request (a cancelled hedge
@@ -576,6 +590,7 @@ func (e *engine) firstToken(slot int32) {
 // policy and the records see the attempt, and the slot returns to the pool.
 func (e *engine) retire(slot int32, status results.Status, cls uint8) {
 	rs := &e.reqs[slot]
+	e.exposeAttempt(rs)
 	if cls == errCancelled {
 		if rs.state != stNet { // it reached the deployment, which counted it
 			e.deps[rs.dep].failed++
@@ -834,6 +849,7 @@ func (e *engine) observe(rs *reqState) {
 // attemptEnded records the attempt and either retries or ends the request.
 func (e *engine) attemptEnded(slot int32) {
 	rs := &e.reqs[slot]
+	e.exposeAttempt(rs)
 	if rs.partner >= 0 {
 		p := rs.partner
 		if rs.status == results.StatusOK {
@@ -842,6 +858,7 @@ func (e *engine) attemptEnded(slot int32) {
 			rs.partner, e.reqs[p].partner = -1, -1
 			e.retire(p, results.StatusFailed, errCancelled)
 			rs.reqCost += e.reqs[p].reqCost
+			rs.exposed.Merge(&e.reqs[p].exposed)
 		} else {
 			// One of a hedged pair failed first: the other carries on alone.
 			e.reqs[p].partner = -1
@@ -849,6 +866,7 @@ func (e *engine) attemptEnded(slot int32) {
 			e.reqs[p].waited = e.reqs[p].waited || rs.waited
 			e.retire(slot, rs.status, rs.errClass)
 			e.reqs[p].reqCost += rs.reqCost
+			e.reqs[p].exposed.Merge(&rs.exposed)
 			return
 		}
 	}

@@ -124,29 +124,47 @@ func TestOutageFailsAndRecovers(t *testing.T) {
 	require.InDelta(t, 500, r.Failed, 120)
 	require.Len(t, r.Faults, 1)
 	f := r.Faults[0]
-	require.Equal(t, f.Requests, f.Failed, "with nowhere to fail over, every arrival in the window fails")
+	require.Equal(t, f.Requests, f.Failed, "with nowhere to fail over, every request exposed to the window fails")
 	require.InDelta(t, 500, f.Requests, 120)
-	require.InDelta(t, 50, float64(f.TimeToFailoverSeconds), 2, "the first success arrives when the outage ends")
+	require.True(t, math.IsNaN(float64(f.TimeToFailoverSeconds)), "nothing to fail over to")
+	require.Equal(t, "not reached", f.FailoverWhy())
 	require.InDelta(t, 50, float64(f.TimeToRecoverSeconds), 2, "failures last the whole window")
-	require.True(t, math.IsNaN(float64(f.ExtraE2ESeconds)), "no request in the window completed")
+	require.True(t, math.IsNaN(float64(f.ExtraE2ESeconds)), "no exposed request completed")
+	// The window's requests are exactly those with an attempt in flight
+	// during it, by the records: arrivals before the outage that it cut
+	// count too.
+	w := results.FaultWindow{Start: 100e9, End: 150e9}
+	exposed := map[[2]uint64]bool{}
+	var exposedCount, earlyVictims int64
+	for _, o := range recs {
+		if o.Kind == results.KindAttempt && w.InFlight(o.Sent, o.Done) {
+			exposed[[2]uint64{uint64(o.Replication), o.RequestID}] = true
+		}
+	}
 	for _, o := range recs {
 		if o.Kind != results.KindRequest {
 			continue
 		}
-		inOutage := o.Intended >= 100e9 && o.Intended < 150e9
-		if inOutage {
-			require.Equal(t, results.StatusFailed, o.Status, "request %d arrived during the outage", o.RequestID)
+		if exposed[[2]uint64{uint64(o.Replication), o.RequestID}] {
+			exposedCount++
+			require.Equal(t, results.StatusFailed, o.Status, "request %d was in flight during the outage", o.RequestID)
 			require.Equal(t, "outage", o.ErrorClass)
+			if o.Intended < 100e9 {
+				earlyVictims++
+				require.Equal(t, int64(100e9), o.Done, "cut when the outage began")
+			}
 		}
 		if o.Intended >= 150e9 {
 			require.Equal(t, results.StatusOK, o.Status, "request %d arrived after recovery", o.RequestID)
 		}
 	}
+	require.Equal(t, exposedCount, f.Requests)
+	require.Positive(t, earlyVictims, "requests in flight when the outage began (arrived before it) belong to the window")
 }
 
 // TestOutageWithFailover: a second deployment takes over at once, so the
-// window's requests complete, time to failover is zero, and the extra
-// latency is the failover's.
+// window's requests complete, the first failover comes within a couple of
+// seconds of the outage's start, and the extra latency is the failover's.
 func TestOutageWithFailover(t *testing.T) {
 	s := twoDeployments()
 	s.Deployments[0].Capacity.Quota = scenarios.Quota{}
@@ -159,8 +177,11 @@ func TestOutageWithFailover(t *testing.T) {
 	f := sum.Results[0].Faults[0]
 	require.Positive(t, f.Requests)
 	require.LessOrEqual(t, f.Failed, int64(2), "only requests in flight when the outage began could fail")
-	require.Zero(t, float64(f.TimeToFailoverSeconds))
+	require.Positive(t, f.FailedOver)
+	require.False(t, math.IsNaN(float64(f.TimeToFailoverSeconds)))
+	require.Less(t, float64(f.TimeToFailoverSeconds), 5.0, "the first cut request completes on d2 within a retry")
 	require.False(t, math.IsNaN(float64(f.ExtraE2ESeconds)))
+	require.NotNil(t, f.BaselineRequests)
 }
 
 func TestTimeoutVoidsQueuedAttempt(t *testing.T) {

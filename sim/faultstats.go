@@ -5,22 +5,36 @@ import (
 )
 
 func (e *engine) newFaultAccs() {
-	e.faultAcc = results.NewFaultTallies(len(e.m.faults))
+	e.faultAcc = results.NewFaultTallies(len(e.m.wins))
 }
 
-// faultFinish books a finished request against the fault windows.
-func (e *engine) faultFinish(rs *reqState, sojourn int64) {
-	ok := rs.status == results.StatusOK
-	for i := range e.m.faults {
-		e.faultAcc[i].Book(&e.m.faults[i].win, rs.r.At, ok, sojourn)
+// exposeAttempt marks the fault windows the slot's current attempt, now
+// ending, was in flight during (results.FaultWindow.InFlight): a request
+// belongs to every window one of its attempts overlapped. Called once per
+// attempt end (attemptEnded, retire); marking twice is harmless.
+func (e *engine) exposeAttempt(rs *reqState) {
+	if len(e.m.wins) > 0 {
+		rs.exposed.Add(e.m.wins, rs.sent, e.now)
 	}
 }
 
-// sessionFaultFinish books a finished session against the windows it
-// arrived in.
+// faultFinish books a finished request against the fault windows its
+// attempts were exposed to.
+func (e *engine) faultFinish(rs *reqState, sojourn int64) {
+	if !rs.exposed.Any() {
+		return
+	}
+	ok := rs.status == results.StatusOK
+	fr := results.FaultRequest{Done: e.now, E2E: sojourn, OK: ok,
+		FailedOver: ok && rs.firstDep >= 0 && rs.dep != rs.firstDep, CostUSD: rs.reqCost}
+	rs.exposed.BookInto(e.faultAcc, &fr)
+}
+
+// sessionFaultFinish books a finished session against the windows it was
+// in progress during.
 func (e *engine) sessionFaultFinish(ss *sessState) {
-	for i := range e.m.faults {
-		e.faultAcc[i].BookSession(&e.m.faults[i].win, ss.at, ss.status == results.StatusOK)
+	for i := range e.faultAcc {
+		e.faultAcc[i].BookSession(e.m.wins[i], ss.at, e.now, ss.status == results.StatusOK)
 	}
 }
 
@@ -31,7 +45,8 @@ func (e *engine) sessionFaultFinish(ss *sessState) {
 // the model cost nothing. It differs from results.Billed, which bills what
 // a record says was delivered, for a cut stream and for a timed-out or
 // cancelled attempt past its first token, which this leaves unbilled.
-// Provisioned deployments have no marginal token price.
+// Provisioned deployments have no marginal token price. The fault windows
+// are charged the request's whole cost when it finishes (faultFinish).
 func (e *engine) bookCost(rs *reqState) {
 	rs.attCost = 0
 	dm := &e.m.deps[rs.dep]
@@ -54,8 +69,5 @@ func (e *engine) bookCost(rs *reqState) {
 	rs.reqCost += c
 	if rs.measured {
 		e.st.CostUSD += c
-	}
-	for i := range e.m.faults {
-		e.faultAcc[i].BookCost(&e.m.faults[i].win, rs.r.At, c)
 	}
 }

@@ -18,6 +18,9 @@ type model struct {
 	classes  []classModel
 	groups   []groupModel
 	faults   []faultModel
+	// wins are the fault windows as the fault statistics see them, in
+	// the order of faults (results.FaultWindows).
+	wins []results.FaultWindow
 	// links[a][b] is the one-way latency from region a to region b; nil is zero.
 	links [][]*scenarios.Sampler
 	// regionProvider[r] is the index of region r's provider.
@@ -82,9 +85,6 @@ type faultModel struct {
 	factor     float64
 	deps       []int32
 	links      [][2]int // region pairs a link fault slows, each once
-	// win is the window as the fault statistics see it (with the bound on
-	// the arrivals that count towards its time to recover).
-	win results.FaultWindow
 }
 
 func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
@@ -205,9 +205,7 @@ func compile(s *scenarios.Scenario, st *scenarios.Strategy) (*model, error) {
 		}
 		m.faults = append(m.faults, fm)
 	}
-	for i, w := range results.FaultWindows(s) {
-		m.faults[i].win = w
-	}
+	m.wins = results.FaultWindows(s)
 	r := &st.Routing
 	m.maxAttempts = int32(max(r.MaxAttempts, 1))
 	m.backoff = int64(r.Backoff)

@@ -349,7 +349,7 @@ func faultResults(m *model, reps, base []repResult) []results.FaultResult {
 				baseTallies[j] = &base[j].faults[i]
 			}
 		}
-		out[i] = results.SummariseFault(&m.s.Faults[i], m.faults[i].win, tallies, baseTallies, m.priced)
+		out[i] = results.SummariseFault(&m.s.Faults[i], m.wins[i], tallies, baseTallies, m.priced)
 	}
 	return out
 }

@@ -325,6 +325,14 @@ func TestReportOpensThePreviousLayout(t *testing.T) {
 		require.NoError(t, err, kind)
 		assert.Contains(t, stdout, "azure-", kind)
 		assert.FileExists(t, filepath.Join(out, "report.md"))
+		if kind == "sim" {
+			// Its fault windows were booked by arrival, and its times to
+			// fail over and recover measured by earlier rules: left out.
+			md, err := os.ReadFile(filepath.Join(out, "report.md"))
+			require.NoError(t, err)
+			assert.Contains(t, string(md), "earlier definition")
+			assert.Contains(t, string(md), "This summary.json has schema 0.0")
+		}
 	}
 }
 

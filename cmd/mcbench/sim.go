@@ -241,19 +241,45 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, too
 			}
 			fmt.Fprintf(w, "fault: %s of %s from %s for %s\n", f.Kind, target, f.Start, f.Duration)
 			t := newTable(w)
-			t.row("  strategy", "arrived", "failed", "extra E2E", "time to failover", "time to recover", "extra cost", "sessions", "failed")
+			t.row("  strategy", "exposed", "failed", "failed over", "extra E2E", "time to fail over", "time to recover", "extra cost", "sessions", "failed")
+			var notes []string
 			for _, r := range sum.Results {
 				if i >= len(r.Faults) {
 					continue
 				}
 				fr := r.Faults[i]
-				t.row("  "+r.Strategy, fmt.Sprint(fr.Requests), pct(fr.Failed, fr.Requests),
-					secs(float64(fr.ExtraE2ESeconds)), span(float64(fr.TimeToFailoverSeconds)), span(float64(fr.TimeToRecoverSeconds)),
+				t.row("  "+r.Strategy, fmt.Sprint(fr.Requests), pct(fr.Failed, fr.Requests), count(fr.FailedOver),
+					signedSecs(float64(fr.ExtraE2ESeconds)), faultTime(float64(fr.TimeToFailoverSeconds), fr.FailoverWhy()),
+					faultTime(float64(fr.TimeToRecoverSeconds), fr.RecoverWhy()),
 					usd(float64(fr.ExtraCostUSD)), count(fr.Sessions), pct(fr.SessionsFailed, fr.Sessions))
+				if why := fr.NegativeExtra(); why != "" {
+					notes = append(notes, "  "+r.Strategy+": "+why)
+				}
 			}
 			t.flush()
+			for _, n := range notes {
+				fmt.Fprintln(w, n)
+			}
 		}
+		fmt.Fprintln(w, "  exposed: requests with an attempt in flight during the window; times from the window's start: to the first exposed request completed on another deployment (fail over), to the end of the last exposed failure (recover)")
 	}
+}
+
+// faultTime writes a fault window's time to fail over or to recover, or
+// why it was not observed (never "0" for "not observed").
+func faultTime(s float64, why string) string {
+	if math.IsNaN(s) {
+		return why
+	}
+	return span(s)
+}
+
+// signedSecs writes an extra latency: "-" only when unknown, 0 as "0s".
+func signedSecs(s float64) string {
+	if math.IsNaN(s) {
+		return "-"
+	}
+	return span(s)
 }
 
 // printSessions prints one table per session workload: how its sessions
