@@ -35,11 +35,19 @@ const (
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe; 1.1 adds the fakes' lag
 // (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
-// load block's schedule_seconds.
-const CurrentSchema = "1.1"
+// load block's schedule_seconds; 1.2 changes what a simulation's
+// deployments[] counts: attempts of measured requests only, booked once
+// when they end (1.1 and before counted the warm-up's attempts too, and
+// counted an attempt when it reached its deployment, so a hedge cancelled
+// on its way was missing from attempts and an attempt of a timed-out
+// request in flight could be counted without an outcome). The fields are
+// unchanged, so older files read as they are; their deployments[] simply
+// keep the old meaning. A load test's deployments[] already left the
+// warm-up out.
+const CurrentSchema = "1.2"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
-const currentMajor, currentMinor = 1, 1
+const currentMajor, currentMinor = 1, 2
 
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")

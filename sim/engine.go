@@ -167,7 +167,29 @@ type depState struct {
 	busyArea  float64 // slot-nanoseconds busy
 	lastT     int64
 
+	// Attempts of measured requests (see results.DeploymentResult),
+	// booked when they end.
 	attempts, completed, throttled, rejected, failed, timedOut int64
+}
+
+// book counts an ended attempt of a measured request (or, at an
+// orchestration deployment, a measured session's try to be hosted) by how
+// it ended. Booking at the end, once per attempt, keeps attempts equal to
+// the sum of the outcomes and to the attempt records of measured requests.
+func (d *depState) book(status results.Status) {
+	d.attempts++
+	switch status {
+	case results.StatusOK:
+		d.completed++
+	case results.StatusThrottled:
+		d.throttled++
+	case results.StatusRejected:
+		d.rejected++
+	case results.StatusTimedOut:
+		d.timedOut++
+	default:
+		d.failed++
+	}
 }
 
 func (d *depState) touch(now int64) {
@@ -577,11 +599,11 @@ func (e *engine) firstToken(slot int32) {
 func (e *engine) retire(slot int32, status results.Status, cls uint8) {
 	rs := &e.reqs[slot]
 	if cls == errCancelled {
-		if rs.state != stNet { // it reached the deployment, which counted it
-			e.deps[rs.dep].failed++
-		}
 		e.release(slot)
 		rs.status, rs.errClass = status, cls
+		if rs.measured {
+			e.deps[rs.dep].book(status)
+		}
 		e.observe(rs)
 	}
 	if e.sink != nil {
@@ -615,7 +637,6 @@ func (e *engine) atDeployment(slot int32) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	dm := &e.m.deps[rs.dep]
-	d.attempts++
 	switch {
 	case d.down > 0:
 		e.respond(slot, results.StatusFailed, errOutage)
@@ -761,18 +782,11 @@ func (e *engine) clientRecv(slot int32) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	e.observe(rs)
-	switch rs.status {
-	case results.StatusOK:
-		d.completed++
-		if rs.sess >= 0 {
-			e.sessCallBytes(slot, true)
-		}
-	case results.StatusThrottled:
-		d.throttled++
-	case results.StatusRejected:
-		d.rejected++
-	default:
-		d.failed++
+	if rs.measured {
+		d.book(rs.status)
+	}
+	if rs.status == results.StatusOK && rs.sess >= 0 {
+		e.sessCallBytes(slot, true)
 	}
 	e.attemptEnded(slot)
 }
@@ -803,7 +817,9 @@ func (e *engine) timeout(slot int32, cls uint8) {
 	d := &e.deps[rs.dep]
 	e.release(slot)
 	rs.status, rs.errClass = results.StatusTimedOut, cls
-	d.timedOut++
+	if rs.measured {
+		d.book(rs.status)
+	}
 	e.observe(rs)
 	e.attemptEnded(slot)
 }
