@@ -576,6 +576,13 @@ func (e *engine) hedge(slot int32) {
 		attempt: rs.attempt, measured: rs.measured, wait: rs.wait, waited: rs.waited, rq: rq,
 		origin: rs.origin, sess: rs.sess}
 	rs.partner = h
+	if (rs.state == stService || rs.state == stBack) && rs.status == results.StatusOK && rs.errClass == errNone {
+		// The original's first token is already on its way: it takes part
+		// in the race too (startService scheduled no event for it, having
+		// no partner then), or a hedge whose first token came later would
+		// win and cancel it.
+		e.schedule(rs.firstTok+rs.netBack, evFirstToken, slot, rs.gen)
+	}
 	e.send(h, pick)
 }
 
