@@ -292,30 +292,16 @@ func (c *depCount) add(st results.Status) {
 }
 
 // checkDeploymentCounts counts dir's attempt records of the requests
-// measured(request record, session start) accepts, per strategy and
-// deployment and by status, and requires summary.json's deployments[] to
-// hold exactly those counts, adding up to the result's attempts. It
+// whose request record measured accepts, per strategy and deployment and by
+// status, and requires summary.json's deployments[] to hold exactly those
+// counts, adding up to the result's attempts, and its requests to be those
+// requests. It
 // returns how many attempt records it left out as warm-up, so the caller
 // can require the warm-up to have been there to leave out.
-func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.Outcome, sessStart int64, isSession bool) bool) (warm int64) {
+func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.Outcome) bool) (warm int64) {
 	t.Helper()
 	run, err := results.OpenRun(dir)
 	require.NoError(t, err)
-	type sessKey struct {
-		strategy string
-		rep      int32
-		id       uint64
-	}
-	sessStart := map[sessKey]int64{}
-	if run.HasSessions {
-		f, err := os.Open(filepath.Join(dir, results.SessionsFile))
-		require.NoError(t, err)
-		defer f.Close()
-		require.NoError(t, results.ReadSessions(f, f.Name(), func(r *results.SessionRecord) error {
-			sessStart[sessKey{r.Strategy, r.Replication, r.SessionID}] = r.Start
-			return nil
-		}))
-	}
 	type reqKey struct {
 		strategy string
 		rep      int32
@@ -327,6 +313,7 @@ func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.
 	}
 	pending := map[reqKey][]att{}
 	counts := map[string]map[string]*depCount{}
+	requests := map[string]int64{}
 	require.NoError(t, run.Outcomes(func(o *results.Outcome) error {
 		k := reqKey{o.Strategy, o.Replication, o.RequestID}
 		if o.Kind == results.KindAttempt {
@@ -335,18 +322,12 @@ func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.
 		}
 		atts := pending[k]
 		delete(pending, k)
-		// A session's model call carries 1<<62 | session<<14 | step.
-		start, isSession := int64(0), o.RequestID >= 1<<62
-		if isSession {
-			var ok bool
-			start, ok = sessStart[sessKey{o.Strategy, o.Replication, (o.RequestID &^ (1 << 62)) >> 14}]
-			require.True(t, ok, "request %d has its session's record", o.RequestID)
-		}
-		if !measured(o, start, isSession) {
+		if !measured(o) {
 			warm += int64(len(atts))
 			return nil
 		}
 		require.Len(t, atts, int(o.Attempt), "request %d: one attempt record per attempt", o.RequestID)
+		requests[o.Strategy]++
 		if counts[o.Strategy] == nil {
 			counts[o.Strategy] = map[string]*depCount{}
 		}
@@ -366,6 +347,7 @@ func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.
 		orch[d.Name] = d.Layer == scenarios.LayerOrchestration
 	}
 	for _, r := range run.Summary.Results {
+		assert.Equal(t, requests[r.Strategy], r.Requests, "%s: the summary measures the requests the records' rule does", r.Strategy)
 		var sum int64
 		for _, d := range r.Deployments {
 			assert.Equal(t, d.Attempts, d.Completed+d.Throttled+d.Rejected+d.Failed+d.TimedOut,
@@ -390,7 +372,9 @@ func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.
 // deployments[] counts the attempts of measured requests only, as the rest
 // of the summary does: the warm-up's attempts, which the records keep,
 // are in neither (issue 12: aoai-eastus2 showed 173,548 attempts in the
-// summary against the report's 156,695).
+// summary against the report's 156,695). Which requests are measured is
+// the records' rule the reports apply: the request's arrival (intended
+// send), a session's model call's own included.
 func TestDeploymentCountsLeaveOutTheWarmup(t *testing.T) {
 	t.Run("sim", func(t *testing.T) {
 		// federated: sessions, retries, hedges, failover across clouds.
@@ -399,11 +383,8 @@ func TestDeploymentCountsLeaveOutTheWarmup(t *testing.T) {
 		at := int64(30 * time.Second)
 		dir := t.TempDir()
 		simRun(t, s, dir)
-		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome, sessStart int64, isSession bool) bool {
-			if isSession {
-				return sessStart >= at // the simulator measures a session's calls with the session
-			}
-			return req.Intended >= at // the request's arrival
+		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome) bool {
+			return req.Intended >= at // the request's arrival (a session's call's own)
 		})
 		assert.Positive(t, warm, "the records hold warm-up attempts to leave out")
 	})
@@ -413,7 +394,7 @@ func TestDeploymentCountsLeaveOutTheWarmup(t *testing.T) {
 		dir := t.TempDir()
 		sum := loadRunWarm(t, s, "azure-bedrock-split", dir, warmup)
 		require.InDelta(t, warmup.Seconds(), sum.Load.WarmupSeconds, 1e-9)
-		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome, _ int64, _ bool) bool {
+		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome) bool {
 			return req.Intended >= int64(warmup) // the request's intended send
 		})
 		assert.Positive(t, warm, "the records hold warm-up attempts to leave out")

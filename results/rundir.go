@@ -39,9 +39,11 @@ const (
 // deployments[] counts: attempts of measured requests only, booked once
 // when they end (1.1 and before counted the warm-up's attempts too, and
 // counted an attempt when it reached its deployment, so a hedge cancelled
-// on its way was missing from attempts and an attempt of a timed-out
-// request in flight could be counted without an outcome). The fields are
-// unchanged, so older files read as they are; their deployments[] simply
+// on its way was missing from attempts), and measures a session's model
+// calls by their own arrival, as load tests and reports do (1.1 and before
+// measured them with their session, so a report of a run with sessions and
+// a warm-up counted more measured requests than its summary). The fields
+// are unchanged, so older files read as they are; their figures simply
 // keep the old meaning. A load test's deployments[] already left the
 // warm-up out.
 const CurrentSchema = "1.2"

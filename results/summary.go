@@ -121,9 +121,8 @@ type LittleCheck struct {
 // the measured window when its request arrived after the warm-up (the
 // request's arrival, or intended send in a load test, decides for all of its
 // attempts, retries and hedges sent after the warm-up ended included, as it
-// does for Result's counts; for a session's model call the simulator takes
-// the session's arrival and a load test the call's own send, in both
-// counts alike). So summed over deployments, Attempts
+// does for Result's counts; a session's model call is a request of its own,
+// arriving when the session makes it). So summed over deployments, Attempts
 // equals Result.Attempts and the number of attempt records of measured
 // requests in outcomes.csv, and each deployment's Completed, Throttled,
 // Rejected, Failed and TimedOut equal its attempt records of those

@@ -384,7 +384,7 @@ func (e *engine) alloc() int32 {
 
 func (e *engine) arrive() {
 	r := e.pending
-	measured := r.ID >= e.m.warmID && r.At >= e.m.warmAt
+	measured := e.m.measured(&r)
 	e.lastArr = r.At
 	if measured && e.firstMeas < 0 {
 		e.firstMeas = r.At

@@ -351,7 +351,7 @@ func (e *engine) sessStep(slot int32) {
 	}
 	r := e.plan.Call(ss.class, ss.id, ss.step, e.now)
 	ss.step++
-	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, ss.measured)
+	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, e.m.measured(&r))
 }
 
 // sessCallBytes counts a session call's payload: the prompt when an
