@@ -76,7 +76,10 @@ type collector struct {
 	sloOf       func(class string) time.Duration
 }
 
-// depTally counts one deployment's attempts of measured requests.
+// depTally counts one deployment's attempts of measured requests: those
+// whose request was due after the warm-up (add books them with the
+// request, however late the attempt went out), so the tallies add up to
+// the result's attempts (see results.DeploymentResult).
 type depTally struct {
 	name                                                    string
 	concurrency                                             int

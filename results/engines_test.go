@@ -48,6 +48,12 @@ func simRun(t *testing.T, s *scenarios.Scenario, dir string) *results.Summary {
 // a second into dir; requests still running after stop+grace are cut.
 func loadRun(t *testing.T, s *scenarios.Scenario, strategy, dir string) *results.Summary {
 	t.Helper()
+	return loadRunWarm(t, s, strategy, dir, 0)
+}
+
+// loadRunWarm is loadRun with the load test's own warm-up.
+func loadRunWarm(t *testing.T, s *scenarios.Scenario, strategy, dir string, warmup time.Duration) *results.Summary {
+	t.Helper()
 	fctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, base, err := fake.StartLoopback(fctx, s, fake.Options{})
@@ -58,7 +64,7 @@ func loadRun(t *testing.T, s *scenarios.Scenario, strategy, dir string) *results
 	require.NoError(t, err)
 	sum, err := loadgen.Run(ctx, s, loadgen.FakeRoutes(srv, base), loadgen.Options{
 		Strategy: strategy, Pacer: "poisson", Rate: 10, Duration: time.Second, Out: dir,
-		SendOutputTokens: true, Grace: time.Second, Target: "fake", Prices: pricing.TokenPrices(s),
+		SendOutputTokens: true, Grace: time.Second, Target: "fake", Prices: pricing.TokenPrices(s), Warmup: warmup,
 	})
 	require.NoError(t, err)
 	require.NoError(t, results.WriteSummary(dir, sum))
@@ -263,5 +269,134 @@ func TestRecordsCarryTheirCost(t *testing.T) {
 		dir := t.TempDir()
 		loadRun(t, s, "azure-bedrock-split", dir)
 		check(t, dir)
+	})
+}
+
+// depCount is one deployment's attempts by status.
+type depCount struct{ attempts, completed, throttled, rejected, failed, timedOut int64 }
+
+func (c *depCount) add(st results.Status) {
+	c.attempts++
+	switch st {
+	case results.StatusOK:
+		c.completed++
+	case results.StatusThrottled:
+		c.throttled++
+	case results.StatusRejected:
+		c.rejected++
+	case results.StatusTimedOut:
+		c.timedOut++
+	default:
+		c.failed++
+	}
+}
+
+// checkDeploymentCounts counts dir's attempt records of the requests
+// whose request record measured accepts, per strategy and deployment and by
+// status, and requires summary.json's deployments[] to hold exactly those
+// counts, adding up to the result's attempts, and its requests to be those
+// requests. It
+// returns how many attempt records it left out as warm-up, so the caller
+// can require the warm-up to have been there to leave out.
+func checkDeploymentCounts(t *testing.T, dir string, measured func(req *results.Outcome) bool) (warm int64) {
+	t.Helper()
+	run, err := results.OpenRun(dir)
+	require.NoError(t, err)
+	type reqKey struct {
+		strategy string
+		rep      int32
+		id       uint64
+	}
+	type att struct {
+		dep    string
+		status results.Status
+	}
+	pending := map[reqKey][]att{}
+	counts := map[string]map[string]*depCount{}
+	requests := map[string]int64{}
+	require.NoError(t, run.Outcomes(func(o *results.Outcome) error {
+		k := reqKey{o.Strategy, o.Replication, o.RequestID}
+		if o.Kind == results.KindAttempt {
+			pending[k] = append(pending[k], att{o.Deployment, o.Status})
+			return nil
+		}
+		atts := pending[k]
+		delete(pending, k)
+		if !measured(o) {
+			warm += int64(len(atts))
+			return nil
+		}
+		require.Len(t, atts, int(o.Attempt), "request %d: one attempt record per attempt", o.RequestID)
+		requests[o.Strategy]++
+		if counts[o.Strategy] == nil {
+			counts[o.Strategy] = map[string]*depCount{}
+		}
+		for _, a := range atts {
+			c := counts[o.Strategy][a.dep]
+			if c == nil {
+				c = &depCount{}
+				counts[o.Strategy][a.dep] = c
+			}
+			c.add(a.status)
+		}
+		return nil
+	}))
+	assert.Empty(t, pending, "every attempt has its request record")
+	orch := map[string]bool{}
+	for _, d := range run.Scenario().Deployments {
+		orch[d.Name] = d.Layer == scenarios.LayerOrchestration
+	}
+	for _, r := range run.Summary.Results {
+		assert.Equal(t, requests[r.Strategy], r.Requests, "%s: the summary measures the requests the records' rule does", r.Strategy)
+		var sum int64
+		for _, d := range r.Deployments {
+			assert.Equal(t, d.Attempts, d.Completed+d.Throttled+d.Rejected+d.Failed+d.TimedOut,
+				"%s/%s: each attempt counted once, by how it ended", r.Strategy, d.Name)
+			if orch[d.Name] {
+				continue // session hosting tries, which have no outcome records
+			}
+			sum += d.Attempts
+			want := depCount{}
+			if c := counts[r.Strategy][d.Name]; c != nil {
+				want = *c
+			}
+			got := depCount{d.Attempts, d.Completed, d.Throttled, d.Rejected, d.Failed, d.TimedOut}
+			assert.Equal(t, want, got, "%s/%s: deployments[] against the measured requests' attempt records", r.Strategy, d.Name)
+		}
+		require.Positive(t, sum, r.Strategy)
+		assert.Equal(t, r.Attempts, sum, "%s: the deployments' attempts add up to the result's", r.Strategy)
+	}
+	return warm
+}
+
+// deployments[] counts the attempts of measured requests only, as the rest
+// of the summary does: the warm-up's attempts, which the records keep,
+// are in neither (issue 12: aoai-eastus2 showed 173,548 attempts in the
+// summary against the report's 156,695). Which requests are measured is
+// the records' rule the reports apply: the request's arrival (intended
+// send), a session's model call's own included.
+func TestDeploymentCountsLeaveOutTheWarmup(t *testing.T) {
+	t.Run("sim", func(t *testing.T) {
+		// federated: sessions, retries, hedges, failover across clouds.
+		s := short(t, "federated")
+		s.Run.Warmup = scenarios.Warmup{Duration: scenarios.Duration(30 * time.Second)}
+		at := int64(30 * time.Second)
+		dir := t.TempDir()
+		simRun(t, s, dir)
+		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome) bool {
+			return req.Intended >= at // the request's arrival (a session's call's own)
+		})
+		assert.Positive(t, warm, "the records hold warm-up attempts to leave out")
+	})
+	t.Run("load", func(t *testing.T) {
+		s := short(t, "demo")
+		const warmup = 400 * time.Millisecond
+		dir := t.TempDir()
+		sum := loadRunWarm(t, s, "azure-bedrock-split", dir, warmup)
+		require.InDelta(t, warmup.Seconds(), sum.Load.WarmupSeconds, 1e-9)
+		warm := checkDeploymentCounts(t, dir, func(req *results.Outcome) bool {
+			return req.Intended >= int64(warmup) // the request's intended send
+		})
+		assert.Positive(t, warm, "the records hold warm-up attempts to leave out")
 	})
 }

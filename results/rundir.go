@@ -35,12 +35,21 @@ const (
 // load test measured nothing); 1.0 moves them into the load block and
 // writes null for what an engine cannot observe; 1.1 adds the fakes' lag
 // (outcomes.csv column lag_ns, the load block's fake_lag_seconds) and the
-// load block's schedule_seconds; 1.2 books requests into fault windows by
-// exposure (any attempt in flight during the window) instead of arrival,
-// redefines the windows' time to fail over and to recover and cost (see
-// FaultResult), adds their failed_over, baseline_requests and
-// baseline_failed (FaultTimesSchema), and adds each result's
-// token_cost_per_successful_request_usd and its interval.
+// load block's schedule_seconds. 1.2:
+//   - books requests into fault windows by exposure (any attempt in flight
+//     during the window) instead of arrival, redefines the windows' time to
+//     fail over and to recover and cost (see FaultResult), and adds their
+//     failed_over, baseline_requests and baseline_failed (FaultTimesSchema);
+//   - adds each result's token_cost_per_successful_request_usd and its
+//     interval;
+//   - changes what a simulation's deployments[] counts: attempts of
+//     measured requests only, booked once when they end (1.1 and before
+//     counted the warm-up's attempts too, and counted an attempt when it
+//     reached its deployment, so a hedge cancelled on its way was missing),
+//     and measures a session's model calls by their own arrival, as load
+//     tests and reports do. Those fields are unchanged in shape, so older
+//     files read as they are with the old meaning. A load test's
+//     deployments[] already left the warm-up out.
 const CurrentSchema = "1.2"
 
 // currentMajor and currentMinor are CurrentSchema's parts.

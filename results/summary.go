@@ -94,7 +94,8 @@ type Result struct {
 	Faults []FaultResult `json:"faults,omitempty"`
 	// Violations lists the constraints a what-if strategy breaks.
 	Violations []scenarios.Violation `json:"violations,omitempty"`
-	// Deployments breaks attempts down by deployment.
+	// Deployments breaks Attempts down by deployment: the same measured
+	// requests, so the deployments' attempts add up to Attempts.
 	Deployments []DeploymentResult `json:"deployments"`
 	// PerReplication keeps each replication's statistics for tests and
 	// intervals; it is not written to summary.json.
@@ -122,6 +123,23 @@ type LittleCheck struct {
 }
 
 // DeploymentResult counts one deployment's attempts over all replications.
+//
+// Counted are the attempts of measured requests only: an attempt belongs to
+// the measured window when its request arrived after the warm-up (the
+// request's arrival, or intended send in a load test, decides for all of its
+// attempts, retries and hedges sent after the warm-up ended included, as it
+// does for Result's counts; a session's model call is a request of its own,
+// arriving when the session makes it). So summed over deployments, Attempts
+// equals Result.Attempts and the number of attempt records of measured
+// requests in outcomes.csv, and each deployment's Completed, Throttled,
+// Rejected, Failed and TimedOut equal its attempt records of those
+// statuses (a cancelled hedge is Failed, as its record says). Each attempt
+// is counted once, by how it ended, so the five add up to Attempts.
+//
+// On an orchestration deployment (simulation only) the counts are measured
+// sessions' tries to be hosted: Completed when the session was hosted, the
+// other statuses when it was turned away. They have no outcome records
+// (sessions.csv counts a session's tries).
 type DeploymentResult struct {
 	Name      string `json:"name"`
 	Attempts  int64  `json:"attempts"`

@@ -175,7 +175,29 @@ type depState struct {
 	busyArea  float64 // slot-nanoseconds busy
 	lastT     int64
 
+	// Attempts of measured requests (see results.DeploymentResult),
+	// booked when they end.
 	attempts, completed, throttled, rejected, failed, timedOut int64
+}
+
+// book counts an ended attempt of a measured request (or, at an
+// orchestration deployment, a measured session's try to be hosted) by how
+// it ended. Booking at the end, once per attempt, keeps attempts equal to
+// the sum of the outcomes and to the attempt records of measured requests.
+func (d *depState) book(status results.Status) {
+	d.attempts++
+	switch status {
+	case results.StatusOK:
+		d.completed++
+	case results.StatusThrottled:
+		d.throttled++
+	case results.StatusRejected:
+		d.rejected++
+	case results.StatusTimedOut:
+		d.timedOut++
+	default:
+		d.failed++
+	}
 }
 
 func (d *depState) touch(now int64) {
@@ -370,7 +392,7 @@ func (e *engine) alloc() int32 {
 
 func (e *engine) arrive() {
 	r := e.pending
-	measured := r.ID >= e.m.warmID && r.At >= e.m.warmAt
+	measured := e.m.measured(&r)
 	e.lastArr = r.At
 	if measured && e.firstMeas < 0 {
 		e.firstMeas = r.At
@@ -567,6 +589,13 @@ func (e *engine) hedge(slot int32) {
 		origin: rs.origin, sess: rs.sess, firstDep: rs.firstDep, exposed: exp}
 	hs.exposed.Copy(&rs.exposed)
 	rs.partner = h
+	if (rs.state == stService || rs.state == stBack) && rs.status == results.StatusOK && rs.errClass == errNone {
+		// The original's first token is already on its way: it takes part
+		// in the race too (startService scheduled no event for it, having
+		// no partner then), or a hedge whose first token came later would
+		// win and cancel it.
+		e.schedule(rs.firstTok+rs.netBack, evFirstToken, slot, rs.gen)
+	}
 	e.send(h, pick)
 }
 
@@ -592,11 +621,11 @@ func (e *engine) retire(slot int32, status results.Status, cls uint8) {
 	rs := &e.reqs[slot]
 	e.exposeAttempt(rs)
 	if cls == errCancelled {
-		if rs.state != stNet { // it reached the deployment, which counted it
-			e.deps[rs.dep].failed++
-		}
 		e.release(slot)
 		rs.status, rs.errClass = status, cls
+		if rs.measured {
+			e.deps[rs.dep].book(status)
+		}
 		e.observe(rs)
 	}
 	if e.sink != nil {
@@ -630,7 +659,6 @@ func (e *engine) atDeployment(slot int32) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	dm := &e.m.deps[rs.dep]
-	d.attempts++
 	switch {
 	case d.down > 0:
 		e.respond(slot, results.StatusFailed, errOutage)
@@ -776,18 +804,11 @@ func (e *engine) clientRecv(slot int32) {
 	rs := &e.reqs[slot]
 	d := &e.deps[rs.dep]
 	e.observe(rs)
-	switch rs.status {
-	case results.StatusOK:
-		d.completed++
-		if rs.sess >= 0 {
-			e.sessCallBytes(slot, true)
-		}
-	case results.StatusThrottled:
-		d.throttled++
-	case results.StatusRejected:
-		d.rejected++
-	default:
-		d.failed++
+	if rs.measured {
+		d.book(rs.status)
+	}
+	if rs.status == results.StatusOK && rs.sess >= 0 {
+		e.sessCallBytes(slot, true)
 	}
 	e.attemptEnded(slot)
 }
@@ -818,7 +839,9 @@ func (e *engine) timeout(slot int32, cls uint8) {
 	d := &e.deps[rs.dep]
 	e.release(slot)
 	rs.status, rs.errClass = results.StatusTimedOut, cls
-	d.timedOut++
+	if rs.measured {
+		d.book(rs.status)
+	}
 	e.observe(rs)
 	e.attemptEnded(slot)
 }

@@ -288,3 +288,11 @@ func (m *model) setPrices(prices routing.Prices) {
 		}
 	}
 }
+
+// measured reports whether request r counts in the statistics: it arrived
+// after the warm-up, by both bounds. A session's model call is a request of
+// its own that arrives when the session makes it, so it is measured by its
+// own arrival (its ID, above every stream ID, passes the ID bound), as the
+// load generator and the reports (reports.warmRule) measure it; the session
+// itself is measured by the session's arrival.
+func (m *model) measured(r *scenarios.Request) bool { return r.ID >= m.warmID && r.At >= m.warmAt }

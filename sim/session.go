@@ -148,16 +148,15 @@ func (e *engine) sessAtOrch(slot int32) {
 	di := e.orchDep(ss)
 	d := &e.deps[di]
 	dm := &e.m.deps[di]
-	d.attempts++
 	if d.down > 0 || d.reset > 0 || d.silent > 0 {
-		d.failed++
+		e.sessBook(ss, d, results.StatusFailed)
 		e.sessRetry(slot, results.StatusFailed, errOutage, 0)
 		return
 	}
 	if d.quota.Limited() {
 		_, why, ra := d.quota.Admit(e.now, 0, 0)
 		if why != behavior.Admitted {
-			d.throttled++
+			e.sessBook(ss, d, results.StatusThrottled)
 			e.sessRetry(slot, results.StatusThrottled, errQuotaRequests, ra)
 			return
 		}
@@ -170,8 +169,18 @@ func (e *engine) sessAtOrch(slot int32) {
 		d.queued++
 		d.queue.push(queueEntry{slot: slot, gen: ss.gen})
 	default:
-		d.rejected++
+		e.sessBook(ss, d, results.StatusRejected)
 		e.sessRetry(slot, results.StatusRejected, errQueueFull, 0)
+	}
+}
+
+// sessBook counts a measured session's try to be hosted at orchestration
+// deployment d once it is decided: hosted (ok), or refused (throttled,
+// rejected, failed). A session still waiting in the queue is not counted
+// yet.
+func (e *engine) sessBook(ss *sessState, d *depState, status results.Status) {
+	if ss.measured {
+		d.book(status)
 	}
 }
 
@@ -195,6 +204,7 @@ func (e *engine) sessRetry(slot int32, status results.Status, cls uint8, retryAf
 func (e *engine) sessHost(slot int32) {
 	ss := &e.sess[slot]
 	d := &e.deps[e.orchDep(ss)]
+	e.sessBook(ss, d, results.StatusOK)
 	d.touch(e.now)
 	d.busy++
 	ss.state = ssActive
@@ -217,7 +227,7 @@ func (e *engine) sessUnhost(slot int32) {
 		}
 		d.queued--
 		if d.down > 0 {
-			d.failed++
+			e.sessBook(w, d, results.StatusFailed)
 			e.sessRetry(q.slot, results.StatusFailed, errOutage, 0)
 			continue
 		}
@@ -237,7 +247,7 @@ func (e *engine) failQueuedSessions(di int32) {
 			continue
 		}
 		d.queued--
-		d.failed++
+		e.sessBook(ss, d, results.StatusFailed)
 		e.sessRetry(q.slot, results.StatusFailed, errOutage, 0)
 	}
 }
@@ -341,7 +351,7 @@ func (e *engine) sessStep(slot int32) {
 	}
 	r := e.plan.Call(ss.class, ss.id, ss.step, e.now)
 	ss.step++
-	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, ss.measured)
+	e.launch(r, int32(e.m.deps[e.orchDep(ss)].regionIdx), slot, e.m.measured(&r))
 }
 
 // sessCallBytes counts a session call's payload: the prompt when an
