@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: bench-federated build test bench bench-load lint demo fuzz clean
+.PHONY: bench-federated build test bench bench-load lint demo report-png fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mcbench
@@ -50,6 +50,10 @@ demo: build
 	./$(BIN) report out/demo/sim --out out/demo
 	./$(BIN) report out/demo/load --out out/demo/load-report
 	@echo "report: out/demo/report.html (load test: out/demo/load-report/report.html)"
+
+# The README's picture of the demo report (needs `make demo` and Chromium).
+report-png:
+	scripts/report-png.sh
 
 # Every fuzz target for FUZZTIME each (go test fuzzes one target at a time).
 FUZZTIME ?= 30s
