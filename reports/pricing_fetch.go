@@ -71,14 +71,14 @@ func (f *priceFetcher) get(ctx context.Context, u string, fn func(io.Reader) err
 		}
 		return fail(fmt.Errorf("HTTP %s%s", resp.Status, msg))
 	}
-	cr := &cappedReader{r: resp.Body, left: f.maxBytes}
+	cr := &cappedReader{r: resp.Body, left: f.maxBytes, progress: f.progress}
 	if err := fn(cr); err != nil {
 		if cr.over {
 			return fail(fmt.Errorf("response larger than the %d-byte cap", f.maxBytes))
 		}
 		return fail(err)
 	}
-	fmt.Fprintf(f.progress, "pricing refresh:   read %.1f MB\n", float64(f.maxBytes-cr.left)/1e6)
+	fmt.Fprintf(f.progress, "pricing refresh:   read %.1f MB\n", float64(cr.read)/1e6)
 	return nil
 }
 
@@ -88,7 +88,13 @@ type cappedReader struct {
 	r    io.Reader
 	left int64
 	over bool
+	// progress gets a line every progressStep bytes: AWS offer files take
+	// a while, and a silent minute looks like a hang.
+	progress io.Writer
+	read     int64
 }
+
+const progressStep = 64 << 20
 
 var errOverCap = errors.New("response over the size cap")
 
@@ -107,6 +113,10 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if c.progress != nil && (c.read+int64(n))/progressStep > c.read/progressStep {
+		fmt.Fprintf(c.progress, "pricing refresh:   %d MB so far\n", (c.read+int64(n))>>20)
+	}
+	c.read += int64(n)
 	return n, err
 }
 

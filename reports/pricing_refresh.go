@@ -143,7 +143,7 @@ func RefreshPricing(ctx context.Context, opt PriceRefreshOptions) (*PriceRefresh
 		}
 	}
 	for _, p := range plan {
-		m, reason := p.rule.match(rf, p.row)
+		m, reason := p.rule.match(rf, p.row, p.rule.sources)
 		if m == nil {
 			out.Unmatched = append(out.Unmatched, p.row.skip(reason))
 			continue
@@ -250,7 +250,9 @@ type refreshMatch struct {
 // finds the row's figures in them.
 type refreshRule struct {
 	sources []source
-	match   func(rf *refresher, r *rawRow) (*refreshMatch, string)
+	// match finds the row's figures in the fetched sources (src is
+	// sources).
+	match func(rf *refresher, r *rawRow, src []source) (*refreshMatch, string)
 }
 
 // Regions a row whose region is "*" is priced at. The tables' "*" rows
@@ -314,8 +316,8 @@ func ruleFor(r *rawRow) (*refreshRule, string) {
 				return nil, fmt.Sprintf("no refresh rule for region %s (rules: * reads Global meters in %s, tag:eu-data-zone Data Zone meters in %s, an exact region its Regional meters)",
 					region, azureTokenRegion, azureDataZoneRegion)
 			}
-			return &refreshRule{sources: azureTokenFilters(armRegion), match: func(rf *refresher, r *rawRow) (*refreshMatch, string) {
-				return matchAzureTokens(rf, r, dep, armRegion)
+			return &refreshRule{sources: azureTokenFilters(armRegion), match: func(rf *refresher, r *rawRow, src []source) (*refreshMatch, string) {
+				return matchAzureTokens(rf, r, src, dep, armRegion)
 			}}, ""
 		case "bedrock":
 			awsR, why := awsRowRegion(region)
@@ -394,7 +396,7 @@ var versionRE = regexp.MustCompile(`\bversion (20[0-9]{2})-([0-9]{2})-([0-9]{2})
 
 // matchAzureTokens finds the row's input, output and (when the row has
 // one) cached-input prices among the token meters of deployment dep.
-func matchAzureTokens(rf *refresher, r *rawRow, dep, armRegion string) (*refreshMatch, string) {
+func matchAzureTokens(rf *refresher, r *rawRow, src []source, dep, armRegion string) (*refreshMatch, string) {
 	model := strings.Join(azureWords(r.get("model")), " ")
 	wantCached := r.get("cached_input_usd_per_mtok") != ""
 	wantVersion := ""
@@ -406,7 +408,7 @@ func matchAzureTokens(rf *refresher, r *rawRow, dep, armRegion string) (*refresh
 		cached  bool
 		output  bool
 	}
-	for _, s := range azureTokenFilters(armRegion) {
+	for _, s := range src {
 		ans := rf.azure[s.key()]
 		prices := map[slot]float64{}
 		names := map[slot]string{}
@@ -579,9 +581,9 @@ var awsKeep = map[string]func(*awsProduct) bool{
 	},
 }
 
-func matchBedrockTokens(rf *refresher, r *rawRow) (*refreshMatch, string) {
-	awsR, _ := awsRowRegion(r.get("region"))
-	o := rf.aws[source{Service: "AmazonBedrock", Region: awsR}.key()]
+func matchBedrockTokens(rf *refresher, r *rawRow, src []source) (*refreshMatch, string) {
+	o := rf.aws[src[0].key()]
+	awsR := o.Region
 	base, routing := bedrockRowRouting(r.get("model"))
 	name := bedrockOfferModels[base]
 	if name == "" {
@@ -738,10 +740,9 @@ func azureMeterItems(ans *azureAnswer, meter, per string, keep func(azureItem) b
 	return nil, ""
 }
 
-func matchAzureEgress(rf *refresher, r *rawRow) (*refreshMatch, string) {
+func matchAzureEgress(rf *refresher, r *rawRow, src []source) (*refreshMatch, string) {
 	armRegion, _ := azureRowRegion(r.get("region"))
-	rule := ruleMust(r)
-	ans := rf.azure[rule.sources[0].key()]
+	ans := rf.azure[src[0].key()]
 	// The Microsoft-network route, not Routing Preference: Internet.
 	items, why := azureMeterItems(ans, "Standard Data Transfer Out", "gb", func(it azureItem) bool {
 		return !strings.Contains(strings.ToLower(it.ProductName), "internet")
@@ -761,9 +762,9 @@ func matchAzureEgress(rf *refresher, r *rawRow) (*refreshMatch, string) {
 		detail: fmt.Sprintf("%s: %s, Standard Data Transfer Out, tier %s–%s GB", armRegion, items[0].ProductName, formatPrice(t.from), formatGB(t.to))}, ""
 }
 
-func matchAzureStorage(rf *refresher, r *rawRow) (*refreshMatch, string) {
+func matchAzureStorage(rf *refresher, r *rawRow, src []source) (*refreshMatch, string) {
 	armRegion, _ := azureRowRegion(r.get("region"))
-	ans := rf.azure[ruleMust(r).sources[0].key()]
+	ans := rf.azure[src[0].key()]
 	items, why := azureMeterItems(ans, "Hot LRS Data Stored", "gb/month", func(azureItem) bool { return true })
 	if why != "" {
 		return nil, why
@@ -779,8 +780,7 @@ func matchAzureStorage(rf *refresher, r *rawRow) (*refreshMatch, string) {
 // awsProductTiers returns the tiers of the one product keep accepts in the
 // row's offer (several products must have identical tiers), in decimal GB,
 // with the unit they are priced in.
-func awsProductTiers(rf *refresher, r *rawRow, unit string) (*awsOffer, []tier, string) {
-	s := ruleMust(r).sources[0]
+func awsProductTiers(rf *refresher, s source, unit string) (*awsOffer, []tier, string) {
 	o := rf.aws[s.key()]
 	var got []tier
 	var usage []string
@@ -808,8 +808,8 @@ func awsProductTiers(rf *refresher, r *rawRow, unit string) (*awsOffer, []tier, 
 	return o, got, ""
 }
 
-func matchAWSEgress(rf *refresher, r *rawRow) (*refreshMatch, string) {
-	o, tiers, why := awsProductTiers(rf, r, "GB")
+func matchAWSEgress(rf *refresher, r *rawRow, src []source) (*refreshMatch, string) {
+	o, tiers, why := awsProductTiers(rf, src[0], "GB")
 	if why != "" {
 		return nil, "AWS Outbound to External: " + why
 	}
@@ -825,8 +825,8 @@ func matchAWSEgress(rf *refresher, r *rawRow) (*refreshMatch, string) {
 		detail: fmt.Sprintf("%s: AWSDataTransfer, AWS Outbound to External, tier %s–%s GB", o.Region, formatPrice(t.from), formatGB(t.to))}, ""
 }
 
-func matchS3Storage(rf *refresher, r *rawRow) (*refreshMatch, string) {
-	o, tiers, why := awsProductTiers(rf, r, "GB-Mo")
+func matchS3Storage(rf *refresher, _ *rawRow, src []source) (*refreshMatch, string) {
+	o, tiers, why := awsProductTiers(rf, src[0], "GB-Mo")
 	if why != "" {
 		return nil, "S3 General Purpose / Standard storage: " + why
 	}
@@ -835,12 +835,6 @@ func matchS3Storage(rf *refresher, r *rawRow) (*refreshMatch, string) {
 	}
 	return &refreshMatch{url: o.URL, api: awsAPIName, via: rf.via(false), values: map[string]float64{"usd_per_gb_month": round9(tiers[0].usd)},
 		detail: fmt.Sprintf("%s: AmazonS3, General Purpose / Standard, first tier (to %s GB)", o.Region, formatGB(tiers[0].to))}, ""
-}
-
-// ruleMust is the rule of a row ruleFor gave one.
-func ruleMust(r *rawRow) *refreshRule {
-	rule, _ := ruleFor(r)
-	return rule
 }
 
 // round9 rounds to 1e-9 USD, so a unit conversion (0.0025 per 1K × 1000)

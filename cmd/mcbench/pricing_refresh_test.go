@@ -149,4 +149,3 @@ func TestPricingRefreshUsage(t *testing.T) {
 	assert.Equal(t, exitUsage, exitCode(err))
 	assert.True(t, strings.HasPrefix(err.Error(), "price tables do not load:"), err.Error())
 }
-
