@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,11 +18,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/scenarios"
 )
 
 // exitPricingStale is pricing check's exit code when a row is stale or
 // unverified: a failed check, not a usage error (2) or a crash.
 const exitPricingStale = 1
+
+// exitPricingFetch is pricing refresh's exit code when a price API cannot
+// be read (unreachable, an HTTP error, a malformed answer): the same code
+// mcbench twin gives a target that does not answer.
+const exitPricingFetch = 4
 
 type pricingFlags struct {
 	dir    string
@@ -72,7 +83,7 @@ gate on it), 2 for bad flags or tables that do not load.`,
 	}
 	check.Flags().StringVar(&f.maxAge, "max-age", "90d", "oldest acceptable retrieval: days (90d) or a Go duration (2160h)")
 	check.Flags().StringVar(&f.now, "now", "", "date to check against, YYYY-MM-DD (default: today, UTC)")
-	cmd.AddCommand(check, list)
+	cmd.AddCommand(check, list, newPricingRefreshCmd())
 	rootCmd.AddCommand(cmd)
 }
 
@@ -275,4 +286,128 @@ func dateOrEmpty(d time.Time) string {
 		return ""
 	}
 	return d.Format(time.DateOnly)
+}
+
+type pricingRefreshFlags struct {
+	dir, azure, aws, now string
+	dryRun               bool
+	timeout              time.Duration
+}
+
+func newPricingRefreshCmd() *cobra.Command {
+	var f pricingRefreshFlags
+	c := &cobra.Command{
+		Use:   "refresh",
+		Short: "Fill the price tables from the providers' own price APIs (Azure Retail Prices API, AWS Price List Bulk API)",
+		Long: `Fetch the figures of the price tables from the providers' own machine-readable
+price lists, and fill each row a rule matches: its price (printed old → new when
+it differs), source_url (the exact API query or offer file read), retrieved (today,
+or --now) and a note "retrieved from the <API name> (...)" naming the region and
+meters or products read. Rows no rule matches, or whose rule finds no single price,
+stay as they are and are listed with the reason. Nothing needs or sends credentials.
+
+  Azure: the Azure Retail Prices API (prices.azure.com), Azure OpenAI token
+         meters (Global for region *, Data Zone for tag:eu-data-zone), bandwidth
+         and Blob Storage hot LRS; prices per 1K tokens are converted to per 1M.
+  AWS:   the AWS Price List Bulk API (pricing.us-east-1.amazonaws.com): offer
+         index → region index → region offer (AmazonBedrock tokens, AmazonS3
+         Standard storage, AWSDataTransfer outbound to the internet), us-east-1
+         for region *. Offer files are read as a stream.
+
+A row's egress tier takes the price of the one API tier that holds its whole
+range. Every API is read before any table is written: if one fails, nothing is
+written. The files in --dir are rewritten in place (only the refreshed rows'
+lines change); when --dir is the repository's testdata/pricing, run
+'go generate ./reports' afterwards to refresh the copy built into the binary.
+
+Exit status 0 when the APIs were read (whether or not every row matched: run
+'mcbench pricing check' to see what is still unverified), 2 for bad flags or
+tables that do not load, 4 when a price API cannot be read.`,
+		Example: `  mcbench pricing refresh --dry-run
+  mcbench pricing refresh && go generate ./reports && mcbench pricing check
+  mcbench pricing refresh --dir my-prices --azure-endpoint http://mirror.local/api/retail/prices`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPricingRefresh(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), &f)
+		},
+	}
+	c.Flags().StringVar(&f.dir, "dir", "testdata/pricing", "directory of the pricing tables to refresh in place")
+	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would change (old and new lines) and write nothing")
+	c.Flags().StringVar(&f.azure, "azure-endpoint", reports.AzureRetailPricesURL, "Azure Retail Prices API URL (a mirror or test server; rows still cite the official URL)")
+	c.Flags().StringVar(&f.aws, "aws-endpoint", reports.AWSPriceListURL, "AWS Price List Bulk API base URL (a mirror or test server; rows still cite the official URL)")
+	c.Flags().StringVar(&f.now, "now", "", "retrieval date to write, YYYY-MM-DD (default: today, UTC)")
+	c.Flags().DurationVar(&f.timeout, "timeout", reports.DefaultPriceTimeout, "time limit of one request, body included")
+	return c
+}
+
+func runPricingRefresh(ctx context.Context, out, errOut io.Writer, f *pricingRefreshFlags) error {
+	now := time.Now().UTC()
+	if f.now != "" {
+		var err error
+		if now, err = time.Parse(time.DateOnly, f.now); err != nil {
+			return usageError{fmt.Errorf("--now %q is not a date (YYYY-MM-DD)", f.now)}
+		}
+	}
+	if f.timeout <= 0 {
+		return usageError{fmt.Errorf("--timeout %s must be positive", f.timeout)}
+	}
+	for name, u := range map[string]string{"--azure-endpoint": f.azure, "--aws-endpoint": f.aws} {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			return usageError{fmt.Errorf("%s %q is not an http(s) URL", name, u)}
+		}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	res, err := reports.RefreshPricing(ctx, reports.PriceRefreshOptions{Dir: f.dir, Now: now,
+		AzureEndpoint: f.azure, AWSEndpoint: f.aws, Client: &http.Client{Timeout: f.timeout}, Progress: errOut})
+	if err != nil {
+		var fe *reports.PriceFetchError
+		if errors.As(err, &fe) {
+			return exitCodeError{exitPricingFetch, fmt.Errorf("pricing refresh: price API not read, no table changed: %w", err)}
+		}
+		var se scenarios.Errors
+		var pe *fs.PathError
+		if errors.As(err, &se) || errors.As(err, &pe) {
+			return usageError{fmt.Errorf("price tables do not load:\n%w", err)}
+		}
+		return err
+	}
+	changed := 0
+	for _, u := range res.Updated {
+		what := "figures confirmed"
+		if len(u.Changes) > 0 {
+			var parts []string
+			for _, c := range u.Changes {
+				parts = append(parts, fmt.Sprintf("%s %s → %s", c.Column, c.Old, c.New))
+			}
+			what = strings.Join(parts, ", ")
+			changed += len(u.Changes)
+		}
+		fmt.Fprintf(out, "%s:%d: %s: %s; retrieved %s from %s\n", u.File, u.Line, u.Row, what, now.Format(time.DateOnly), u.SourceURL)
+		if f.dryRun {
+			fmt.Fprintf(out, "  - %s\n  + %s\n", u.OldText, u.NewText)
+		}
+	}
+	if len(res.Unmatched) > 0 {
+		fmt.Fprintf(out, "not matched, left as they are:\n")
+		for _, s := range res.Unmatched {
+			fmt.Fprintf(out, "%s:%d: %s: %s\n", s.File, s.Line, s.Row, s.Reason)
+		}
+	}
+	summary := fmt.Sprintf("refreshed %d of %d price rows (%d values changed), %d not matched", len(res.Updated), res.Rows, changed, len(res.Unmatched))
+	if f.dryRun {
+		fmt.Fprintf(out, "%s; dry run: nothing written\n", summary)
+		return nil
+	}
+	written, err := res.Write()
+	if err != nil {
+		return fmt.Errorf("pricing refresh: %w", err)
+	}
+	if len(written) == 0 {
+		fmt.Fprintf(out, "%s; no file changed\n", summary)
+		return nil
+	}
+	fmt.Fprintf(out, "%s; wrote %s (run 'go generate ./reports' when this is the repository's testdata/pricing)\n", summary, strings.Join(written, ", "))
+	return nil
 }
