@@ -171,6 +171,8 @@ func unitFmt(unit string) func(float64) string {
 		return func(x float64) string { return num(100*x, 2) + " pp" }
 	case "USD":
 		return usd
+	case "HHI":
+		return hhiText
 	}
 	return func(x float64) string { return num(x, 3) }
 }
@@ -183,6 +185,8 @@ func valc(x float64, unit string) Cell {
 		return pctc(x)
 	case "USD":
 		return usdc(x)
+	case "HHI":
+		return numc(x, 0)
 	}
 	return numc(x, 3)
 }
