@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/reports/pricerefresh"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -333,10 +334,10 @@ tables that do not load, 4 when a price API cannot be read.`,
 	}
 	c.Flags().StringVar(&f.dir, "dir", "testdata/pricing", "directory of the pricing tables to refresh in place")
 	c.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would change (old and new lines) and write nothing")
-	c.Flags().StringVar(&f.azure, "azure-endpoint", reports.AzureRetailPricesURL, "Azure Retail Prices API URL (a mirror or test server; rows still cite the official URL)")
-	c.Flags().StringVar(&f.aws, "aws-endpoint", reports.AWSPriceListURL, "AWS Price List Bulk API base URL (a mirror or test server; rows still cite the official URL)")
+	c.Flags().StringVar(&f.azure, "azure-endpoint", pricerefresh.AzureRetailPricesURL, "Azure Retail Prices API URL (a mirror or test server; rows still cite the official URL)")
+	c.Flags().StringVar(&f.aws, "aws-endpoint", pricerefresh.AWSPriceListURL, "AWS Price List Bulk API base URL (a mirror or test server; rows still cite the official URL)")
 	c.Flags().StringVar(&f.now, "now", "", "retrieval date to write, YYYY-MM-DD (default: today, UTC)")
-	c.Flags().DurationVar(&f.timeout, "timeout", reports.DefaultPriceTimeout, "time limit of one request, body included")
+	c.Flags().DurationVar(&f.timeout, "timeout", pricerefresh.DefaultTimeout, "time limit of one request, body included")
 	return c
 }
 
@@ -359,10 +360,10 @@ func runPricingRefresh(ctx context.Context, out, errOut io.Writer, f *pricingRef
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	res, err := reports.RefreshPricing(ctx, reports.PriceRefreshOptions{Dir: f.dir, Now: now,
+	res, err := pricerefresh.Refresh(ctx, pricerefresh.Options{Dir: f.dir, Now: now,
 		AzureEndpoint: f.azure, AWSEndpoint: f.aws, Client: &http.Client{Timeout: f.timeout}, Progress: errOut})
 	if err != nil {
-		var fe *reports.PriceFetchError
+		var fe *pricerefresh.FetchError
 		if errors.As(err, &fe) {
 			return exitCodeError{exitPricingFetch, fmt.Errorf("pricing refresh: price API not read, no table changed: %w", err)}
 		}

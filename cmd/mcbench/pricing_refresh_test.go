@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The fixtures of the reports package's refresh tests: the two price APIs'
+// The fixtures of package pricerefresh's tests: the two price APIs'
 // answers in their documented shapes, a manifest of which request each
 // answers, and tables to refresh.
-const refreshFixtures = "../../reports/testdata/pricing-refresh"
+const refreshFixtures = "../../reports/pricerefresh/testdata/pricing-refresh"
 
 // priceAPIs serves the fixtures; fail, when set, answers every request for
 // the fixture file it names with HTTP 500.

@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"bytes"
@@ -99,8 +99,8 @@ func orDefault(s, empty string) string {
 	return s
 }
 
-func (r *rawRow) skip(reason string) PriceRowSkip {
-	return PriceRowSkip{File: r.t.path, Line: r.first + 1, Row: r.describe(), Reason: reason}
+func (r *rawRow) skip(reason string) RowSkip {
+	return RowSkip{File: r.t.path, Line: r.first + 1, Row: r.describe(), Reason: reason}
 }
 
 // apiNoteRE finds a note's clause from an earlier refresh, which a new
@@ -125,8 +125,8 @@ func refreshedNote(note, clause string) string {
 }
 
 // apply writes m into the row and its table's lines.
-func (r *rawRow) apply(m *refreshMatch, now time.Time) PriceRowUpdate {
-	u := PriceRowUpdate{File: r.t.path, Line: r.first + 1, Row: r.describe(), SourceURL: m.url,
+func (r *rawRow) apply(m *refreshMatch, now time.Time) RowUpdate {
+	u := RowUpdate{File: r.t.path, Line: r.first + 1, Row: r.describe(), SourceURL: m.url,
 		OldText: strings.Join(r.t.lines[r.first:r.last+1], "\n")}
 	for _, col := range []string{"input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok", "usd_per_gb", "usd_per_gb_month"} {
 		v, ok := m.values[col]
@@ -137,7 +137,7 @@ func (r *rawRow) apply(m *refreshMatch, now time.Time) PriceRowUpdate {
 		if ov, err := strconv.ParseFloat(old, 64); err == nil && math.Abs(ov-v) < 1e-12 {
 			continue // same figure: keep its spelling ("2.50")
 		}
-		u.Changes = append(u.Changes, PriceValueChange{Column: col, Old: old, New: formatPrice(v)})
+		u.Changes = append(u.Changes, ValueChange{Column: col, Old: old, New: formatPrice(v)})
 		r.set(col, formatPrice(v))
 	}
 	r.set("source_url", m.url)

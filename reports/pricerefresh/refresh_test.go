@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcbench/mcbench/reports"
 )
 
 // refreshFixtures holds small answers of the two price APIs in their
@@ -88,8 +90,8 @@ func copyFixtureTables(t *testing.T) string {
 	return dir
 }
 
-func refreshOptions(srv *priceAPIServer, dir string) PriceRefreshOptions {
-	return PriceRefreshOptions{Dir: dir, Now: time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC),
+func refreshOptions(srv *priceAPIServer, dir string) Options {
+	return Options{Dir: dir, Now: time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC),
 		AzureEndpoint: srv.URL + "/api/retail/prices", AWSEndpoint: srv.URL, Client: srv.Client()}
 }
 
@@ -100,15 +102,15 @@ const (
 	transferOffer  = "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AWSDataTransfer/20251120000000/us-east-1/index.json"
 )
 
-func TestRefreshPricing(t *testing.T) {
+func TestRefresh(t *testing.T) {
 	srv := newPriceAPIServer(t, nil)
 	dir := copyFixtureTables(t)
 	before := readTables(t, dir)
-	res, err := RefreshPricing(context.Background(), refreshOptions(srv, dir))
+	res, err := Refresh(context.Background(), refreshOptions(srv, dir))
 	require.NoError(t, err)
 	assert.Equal(t, 21, res.Rows)
 
-	updated := map[string]PriceRowUpdate{}
+	updated := map[string]RowUpdate{}
 	for _, u := range res.Updated {
 		updated[filepath.Base(u.File)+":"+itoa(u.Line)] = u
 	}
@@ -129,7 +131,7 @@ func TestRefreshPricing(t *testing.T) {
 	// gpt-4o-mini is priced per 1M in the answer: unchanged.
 	assert.Empty(t, updated["tokens.csv:4"].Changes)
 	// gpt-4.1: a changed figure, and the cached-input column filled too.
-	assert.Equal(t, []PriceValueChange{{"input_usd_per_mtok", "2.00", "2.2"}}, updated["tokens.csv:5"].Changes)
+	assert.Equal(t, []ValueChange{{"input_usd_per_mtok", "2.00", "2.2"}}, updated["tokens.csv:5"].Changes)
 	// Bedrock: in-region on-demand (not batch, not cross-region), and the
 	// us. profile from the cross-region products.
 	assert.Equal(t, bedrockOffer, updated["tokens.csv:7"].SourceURL)
@@ -142,7 +144,7 @@ func TestRefreshPricing(t *testing.T) {
 		assert.Empty(t, updated["egress.csv:"+l].Changes, "egress line %s", l)
 	}
 	assert.Contains(t, updated["egress.csv:9"].NewText, "Rtn Preference: MGN", "the Microsoft-network route, not Routing Preference: Internet")
-	assert.Equal(t, []PriceValueChange{{"usd_per_gb_month", "0.018", "0.0184"}}, updated["storage.csv:3"].Changes)
+	assert.Equal(t, []ValueChange{{"usd_per_gb_month", "0.018", "0.0184"}}, updated["storage.csv:3"].Changes)
 
 	unmatched := map[string]string{}
 	for _, s := range res.Unmatched {
@@ -184,7 +186,7 @@ func TestRefreshPricing(t *testing.T) {
 
 	// The rewritten tables load, cite first-party URLs, and the refreshed
 	// rows are verified.
-	p, err := LoadPricingDir(dir)
+	p, err := reports.LoadPricingDir(dir)
 	require.NoError(t, err)
 	probs := p.Check(time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), 90*24*time.Hour)
 	assert.Len(t, probs, 7, "only the unmatched rows stay unverified")
@@ -195,7 +197,7 @@ func TestRefreshPricing(t *testing.T) {
 	}
 
 	// A second refresh replaces its own note clause instead of adding one.
-	res2, err := RefreshPricing(context.Background(), refreshOptions(srv, dir))
+	res2, err := Refresh(context.Background(), refreshOptions(srv, dir))
 	require.NoError(t, err)
 	_, err = res2.Write()
 	require.NoError(t, err)
@@ -210,7 +212,7 @@ func TestRefreshPricing(t *testing.T) {
 	}
 }
 
-func TestRefreshPricingAPIErrors(t *testing.T) {
+func TestRefreshAPIErrors(t *testing.T) {
 	cases := map[string]struct {
 		file    string
 		handler http.HandlerFunc
@@ -235,8 +237,8 @@ func TestRefreshPricingAPIErrors(t *testing.T) {
 			srv := newPriceAPIServer(t, map[string]http.HandlerFunc{c.file: c.handler})
 			dir := copyFixtureTables(t)
 			before := readTables(t, dir)
-			_, err := RefreshPricing(context.Background(), refreshOptions(srv, dir))
-			var fe *PriceFetchError
+			_, err := Refresh(context.Background(), refreshOptions(srv, dir))
+			var fe *FetchError
 			require.True(t, errors.As(err, &fe), "%v", err)
 			assert.Contains(t, fe.URL, srv.URL)
 			assert.Contains(t, fe.URL, c.url)
@@ -246,20 +248,20 @@ func TestRefreshPricingAPIErrors(t *testing.T) {
 	}
 }
 
-func TestRefreshPricingResponseCap(t *testing.T) {
+func TestRefreshResponseCap(t *testing.T) {
 	srv := newPriceAPIServer(t, nil)
 	opt := refreshOptions(srv, copyFixtureTables(t))
 	opt.MaxBytes = 1000 // the first Azure page is larger
-	_, err := RefreshPricing(context.Background(), opt)
+	_, err := Refresh(context.Background(), opt)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "response larger than the 1000-byte cap")
 }
 
-func TestRefreshPricingNextPageLinkStaysOnTheAPI(t *testing.T) {
+func TestRefreshNextPageLinkStaysOnTheAPI(t *testing.T) {
 	srv := newPriceAPIServer(t, map[string]http.HandlerFunc{"azure-foundry-eastus2-1.json": func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"Items":[],"NextPageLink":"https://example.com/steal?x=1"}`))
 	}})
-	_, err := RefreshPricing(context.Background(), refreshOptions(srv, copyFixtureTables(t)))
+	_, err := Refresh(context.Background(), refreshOptions(srv, copyFixtureTables(t)))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `NextPageLink "https://example.com/steal?x=1" leaves the API`)
 }

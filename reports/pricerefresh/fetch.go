@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"context"
@@ -11,28 +11,28 @@ import (
 	"time"
 )
 
-// PriceFetchError is a price API that could not be read: unreachable, an
+// FetchError is a price API that could not be read: unreachable, an
 // HTTP error status, a response over the size cap, or a body that is not
 // the JSON the API documents. It names the URL, so the maintainer can
 // open it by hand; the CLI gives it its own exit code (not a usage error,
 // not a failed check).
-type PriceFetchError struct {
+type FetchError struct {
 	URL string
 	Err error
 }
 
-func (e *PriceFetchError) Error() string { return e.URL + ": " + e.Err.Error() }
-func (e *PriceFetchError) Unwrap() error { return e.Err }
+func (e *FetchError) Error() string { return e.URL + ": " + e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }
 
 // Defaults of a price fetcher.
 const (
-	// DefaultPriceResponseCap bounds one response body: the largest AWS
+	// DefaultResponseCap bounds one response body: the largest AWS
 	// offer files are hundreds of MB, and a body past the cap is an error,
 	// not a silently truncated price list.
-	DefaultPriceResponseCap = 1 << 30
-	// DefaultPriceTimeout bounds one request, body included.
-	DefaultPriceTimeout = 10 * time.Minute
-	priceUserAgent      = "mcbench-pricing-refresh (+https://github.com/mcbench/mcbench)"
+	DefaultResponseCap = 1 << 30
+	// DefaultTimeout bounds one request, body included.
+	DefaultTimeout = 10 * time.Minute
+	priceUserAgent = "mcbench-pricing-refresh (+https://github.com/mcbench/mcbench)"
 )
 
 // priceFetcher GETs public price API documents: no credentials, a
@@ -44,9 +44,9 @@ type priceFetcher struct {
 }
 
 // get streams the body at u to fn. Errors, fn's included, come back as a
-// *PriceFetchError naming u.
+// *FetchError naming u.
 func (f *priceFetcher) get(ctx context.Context, u string, fn func(io.Reader) error) error {
-	fail := func(err error) error { return &PriceFetchError{URL: u, Err: err} }
+	fail := func(err error) error { return &FetchError{URL: u, Err: err} }
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fail(err)

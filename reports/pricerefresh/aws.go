@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"context"
@@ -84,7 +84,7 @@ func (c *awsClient) offer(ctx context.Context, service, region string, keep func
 	if c.regionIndex == nil {
 		u, err := c.resolve(awsIndexPath)
 		if err != nil {
-			return nil, &PriceFetchError{URL: c.endpoint, Err: err}
+			return nil, &FetchError{URL: c.endpoint, Err: err}
 		}
 		var idx struct {
 			Offers map[string]struct {
@@ -102,11 +102,11 @@ func (c *awsClient) offer(ctx context.Context, service, region string, keep func
 	ri := c.regionIndex[service]
 	if ri == "" {
 		u, _ := c.resolve(awsIndexPath)
-		return nil, &PriceFetchError{URL: u, Err: fmt.Errorf("offer index has no currentRegionIndexUrl for %s", service)}
+		return nil, &FetchError{URL: u, Err: fmt.Errorf("offer index has no currentRegionIndexUrl for %s", service)}
 	}
 	riURL, err := c.resolve(ri)
 	if err != nil {
-		return nil, &PriceFetchError{URL: ri, Err: err}
+		return nil, &FetchError{URL: ri, Err: err}
 	}
 	var regions struct {
 		Regions map[string]struct {
@@ -120,11 +120,11 @@ func (c *awsClient) offer(ctx context.Context, service, region string, keep func
 	}
 	path := regions.Regions[region].CurrentVersionURL
 	if path == "" {
-		return nil, &PriceFetchError{URL: riURL, Err: fmt.Errorf("region index of %s has no currentVersionUrl for %s", service, region)}
+		return nil, &FetchError{URL: riURL, Err: fmt.Errorf("region index of %s has no currentVersionUrl for %s", service, region)}
 	}
 	offerURL, err := c.resolve(path)
 	if err != nil {
-		return nil, &PriceFetchError{URL: path, Err: err}
+		return nil, &FetchError{URL: path, Err: err}
 	}
 	o := &awsOffer{Service: service, Region: region}
 	o.URL, _ = officialURL(offerURL, c.endpoint, AWSPriceListURL)

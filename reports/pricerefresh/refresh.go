@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"context"
@@ -14,18 +14,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcbench/mcbench/reports"
 )
 
-// This file refreshes the price tables from the providers' own
-// machine-readable price lists (`mcbench pricing refresh`): the Azure
-// Retail Prices API and the AWS Price List Bulk API. Each row is matched by
-// an explicit rule (refreshRules below); a row no rule matches, or whose
-// rule finds no single price, is left as it is and listed with the reason.
+// This file plans a refresh: each row is matched by an explicit rule
+// (ruleFor below); a row no rule matches, or whose rule finds no single
+// price, is left as it is and listed with the reason.
 
 var inf = math.Inf(1)
 
-// PriceRefreshOptions configures RefreshPricing.
-type PriceRefreshOptions struct {
+// Options configures Refresh.
+type Options struct {
 	// Dir holds the tables to refresh (tokens.csv, egress.csv, ...).
 	Dir string
 	// Now is the retrieval date written to refreshed rows.
@@ -36,59 +36,59 @@ type PriceRefreshOptions struct {
 	// their note names the endpoint actually read.
 	AzureEndpoint, AWSEndpoint string
 	// Client makes the requests (default: a client with
-	// DefaultPriceTimeout per request).
+	// DefaultTimeout per request).
 	Client *http.Client
-	// MaxBytes caps each response body (default DefaultPriceResponseCap).
+	// MaxBytes caps each response body (default DefaultResponseCap).
 	MaxBytes int64
 	// Progress receives one line per request (default: discarded).
 	Progress io.Writer
 }
 
-// PriceValueChange is one price column whose figure the API gives
+// ValueChange is one price column whose figure the API gives
 // differently from the table.
-type PriceValueChange struct {
+type ValueChange struct {
 	Column, Old, New string
 }
 
-// PriceRowUpdate is a row refresh filled from a price API.
-type PriceRowUpdate struct {
+// RowUpdate is a row refresh filled from a price API.
+type RowUpdate struct {
 	File string
 	Line int
 	// Row names the row for reading: provider, item and region.
 	Row string
 	// Changes lists the price columns whose value changed (none when the
 	// API confirms every figure).
-	Changes []PriceValueChange
+	Changes []ValueChange
 	// SourceURL is the exact API query (Azure) or offer file (AWS) read.
 	SourceURL string
 	// OldText and NewText are the row's CSV text before and after.
 	OldText, NewText string
 }
 
-// PriceRowSkip is a row refresh left as it was, and why.
-type PriceRowSkip struct {
+// RowSkip is a row refresh left as it was, and why.
+type RowSkip struct {
 	File   string
 	Line   int
 	Row    string
 	Reason string
 }
 
-// PriceRefresh is the outcome of RefreshPricing: what would change, before
+// Result is the outcome of Refresh: what would change, before
 // anything is written.
-type PriceRefresh struct {
+type Result struct {
 	Rows      int
-	Updated   []PriceRowUpdate
-	Unmatched []PriceRowSkip
+	Updated   []RowUpdate
+	Unmatched []RowSkip
 	tables    []*rawTable
 }
 
-// RefreshPricing reads the tables in opt.Dir, fetches what their rows need
+// Refresh reads the tables in opt.Dir, fetches what their rows need
 // from the price APIs and matches each row. It writes nothing (see
-// PriceRefresh.Write). Tables that do not load give a scenarios.Errors;
-// an API that cannot be read gives a *PriceFetchError, and then no row is
+// Result.Write). Tables that do not load give a scenarios.Errors;
+// an API that cannot be read gives a *FetchError, and then no row is
 // refreshed at all, so a half-read price list never reaches the tables.
-func RefreshPricing(ctx context.Context, opt PriceRefreshOptions) (*PriceRefresh, error) {
-	if _, err := LoadPricingDir(opt.Dir); err != nil {
+func Refresh(ctx context.Context, opt Options) (*Result, error) {
+	if _, err := reports.LoadPricingDir(opt.Dir); err != nil {
 		return nil, err
 	}
 	if opt.AzureEndpoint == "" {
@@ -98,10 +98,10 @@ func RefreshPricing(ctx context.Context, opt PriceRefreshOptions) (*PriceRefresh
 		opt.AWSEndpoint = AWSPriceListURL
 	}
 	if opt.Client == nil {
-		opt.Client = &http.Client{Timeout: DefaultPriceTimeout}
+		opt.Client = &http.Client{Timeout: DefaultTimeout}
 	}
 	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = DefaultPriceResponseCap
+		opt.MaxBytes = DefaultResponseCap
 	}
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
@@ -109,7 +109,7 @@ func RefreshPricing(ctx context.Context, opt PriceRefreshOptions) (*PriceRefresh
 	rf := &refresher{opt: opt, f: &priceFetcher{client: opt.Client, maxBytes: opt.MaxBytes, progress: opt.Progress},
 		azure: map[string]*azureAnswer{}, aws: map[string]*awsOffer{}}
 	rf.awsc = &awsClient{f: rf.f, endpoint: opt.AWSEndpoint}
-	out := &PriceRefresh{}
+	out := &Result{}
 	type planned struct {
 		row  *rawRow
 		rule *refreshRule
@@ -163,7 +163,7 @@ func RefreshPricing(ctx context.Context, opt PriceRefreshOptions) (*PriceRefresh
 // Write rewrites the tables whose rows changed, in place: only the
 // refreshed rows' lines change; row order, columns, comments and every
 // other line stay byte for byte. It returns the files written.
-func (r *PriceRefresh) Write() ([]string, error) {
+func (r *Result) Write() ([]string, error) {
 	var written []string
 	for _, t := range r.tables {
 		if !t.changed {
@@ -188,7 +188,7 @@ type source struct {
 func (s source) key() string { return s.Filter + "|" + s.Service + "|" + s.Region }
 
 type refresher struct {
-	opt   PriceRefreshOptions
+	opt   Options
 	f     *priceFetcher
 	awsc  *awsClient
 	azure map[string]*azureAnswer
@@ -325,7 +325,7 @@ func ruleFor(r *rawRow) (*refreshRule, string) {
 			return &refreshRule{sources: []source{{Service: "AmazonBedrock", Region: awsR}}, match: matchBedrockTokens}, ""
 		}
 	case "egress":
-		if r.get("path") != PathInternet {
+		if r.get("path") != reports.PathInternet {
 			return nil, fmt.Sprintf("no refresh rule for the %s path (only internet egress is matched)", r.get("path"))
 		}
 		switch kind {
@@ -585,7 +585,7 @@ func matchBedrockTokens(rf *refresher, r *rawRow, src []source) (*refreshMatch, 
 	base, routing := bedrockRowRouting(r.get("model"))
 	name := bedrockOfferModels[base]
 	if name == "" {
-		return nil, fmt.Sprintf("model %s has no offer name in bedrockOfferModels (reports/pricing_refresh.go)", base)
+		return nil, fmt.Sprintf("model %s has no offer name in bedrockOfferModels (reports/pricerefresh/refresh.go)", base)
 	}
 	prices := map[bool]map[float64]string{false: {}, true: {}} // output → price → usagetype
 	offerNames := map[string]bool{}

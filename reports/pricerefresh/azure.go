@@ -1,4 +1,4 @@
-package reports
+package pricerefresh
 
 import (
 	"context"
@@ -72,14 +72,14 @@ func fetchAzure(ctx context.Context, f *priceFetcher, endpoint, filter string) (
 	first := azureQueryURL(endpoint, filter)
 	base, err := url.Parse(first)
 	if err != nil {
-		return nil, &PriceFetchError{URL: first, Err: err}
+		return nil, &FetchError{URL: first, Err: err}
 	}
 	ans := &azureAnswer{}
 	ans.URL, _ = officialURL(first, endpoint, AzureRetailPricesURL)
 	next := first
 	for page := 1; next != ""; page++ {
 		if page > azureMaxPages {
-			return nil, &PriceFetchError{URL: first, Err: fmt.Errorf("more than %d pages of NextPageLink", azureMaxPages)}
+			return nil, &FetchError{URL: first, Err: fmt.Errorf("more than %d pages of NextPageLink", azureMaxPages)}
 		}
 		var p azurePage
 		if err := f.get(ctx, next, func(r io.Reader) error {
@@ -102,7 +102,7 @@ func fetchAzure(ctx context.Context, f *priceFetcher, endpoint, filter string) (
 		if p.NextPageLink != nil && *p.NextPageLink != "" {
 			nu, err := url.Parse(*p.NextPageLink)
 			if err != nil || !strings.EqualFold(nu.Hostname(), base.Hostname()) && !strings.EqualFold(nu.Hostname(), azureHost) {
-				return nil, &PriceFetchError{URL: first, Err: fmt.Errorf("NextPageLink %q leaves the API (%s)", *p.NextPageLink, base.Hostname())}
+				return nil, &FetchError{URL: first, Err: fmt.Errorf("NextPageLink %q leaves the API (%s)", *p.NextPageLink, base.Hostname())}
 			}
 			// The API writes NextPageLink on its public host (with :443);
 			// the next page is read from the endpoint the first came from,
