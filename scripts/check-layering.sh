@@ -18,5 +18,6 @@ check ./loadgen 'sim|reports|cmd'
 check ./sim 'loadgen|reports|cmd'
 check ./reports 'sim|loadgen|backends|cmd'
 check ./results 'sim|loadgen|reports|backends|cmd'
+check ./results/threshold 'sim|loadgen|reports|backends|cmd'
 check ./scenarios 'sim|loadgen|reports|backends|results|cmd'
 exit $bad
