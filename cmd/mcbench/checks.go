@@ -119,16 +119,15 @@ func thresholdsError(sums ...*results.Summary) error {
 // unmeasured says why a load test measured nothing about its target, or
 // "" when it measured something: every measured request failed to connect
 // or had its credentials refused (a target that is down, killed, or
-// behind a wrong key), or no request was measured at all.
+// behind a wrong key). A run whose requests all fell in the warm-up is not
+// one: its records hold answers, which report --include-warmup reads.
 func unmeasured(sum *results.Summary) string {
 	if sum.Load == nil || len(sum.Results) == 0 {
 		return ""
 	}
 	r := &sum.Results[0]
 	switch {
-	case r.Requests == 0:
-		return "nothing measured: no request was sent after the warm-up"
-	case sum.Load.Unanswered == r.Requests:
+	case r.Requests > 0 && sum.Load.Unanswered == r.Requests:
 		return fmt.Sprintf("nothing measured: all %d measured requests failed to connect or were refused authentication (401/403); "+
 			"check that the target is up and the credentials are right (error_class in outcomes.csv says which)", r.Requests)
 	}

@@ -103,7 +103,7 @@ func TestBadRunDirectoryIsUsage(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := damage(t, good, fn)
-			_, _, err := execute(t, "report", bad, "--format", "md")
+			_, _, err := execute(t, "report", bad)
 			require.Error(t, err)
 			assert.Equal(t, exitUsage, exitCode(err), "%v", err)
 			assert.Contains(t, err.Error(), bad)
@@ -268,10 +268,14 @@ func TestExitCodeTable(t *testing.T) {
 	for _, c := range codes {
 		assert.Regexp(t, "(?m)^\\| `"+c[1]+"` \\|", string(readme), "README lists exit code %s", c[1])
 	}
-	for _, cmd := range []string{"sim", "load", "report", "compare", "twin", "validate"} {
-		stdout, _, err := execute(t, cmd, "--help")
+	// The usage text --help prints, read without running --help: a parsed
+	// --help would stay in the flag set's record of set flags, which
+	// report's regenerate command lists, for the tests that follow.
+	for _, name := range []string{"sim", "load", "report", "compare", "twin", "validate"} {
+		c, _, err := rootCmd.Find([]string{name})
 		require.NoError(t, err)
-		assert.Contains(t, stdout, "Exit codes:\n  0    success", cmd)
-		assert.Contains(t, stdout, "  99   a --threshold was crossed", cmd)
+		usage := c.UsageString()
+		assert.Contains(t, usage, "Exit codes:\n  0    success", name)
+		assert.Contains(t, usage, "  99   a --threshold was crossed", name)
 	}
 }
