@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -38,7 +39,30 @@ func checkOutDir(flag, dir string) error {
 func addThresholdFlag(fl *pflag.FlagSet, exprs *[]string) {
 	fl.StringArrayVar(exprs, "threshold", nil,
 		"FIGURE OP VALUE that must hold for every strategy, or the command exits 99, e.g. 'e2e.p99<2s', 'error_rate<1%', "+
-			"'cost_per_successful_request<0.01' (repeatable; OP: < <= > >= ==; figures: "+strings.Join(threshold.Names(), ", ")+")")
+			"'cost_per_successful_request<0.01' (repeatable; OP: < <= > >= ==; figures: "+figureList()+")")
+}
+
+// figureList writes the threshold figures' names compactly: the latency
+// blocks as {e2e,ttft,wait}.{max,mean,p50,p90,p99}, then the others.
+func figureList() string {
+	var blocks, stats, plain []string
+	for _, n := range threshold.Names() {
+		block, stat, ok := strings.Cut(n, ".")
+		if !ok {
+			plain = append(plain, n)
+			continue
+		}
+		if !slices.Contains(blocks, block) {
+			blocks = append(blocks, block)
+		}
+		if !slices.Contains(stats, stat) {
+			stats = append(stats, stat)
+		}
+	}
+	if len(blocks) > 0 {
+		plain = append([]string{"{" + strings.Join(blocks, ",") + "}.{" + strings.Join(stats, ",") + "}"}, plain...)
+	}
+	return strings.Join(plain, ", ")
 }
 
 // parseThresholds parses the --threshold flags; a bad expression is a
