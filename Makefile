@@ -62,7 +62,8 @@ FUZZ_TARGETS := ./scenarios/:FuzzParse \
 	./backends/bedrock/:FuzzEventStreamDecode ./backends/bedrock/:FuzzEventStreamFrames \
 	./backends/fake/:FuzzAzureDecode ./backends/fake/:FuzzSSEEncode ./backends/fake/:FuzzBedrockDecode \
 	./backends/fake/:FuzzEventStreamEncode ./backends/fake/:FuzzBedrockSigV4 \
-	./backends/internal/wirejson/:FuzzValid
+	./backends/internal/wirejson/:FuzzValid \
+	./results/threshold/:FuzzThreshold
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

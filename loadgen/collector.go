@@ -33,6 +33,10 @@ type collector struct {
 	lastDue                                                           time.Duration // over all requests, warm-up included
 	seen                                                              bool
 
+	// unanswered counts measured requests that ended without an answer
+	// from the service (results.Load.Unanswered).
+	unanswered int64
+
 	// Queue waits, from the fakes' reports: requests whose wait is known,
 	// and those of them that waited at all; unknownWait counts the others.
 	knownWait, waited, unknownWait int64
@@ -301,6 +305,9 @@ func (c *collector) add(o *Outcome) {
 	default:
 		c.failed++
 		c.errors++
+		if r.ErrorClass == "connection" || r.ErrorClass == routing.ClassAuth {
+			c.unanswered++
+		}
 	}
 }
 
@@ -496,6 +503,7 @@ func (c *collector) result(strategy string) (results.Result, results.Load) {
 			P99: c.gaps.Quantile(0.99).Seconds(), Max: c.gaps.Max.Seconds(), MeanCI95: results.NoCI, P99CI95: results.NoCI,
 		},
 		OutputTokens: c.outputTokens,
+		Unanswered:   c.unanswered,
 	}
 	if window > 0 {
 		x.OutputTokensPerSecond = float64(c.outputTokens) / window.Seconds()

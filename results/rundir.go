@@ -50,10 +50,14 @@ const (
 //     tests and reports do. Those fields are unchanged in shape, so older
 //     files read as they are with the old meaning. A load test's
 //     deployments[] already left the warm-up out.
-const CurrentSchema = "1.2"
+//
+// 1.3 adds each result's thresholds (the --threshold expressions with
+// their values and verdicts) and the load block's unanswered count; older
+// files read without thresholds and with unanswered 0.
+const CurrentSchema = "1.3"
 
 // currentMajor and currentMinor are CurrentSchema's parts.
-const currentMajor, currentMinor = 1, 2
+const currentMajor, currentMinor = 1, 3
 
 // ErrNotRunDir is returned (wrapped) when a directory is not a run directory.
 var ErrNotRunDir = errors.New("not a run directory")

@@ -31,10 +31,13 @@ func sample() *Summary {
 				StateBytesPerSession: Unknown, CrossCloudBytes: &cross}},
 			Faults: []FaultResult{{Kind: "outage", Target: "eastus2", StartSeconds: 1, DurationSeconds: 2, Requests: 3, Failed: 1,
 				ExtraE2ESeconds: Unknown, TimeToFailoverSeconds: 0, TimeToRecoverSeconds: 1.5, CostUSD: Unknown, ExtraCostUSD: Unknown}},
+			Thresholds: []ThresholdResult{{Expression: "e2e.p99<2s", Value: 1.25, Pass: true},
+				{Expression: "cost_per_successful_request<0.01", Value: Unknown, Pass: false}},
 			Deployments: []DeploymentResult{{Name: "d", Attempts: 12, Completed: 8, Utilization: Unknown}},
 		}},
 		Load: &Load{Pacer: "poisson", Rate: 20, DurationSeconds: 3.5, Target: "fake", AttemptTTFTSeconds: lat, TPOTSeconds: lat,
-			ITLPerChunkSeconds: lat, SendLagSeconds: lat, OutputTokens: 99, Scheduled: 10, Sent: 10, OutputTokensPerSecond: 28.3},
+			ITLPerChunkSeconds: lat, SendLagSeconds: lat, OutputTokens: 99, Scheduled: 10, Sent: 10, OutputTokensPerSecond: 28.3,
+			Unanswered: 1},
 	}
 }
 
@@ -74,6 +77,31 @@ func formatError(t *testing.T, err error) *scenarios.FieldError {
 	var fe *scenarios.FieldError
 	require.True(t, errors.As(err, &fe), "want a FieldError, got %T: %v", err, err)
 	return fe
+}
+
+// A 1.2 summary has no thresholds block and no unanswered count: it reads
+// without them, and the 1.3 fields round-trip.
+func TestSummaryThresholdsAndOlderMinor(t *testing.T) {
+	text := encoded(t, sample())
+	s, err := ReadSummary(writeRaw(t, text))
+	require.NoError(t, err)
+	require.Len(t, s.Results[0].Thresholds, 2)
+	assert.Equal(t, ThresholdResult{Expression: "e2e.p99<2s", Value: 1.25, Pass: true}, s.Results[0].Thresholds[0])
+	assert.False(t, s.Results[0].Thresholds[1].Value.Known())
+	assert.Contains(t, text, `"value": null`)
+	assert.Equal(t, int64(1), s.Load.Unanswered)
+
+	old := sample()
+	old.Results[0].Thresholds, old.Load.Unanswered = nil, 0
+	older := encoded(t, old)
+	assert.NotContains(t, older, `"thresholds"`, "no thresholds given: no block")
+	older = strings.Replace(older, `"schema_version": "`+CurrentSchema+`"`, `"schema_version": "1.2"`, 1)
+	older = strings.Replace(older, ",\n    \"unanswered\": 0", "", 1)
+	require.NotContains(t, older, "unanswered")
+	s, err = ReadSummary(writeRaw(t, older))
+	require.NoError(t, err)
+	assert.Empty(t, s.Results[0].Thresholds)
+	assert.Zero(t, s.Load.Unanswered)
 }
 
 func TestReadSummaryRefusesANewerMajor(t *testing.T) {

@@ -94,12 +94,29 @@ type Result struct {
 	Faults []FaultResult `json:"faults,omitempty"`
 	// Violations lists the constraints a what-if strategy breaks.
 	Violations []scenarios.Violation `json:"violations,omitempty"`
+	// Thresholds are the --threshold expressions checked against this
+	// result, in the order given (absent when none were given; schema 1.3).
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 	// Deployments breaks Attempts down by deployment: the same measured
 	// requests, so the deployments' attempts add up to Attempts.
 	Deployments []DeploymentResult `json:"deployments"`
 	// PerReplication keeps each replication's statistics for tests and
 	// intervals; it is not written to summary.json.
 	PerReplication []ReplicationStats `json:"-"`
+}
+
+// ThresholdResult is one --threshold checked against one strategy's
+// result (package results/threshold parses and evaluates them).
+type ThresholdResult struct {
+	// Expression is the threshold as given, such as "e2e.p99<2s".
+	Expression string `json:"expression"`
+	// Value is the figure's value in the result, in the unit summary.json
+	// uses for it (seconds, a fraction, USD, requests per second), or null
+	// when the run did not measure it; an unmeasured figure fails its
+	// threshold, since nothing shows it holds.
+	Value Num `json:"value"`
+	// Pass says whether the value satisfies the expression.
+	Pass bool `json:"pass"`
 }
 
 // Latency summarises a latency distribution in seconds. Percentiles come from
@@ -320,6 +337,12 @@ type Load struct {
 	// instrument's error, which a twin check bounds. Null when the target
 	// does not report it (live endpoints).
 	FakeLagSeconds *Latency `json:"fake_lag_seconds" jsonschema:"nullable"`
+	// Unanswered counts the measured requests that never got an answer
+	// from the service: they ended on a failure to connect or on refused
+	// credentials (401, 403). When every measured request is unanswered
+	// the load test measured nothing about the target, and mcbench load
+	// exits with its own code (schema 1.3; older files read 0).
+	Unanswered int64 `json:"unanswered"`
 }
 
 // RunInfo is run.json: what a report needs to know about a run directory

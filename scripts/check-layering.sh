@@ -22,5 +22,6 @@ check ./reports 'sim|loadgen|backends|cmd'
 # the package that turns run directories into reports).
 check ./reports 'reports/pricerefresh'
 check ./results 'sim|loadgen|reports|backends|cmd'
+check ./results/threshold 'sim|loadgen|reports|backends|cmd'
 check ./scenarios 'sim|loadgen|reports|backends|results|cmd'
 exit $bad

@@ -60,14 +60,20 @@ func runCompare(cmd *cobra.Command, dirA, dirB string, f *compareFlags) error {
 			return err
 		}
 	}
+	if err := checkOutDir("--out", f.out); err != nil {
+		return err
+	}
 	var ans [2]*reports.Analysis
 	for i, dir := range []string{dirA, dirB} {
+		// Errors say which run: the same directory may be given twice,
+		// and a path inside it does not say whether it is A or B.
+		which := fmt.Sprintf("RUN_%c (%s)", 'A'+i, dir)
 		run, err := results.OpenRun(dir)
 		if err != nil {
-			return usageError{err}
+			return usageError{fmt.Errorf("%s: %w", which, err)}
 		}
 		if ans[i], err = reports.Analyze(run, opt); err != nil {
-			return analysisError(err)
+			return analysisError(fmt.Errorf("%s: %w", which, err))
 		}
 	}
 	c, err := reports.Compare(ans[0], ans[1], f.a, f.b)

@@ -19,6 +19,7 @@ import (
 	"github.com/mcbench/mcbench/loadgen"
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/results/threshold"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -38,6 +39,7 @@ type loadFlags struct {
 	noProgress bool
 	endpoints  string
 	warmup     time.Duration
+	thresholds []string
 }
 
 func init() {
@@ -81,6 +83,7 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 	fl.DurationVar(&f.grace, "grace", 30*time.Second, "after a stop, how long in-flight requests may finish")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not print the live status line")
 	fl.DurationVar(&f.warmup, "warmup", 0, "leave requests due in this first part of the run out of the statistics (they stay in the records)")
+	addThresholdFlag(fl, &f.thresholds)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -104,6 +107,13 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	}
 	if !found {
 		return usageError{fmt.Errorf("--strategy: scenario %q has no strategy %q", s.Name, f.strategy)}
+	}
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir("--out", f.out); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,6 +139,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		return err
 	}
 	sum.Version = versionString()
+	threshold.Evaluate(ths, sum)
 	if f.out != "" {
 		if werr := results.WriteSummary(f.out, sum); werr != nil && err == nil {
 			err = werr
@@ -142,13 +153,15 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		if jerr := results.EncodeSummary(w, sum); jerr != nil && err == nil {
 			err = jerr
 		}
+		printThresholds(cmd.ErrOrStderr(), "", sum)
 	} else {
 		printLoadTable(w, sum)
+		printThresholds(w, "", sum)
 	}
 	if err == nil && sum.Interrupted {
 		err = errors.New("interrupted: the results above cover what was measured before the stop")
 	}
-	return err
+	return runExit(err, sum)
 }
 
 // printCostBound prints, before a live run, the most it could cost: every

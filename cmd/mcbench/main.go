@@ -6,12 +6,54 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// exitUsage is the exit code for a user mistake: bad flags or a bad scenario.
-const exitUsage = 2
+// Exit codes, one table for every command (exitCodesHelp prints it under
+// every command's help, and the README has it): a pipeline tells a broken
+// run from a bad invocation, from a run that measured nothing, from a run
+// whose numbers crossed a threshold.
+const (
+	// exitOK: the command did what was asked and every check passed.
+	exitOK = 0
+	// exitFailure: a runtime failure (the run could not be carried out,
+	// a write failed on a full disk); also the verdict "the check failed"
+	// of commands that are checks: twin's "the simulator disagrees" and
+	// pricing check's stale rows (exitTwinFail, exitPricingStale).
+	exitFailure = 1
+	// exitUsage: a user mistake: a bad flag, argument, scenario, run
+	// directory, file or --out, an unknown command.
+	exitUsage = 2
+	// exitUnmeasured: the run measured nothing that can be trusted: a load
+	// test whose every measured request failed to connect or authenticate,
+	// and twin's invalid measurement (exitTwinInvalid).
+	exitUnmeasured = 3
+	// exitUnreachable: twin and pricing refresh could not reach a verdict
+	// (a target or a price API that does not answer): their runtime
+	// failure, kept apart from 1, which they use for a failed check.
+	exitUnreachable = 4
+	// exitThresholds: the run completed and at least one --threshold was
+	// crossed (k6 uses the same code).
+	exitThresholds = 99
+	// The interrupted-run code (SIGINT, SIGTERM: 130, as a shell reports
+	// a process killed by SIGINT) is reserved in the table; its constant
+	// comes with the signal handling.
+)
+
+// exitCodesHelp is the exit-code table every command's help ends with.
+const exitCodesHelp = `
+Exit codes:
+  0    success: the run completed and every --threshold held
+  1    runtime failure (twin, pricing check: the check failed)
+  2    user error: a bad flag, argument, scenario, run directory, file or --out; an unknown command
+  3    nothing measured: every measured request of a load test failed to connect or
+       authenticate (twin: the measurement is invalid)
+  4    twin, pricing refresh: no verdict (a target or price API that does not answer)
+  99   a --threshold was crossed (the run itself completed; its files are written)
+  130  interrupted (SIGINT/SIGTERM): what was measured is written
+`
 
 // usageError marks an error as the user's mistake, so main exits with code 2.
 type usageError struct{ err error }
@@ -45,24 +87,46 @@ paths and faithful local fakes of them, and reports.`,
 }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	err := rootCmd.Execute()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mcbench:", err)
-		var ue usageError
-		if errors.As(err, &ue) {
-			os.Exit(exitUsage)
-		}
-		var ce exitCodeError
-		if errors.As(err, &ce) {
-			os.Exit(ce.code)
-		}
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode maps the error a command returned to the process's exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) || cobraUsage(err) {
+		return exitUsage
+	}
+	var ce exitCodeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return exitFailure
+}
+
+// cobraUsage recognises the usage errors cobra makes itself, without a
+// hook to mark them: an unknown command ("mcbench simm") and a required
+// flag left out. Cobra has no error types for them, so they are known by
+// their (long-stable) wording.
+func cobraUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command ") || strings.HasPrefix(msg, "required flag(s) ") ||
+		strings.HasPrefix(msg, "if any flags in the group ")
 }
 
 func init() {
 	rootCmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
+	// Every command's help ends with the exit-code table (subcommands
+	// inherit the root's usage template).
+	rootCmd.SetUsageTemplate(rootCmd.UsageTemplate() + exitCodesHelp)
 }
 
 // exactArgs is cobra.ExactArgs with the error marked as a usage error.

@@ -24,12 +24,12 @@ import (
 
 // exitPricingStale is pricing check's exit code when a row is stale or
 // unverified: a failed check, not a usage error (2) or a crash.
-const exitPricingStale = 1
+const exitPricingStale = exitFailure
 
 // exitPricingFetch is pricing refresh's exit code when a price API cannot
 // be read (unreachable, an HTTP error, a malformed answer): the same code
 // mcbench twin gives a target that does not answer.
-const exitPricingFetch = 4
+const exitPricingFetch = exitUnreachable
 
 type pricingFlags struct {
 	dir    string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -196,17 +197,20 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 		return usageError{fmt.Errorf("--objectives: %w", err)}
 	}
 	opt.Objectives = f.objectives
+	out := f.out
+	if out == "" {
+		out = filepath.Join(dir, "report")
+	}
 	run, err := results.OpenRun(dir)
 	if err != nil {
 		return usageError{err}
 	}
+	if err := checkOutDir("--out", out); err != nil {
+		return err // before the analysis, which can take a while
+	}
 	an, err := reports.Analyze(run, opt)
 	if err != nil {
 		return analysisError(err)
-	}
-	out := f.out
-	if out == "" {
-		out = filepath.Join(dir, "report")
 	}
 	files, err := writeDocument(cmd, an.Document(), out, formats, chromium)
 	if err != nil {
@@ -221,12 +225,15 @@ func runReport(cmd *cobra.Command, dir string, f *reportFlags) error {
 	return nil
 }
 
-// analysisError marks the analysis errors a user fixes with a flag.
+// analysisError marks the analysis errors a user fixes with a flag or a
+// run directory: a damaged file (FieldError) or one that cannot be read
+// (a directory where outcomes.csv should be, no permission: PathError).
 func analysisError(err error) error {
 	var be *reports.BaselineError
 	var fe *scenarios.FieldError
+	var pe *fs.PathError
 	switch {
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.As(err, &pe):
 		return usageError{err}
 	case errors.As(err, &be):
 		return usageError{fmt.Errorf("--baseline: %w", err)}

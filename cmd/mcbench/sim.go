@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/results/threshold"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
@@ -33,6 +34,7 @@ type simFlags struct {
 	workers      int
 	noProgress   bool
 	pricing      string
+	thresholds   []string
 }
 
 func init() {
@@ -63,6 +65,7 @@ strategies come from the strategies, not from luck.`,
 	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once (default: number of CPUs)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show a progress bar")
 	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables for token costs (default: the built-in copy of testdata/pricing)")
+	addThresholdFlag(fl, &f.thresholds)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -85,6 +88,13 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	}
 	if f.records && f.out == "" {
 		return usageError{errors.New("--records needs --out DIR")}
+	}
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir("--out", f.out); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -125,6 +135,7 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		return err
 	}
 	sum.Version = versionString()
+	threshold.Evaluate(ths, sum)
 	if parts != nil {
 		if err := parts.Merge(); err != nil {
 			return err
@@ -143,8 +154,10 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		if err := results.EncodeSummary(w, sum); err != nil {
 			return err
 		}
+		printThresholds(cmd.ErrOrStderr(), "", sum)
 	} else {
 		printSimTable(w, s, sum, time.Since(start))
+		printThresholds(w, "", sum)
 		if f.out != "" {
 			fmt.Fprintf(w, "\nwrote %s\n", f.out)
 		}
@@ -152,7 +165,7 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	if sum.Interrupted {
 		return errors.New("interrupted: the results above cover what was simulated before the stop")
 	}
-	return nil
+	return thresholdsError(sum)
 }
 
 func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) error {

@@ -18,21 +18,25 @@ import (
 	"github.com/mcbench/mcbench/loadgen"
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/results"
+	"github.com/mcbench/mcbench/results/threshold"
 	"github.com/mcbench/mcbench/scenarios"
 	"github.com/mcbench/mcbench/sim"
 )
 
-// Exit codes of mcbench twin besides 0 (pass) and exitUsage.
+// Exit codes of mcbench twin besides 0 (pass), exitUsage and
+// exitThresholds, as they sit in the table of main.go.
 const (
-	// exitTwinFail: the simulator's prediction is outside the tolerance.
-	exitTwinFail = 1
+	// exitTwinFail: the simulator's prediction is outside the tolerance
+	// (the table's 1: a check that failed).
+	exitTwinFail = exitFailure
 	// exitTwinInvalid: the measurement cannot be trusted (send lag or
-	// fake lag beyond its bound).
-	exitTwinInvalid = 3
+	// fake lag beyond its bound, or nothing answered): the table's
+	// "nothing measured".
+	exitTwinInvalid = exitUnmeasured
 	// exitTwinError: the twin could not run to its verdict (a target that
 	// does not answer, a file that cannot be written, an interrupt): not
 	// 1, which says the model is wrong.
-	exitTwinError = 4
+	exitTwinError = exitUnreachable
 )
 
 // twinExit gives an error that is neither a usage error nor a verdict the
@@ -65,6 +69,7 @@ type twinFlags struct {
 	maxFakeLag   time.Duration
 	noProgress   bool
 	out          string
+	thresholds   []string
 }
 
 func init() {
@@ -107,7 +112,13 @@ Exit codes:
   3  invalid: the machine or the load generator could not keep up (send lag or
      fake lag beyond its bound); rerun on a quieter machine or at a lower rate
   4  error: the twin could not reach a verdict (a target that does not answer,
-     a file that cannot be written, an interrupt)`,
+     a file that cannot be written, an interrupt)
+  99 the verdict passed and a --threshold was crossed (thresholds are checked
+     against both the load test's and the simulation's summaries)
+
+These are the codes of the table below: 1 is "the check failed", 3 "nothing
+trustworthy was measured" (also when every request failed to connect or
+authenticate), and 4 stands for a runtime failure, since 1 is the verdict.`,
 		Example: `  mcbench twin demo --strategy azure-bedrock-split --duration 3m --out out/twin
   mcbench twin my.yaml --strategy primary --requests 5k --tolerance ttft.p50=2%,e2e.p99=5% --out out/twin
   mcbench fake --scenario my.yaml --json --quiet > eps.json &
@@ -128,6 +139,7 @@ Exit codes:
 	fl.DurationVar(&f.maxFakeLag, "max-fake-lag", 20*time.Millisecond, "largest fake lag p99 (delivered − planned) of a valid measurement")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not print the live status line")
 	fl.StringVar(&f.out, "out", "", "directory for load/, sim/ and report/ (required)")
+	addThresholdFlag(fl, &f.thresholds)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -165,6 +177,13 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 	if err := applyTwinBounds(cmd, s, f); err != nil {
 		return usageError{err}
 	}
+	ths, err := parseThresholds(f.thresholds)
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir("--out", f.out); err != nil {
+		return err
+	}
 	st := &s.Strategies[slices.Index(names, f.strategy)]
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -196,6 +215,7 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 		return err
 	}
 	sum.Version = versionString()
+	threshold.Evaluate(ths, sum)
 	if werr := results.WriteSummary(loadDir, sum); werr != nil && err == nil {
 		err = werr
 	}
@@ -207,6 +227,9 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 	}
 	if sum.Interrupted {
 		return fmt.Errorf("interrupted: the load test in %s stopped before its stream ended; no twin report", loadDir)
+	}
+	if why := unmeasured(sum); why != "" {
+		return exitCodeError{exitTwinInvalid, fmt.Errorf("twin: invalid measurement: the load test in %s: %s", loadDir, why)}
 	}
 
 	// 2. The prediction: the same scenario and strategy, every replication.
@@ -231,6 +254,7 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 		return errors.New("interrupted: the simulation stopped early; no twin report")
 	}
 	simSum.Version = versionString()
+	threshold.Evaluate(ths, simSum)
 	if err := parts.Merge(); err != nil {
 		return err
 	}
@@ -268,6 +292,8 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 	files = append(files, jsonPath)
 
 	printTwin(w, rep)
+	printThresholds(w, "load test", sum)
+	printThresholds(w, "simulation", simSum)
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "wrote %s (load test) and %s (simulation)\n", loadDir, simDir)
 	printFiles(w, repDir, files)
@@ -281,7 +307,7 @@ func runTwin(cmd *cobra.Command, arg string, f *twinFlags) error {
 	case reports.VerdictFail:
 		return exitCodeError{exitTwinFail, fmt.Errorf("twin: fail: the simulator disagrees with the measurement: %s", strings.Join(rep.Reasons, "; "))}
 	}
-	return nil
+	return thresholdsError(sum, simSum)
 }
 
 // applyTwinBounds sets the run length (--duration or --requests, else the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mcbench/mcbench/backends/fake"
 	"github.com/mcbench/mcbench/reports"
+	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -25,27 +25,23 @@ const twinCase = "../../testdata/twin/constant.yaml"
 // while a model 20% off is still caught.
 var twinLoose = []string{"--tolerance", "ttft.p50=10%,e2e.p50=10%", "--max-send-lag", "1s", "--max-fake-lag", "1s", "--no-progress"}
 
-func exitCode(err error) int {
-	var ce exitCodeError
-	switch {
-	case err == nil:
-		return 0
-	case isUsage(err):
-		return exitUsage
-	case errors.As(err, &ce):
-		return ce.code
-	}
-	return 1
-}
-
 func TestTwinPassesOnACorrectModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a load test against the fakes")
 	}
 	dir := filepath.Join(t.TempDir(), "twin")
-	stdout, stderr, err := execute(t, append([]string{"twin", twinCase, "--strategy", "azure", "--out", dir}, twinLoose...)...)
+	stdout, stderr, err := execute(t, append([]string{"twin", twinCase, "--strategy", "azure", "--out", dir,
+		"--threshold", "error_rate<1%"}, twinLoose...)...)
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Equal(t, 0, exitCode(err))
+	assert.Contains(t, stdout, "thresholds of the load test: all passed")
+	assert.Contains(t, stdout, "thresholds of the simulation: all passed")
+	for _, run := range []string{"load", "sim"} {
+		sum, err := results.ReadSummary(filepath.Join(dir, run, "summary.json"))
+		require.NoError(t, err)
+		require.Len(t, sum.Results[0].Thresholds, 1, run)
+		assert.Equal(t, results.ThresholdResult{Expression: "error_rate<1%", Value: 0, Pass: true}, sum.Results[0].Thresholds[0], run)
+	}
 	for _, f := range []string{"report/twin.json", "report/report.html", "report/report.md", "report/csv/twin-metrics.csv",
 		"report/plots/twin-qq.png", "load/outcomes.csv", "load/summary.json", "sim/outcomes.csv", "sim/summary.json"} {
 		assert.FileExists(t, filepath.Join(dir, f))
@@ -188,4 +184,22 @@ func TestTwinInvalidMeasurementExitsThree(t *testing.T) {
 	assert.Contains(t, err.Error(), "is beyond --max-send-lag 1ns")
 	assert.Contains(t, err.Error(), "rerun on a quieter machine or at a lower rate")
 	assert.Contains(t, stdout, "verdict: INVALID")
+}
+
+// TestTwinThresholdCrossedExits99: a right model and a valid measurement,
+// but a threshold no run meets: the verdict passes, the exit code is 99,
+// and the message says which run crossed it.
+func TestTwinThresholdCrossedExits99(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a load test against the fakes")
+	}
+	dir := filepath.Join(t.TempDir(), "twin")
+	stdout, _, err := execute(t, "twin", twinCase, "--strategy", "azure", "--requests", "60", "--out", dir,
+		"--threshold", "e2e.p99<1ms", "--tolerance", "none", "--max-send-lag", "1s", "--max-fake-lag", "1s", "--no-progress")
+	require.Error(t, err)
+	assert.Equal(t, exitThresholds, exitCode(err), "%v", err)
+	assert.Contains(t, err.Error(), "azure (load): e2e.p99<1ms")
+	assert.Contains(t, err.Error(), "azure (sim): e2e.p99<1ms")
+	assert.Contains(t, stdout, "verdict: PASS")
+	assert.Contains(t, stdout, "thresholds of the load test: 1 of 1 crossed")
 }
