@@ -210,11 +210,13 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	defer tick.Stop()
 	var encErr error
 	var sent uint64
-	// summary builds the summary of what was measured so far.
-	summary := func() *results.Summary {
+	// summary builds the summary of what was measured so far; a
+	// checkpoint's (final false) counts the schedule as far as it was sent,
+	// since the pacer is still running.
+	summary := func(final bool) *results.Summary {
 		res, load := col.result(st.Name)
 		load.Sent = sent
-		if !stopped.Load() {
+		if final && !stopped.Load() {
 			load.Scheduled = pacer.Scheduled()
 		} else {
 			load.Scheduled = sent // a stop ends the schedule where it was
@@ -260,7 +262,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 			}
 			if opt.Checkpoint != nil && time.Since(lastCheckpoint) >= checkpointEvery {
 				lastCheckpoint = time.Now()
-				cp := summary()
+				cp := summary(false)
 				cp.Interrupted = true // until the run's own summary replaces it
 				opt.Checkpoint(cp)
 			}
@@ -279,7 +281,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	if err := feed.Err(); err != nil {
 		return nil, err
 	}
-	sum := summary()
+	sum := summary(true)
 	if err := errors.Join(encErr, col.recErr, files.close()); err != nil {
 		return sum, fmt.Errorf("writing results: %w", err)
 	}
