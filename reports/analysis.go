@@ -360,7 +360,11 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 			m.Description = st.Description
 		}
 		if sum != nil && hasRecords && sum.Requests != m.Requests && !opt.IncludeWarmup && !run.Rebuilt {
-			an.Warnings = append(an.Warnings, fmt.Sprintf("strategy %s: %d measured requests in the records, %d in the summary", s.name, m.Requests, sum.Requests))
+			why := ""
+			if run.Summary.Interrupted {
+				why = " (an interrupted run: a checkpoint summary covers only the replications finished when it was written)"
+			}
+			an.Warnings = append(an.Warnings, fmt.Sprintf("strategy %s: %d measured requests in the records, %d in the summary%s", s.name, m.Requests, sum.Requests, why))
 		}
 		an.Strategies = append(an.Strategies, m)
 	}
