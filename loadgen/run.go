@@ -59,11 +59,23 @@ type Options struct {
 	Grace time.Duration
 	// HTTPClient carries the attempts (default: a tuned keep-alive client).
 	HTTPClient *http.Client
+	// Checkpoint, if set, is called every CheckpointEvery (default
+	// DefaultCheckpointEvery) from Run's goroutine with the summary of what
+	// was measured so far, marked Interrupted: what a caller writes so that
+	// a run killed outright (SIGKILL, a crash) still leaves a readable
+	// summary beside the records (flushed every second). It is never
+	// called after Run returns.
+	Checkpoint func(*results.Summary)
+	// CheckpointEvery is the interval between checkpoints.
+	CheckpointEvery time.Duration
 	// Target names where routes lead, for the summary: "fake" (the
 	// default), "endpoints" or "live". Fakes apply the scenario's faults,
 	// so the summary has a fault block; live endpoints do not.
 	Target string
 }
+
+// DefaultCheckpointEvery is how often Run checkpoints by default.
+const DefaultCheckpointEvery = 5 * time.Second
 
 // Run attacks the strategy's deployments (reached through routes) with the
 // scenario's workload until the schedule or duration ends or ctx is done.
@@ -198,6 +210,27 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	defer tick.Stop()
 	var encErr error
 	var sent uint64
+	// summary builds the summary of what was measured so far; a
+	// checkpoint's (final false) counts the schedule as far as it was sent,
+	// since the pacer is still running.
+	summary := func(final bool) *results.Summary {
+		res, load := col.result(st.Name)
+		load.Sent = sent
+		if final && !stopped.Load() {
+			load.Scheduled = pacer.Scheduled()
+		} else {
+			load.Scheduled = sent // a stop ends the schedule where it was
+		}
+		load.Pacer, load.Rate, load.Target = opt.Pacer, opt.Rate, target
+		load.DurationSeconds, load.WarmupSeconds = time.Since(start).Seconds(), opt.Warmup.Seconds()
+		return &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: results.ScenarioHash(s),
+			Interrupted: stopped.Load(), Results: []results.Result{res}, Load: &load}
+	}
+	checkpointEvery := opt.CheckpointEvery
+	if checkpointEvery <= 0 {
+		checkpointEvery = DefaultCheckpointEvery
+	}
+	lastCheckpoint := time.Now()
 	enc := files.encoder()
 	for done := false; !done; {
 		select {
@@ -227,6 +260,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 			if err := col.flush(files.hlogBuf); err != nil && encErr == nil {
 				encErr = err
 			}
+			if opt.Checkpoint != nil && time.Since(lastCheckpoint) >= checkpointEvery {
+				lastCheckpoint = time.Now()
+				cp := summary(false)
+				cp.Interrupted = true // until the run's own summary replaces it
+				opt.Checkpoint(cp)
+			}
 		}
 	}
 	cancelReqs()
@@ -242,17 +281,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 	if err := feed.Err(); err != nil {
 		return nil, err
 	}
-	res, load := col.result(st.Name)
-	load.Sent = sent
-	if !stopped.Load() {
-		load.Scheduled = pacer.Scheduled()
-	} else {
-		load.Scheduled = sent // a stop ends the schedule where it was
-	}
-	load.Pacer, load.Rate, load.Target = opt.Pacer, opt.Rate, target
-	load.DurationSeconds, load.WarmupSeconds = time.Since(start).Seconds(), opt.Warmup.Seconds()
-	sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "load", ScenarioSHA256: results.ScenarioHash(s),
-		Interrupted: stopped.Load(), Results: []results.Result{res}, Load: &load}
+	sum := summary(true)
 	if err := errors.Join(encErr, col.recErr, files.close()); err != nil {
 		return sum, fmt.Errorf("writing results: %w", err)
 	}

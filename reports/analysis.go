@@ -282,7 +282,9 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 		an.Warnings = append(an.Warnings, fmt.Sprintf("the scenario in %s does not hash to the summary's scenario_sha256 (%s): the run directory may have been edited",
 			results.RunInfoFile, short(run.Summary.ScenarioSHA256)))
 	}
-	if run.Summary.Interrupted {
+	// What OpenRun recovered from a run killed outright, and what is missing.
+	an.Warnings = append(an.Warnings, run.Warnings...)
+	if run.Summary.Interrupted && !run.Rebuilt {
 		an.Warnings = append(an.Warnings, "the run was interrupted: results cover what was measured before the stop")
 	}
 	horizon := sc.Run.Horizon.Seconds()
@@ -357,8 +359,12 @@ func Analyze(run *results.Run, opt Options) (*Analysis, error) {
 		if st := w.strategyDef(s.name); st != nil {
 			m.Description = st.Description
 		}
-		if sum != nil && hasRecords && sum.Requests != m.Requests && !opt.IncludeWarmup {
-			an.Warnings = append(an.Warnings, fmt.Sprintf("strategy %s: %d measured requests in the records, %d in the summary", s.name, m.Requests, sum.Requests))
+		if sum != nil && hasRecords && sum.Requests != m.Requests && !opt.IncludeWarmup && !run.Rebuilt {
+			why := ""
+			if run.Summary.Interrupted {
+				why = " (an interrupted run: a checkpoint summary covers only the replications finished when it was written)"
+			}
+			an.Warnings = append(an.Warnings, fmt.Sprintf("strategy %s: %d measured requests in the records, %d in the summary%s", s.name, m.Requests, sum.Requests, why))
 		}
 		an.Strategies = append(an.Strategies, m)
 	}

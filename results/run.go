@@ -1,6 +1,7 @@
 package results
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +25,16 @@ type Run struct {
 	// HashVerified is true when the scenario in run.json hashes to the
 	// summary's scenario_sha256 (the run directory is self-consistent).
 	HashVerified bool
+	// Rebuilt is true when the run had no summary.json (it was killed
+	// before writing one) and Summary was rebuilt from the records and
+	// run.json: counts only (see recover.go).
+	Rebuilt bool
+	// Warnings say what OpenRun recovered from a run killed outright and
+	// what is missing; a report shows them.
+	Warnings []string
+	// parts are the part files the records are read from when a killed
+	// simulation never merged them into outcomes.csv.
+	parts []string
 }
 
 // OpenRun reads a run directory's summary.json and run.json (see
@@ -38,14 +49,22 @@ func OpenRun(dir string) (*Run, error) {
 		return nil, fmt.Errorf("%w: %s is a file (give the directory written by `mcbench sim --out` or `mcbench load --out`)", ErrNotRunDir, dir)
 	}
 	r := &Run{Dir: dir}
-	if r.Summary, err = ReadSummary(filepath.Join(dir, SummaryFile)); err != nil {
+	r.Summary, err = ReadSummary(filepath.Join(dir, SummaryFile))
+	if err != nil && !errors.Is(err, ErrNotRunDir) {
 		return nil, err
 	}
+	sumErr := err
 	if r.Info, err = ReadRunInfo(filepath.Join(dir, RunInfoFile)); err != nil {
+		if sumErr != nil {
+			return nil, sumErr
+		}
+		return nil, err
+	}
+	if err := recoverRun(r, sumErr); err != nil {
 		return nil, err
 	}
 	_, err = os.Stat(filepath.Join(dir, OutcomesFile))
-	r.HasOutcomes = err == nil
+	r.HasOutcomes = err == nil || r.parts != nil
 	_, err = os.Stat(filepath.Join(dir, SessionsFile))
 	r.HasSessions = err == nil
 	r.HashVerified = ScenarioHash(r.Info.Scenario) == r.Summary.ScenarioSHA256
@@ -60,12 +79,7 @@ func (r *Run) Scenario() *scenarios.Scenario { return r.Info.Scenario }
 
 // Outcomes opens the run's outcomes.csv and calls fn for every record
 // (reused between calls).
-func (r *Run) Outcomes(fn func(*Outcome) error) error {
-	path := filepath.Join(r.Dir, OutcomesFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return ReadOutcomes(f, path, fn)
-}
+//
+// The records of a run killed outright are read as far as they are whole
+// (see recover.go).
+func (r *Run) Outcomes(fn func(*Outcome) error) error { return r.outcomes(fn) }

@@ -165,6 +165,7 @@ func ReadSummary(path string) (*Summary, error) {
 	if minor < 2 {
 		nullCostPerSuccess(&s)
 	}
+	markUnmeasured(&s)
 	if err := checkSummary(path, &s); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package results
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 
@@ -51,7 +52,30 @@ func SummaryJSONSchema() ([]byte, error) {
 	if p, ok := s.Properties.Get("source"); ok {
 		p.Enum = []any{"sim", "load"}
 	}
+	for def, keys := range nullFloats {
+		d, ok := s.Definitions[def]
+		if !ok {
+			return nil, fmt.Errorf("summary schema: no definition %s", def)
+		}
+		for _, k := range keys {
+			p, ok := d.Properties.Get(k)
+			if !ok {
+				return nil, fmt.Errorf("summary schema: %s has no property %s", def, k)
+			}
+			p.Type, p.OneOf = "", []*jsonschema.Schema{{Type: "number"}, {Type: "null"}}
+		}
+	}
 	return json.MarshalIndent(s, "", "  ")
+}
+
+// nullFloats are the plain float64 fields written as null when undefined
+// (results/nulls.go): a strategy an interrupted run never started, say.
+var nullFloats = map[string][]string{
+	"Result":        {"throughput_rps"},
+	"Latency":       {"mean", "p50", "p90", "p99", "max"},
+	"LittleCheck":   {"l", "lambda_w"},
+	"SessionResult": {"mean_steps", "retries_per_session"},
+	"Load":          {"rate", "schedule_seconds", "duration_seconds", "warmup_seconds", "output_tokens_per_second"},
 }
 
 // nullableNumbers gives Num and CI their JSON forms: a number or null, and

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"time"
+
 	"github.com/mcbench/mcbench/backends/routing"
 	"github.com/mcbench/mcbench/results"
 )
@@ -23,7 +25,18 @@ type Options struct {
 	// The simulator then reports token cost per strategy and the extra cost
 	// of each fault window, and the cost-aware policy sees the prices.
 	Prices routing.Prices
+	// Checkpoint, if set, is called every CheckpointEvery (default
+	// DefaultCheckpointEvery) from a goroutine of Run's with the summary of
+	// the replications finished so far, marked Interrupted: what a caller
+	// writes so that a run killed outright (SIGKILL, a crash) still leaves
+	// a readable summary. It is never called after Run returns.
+	Checkpoint func(*results.Summary)
+	// CheckpointEvery is the interval between checkpoints.
+	CheckpointEvery time.Duration
 }
+
+// DefaultCheckpointEvery is how often Run checkpoints by default.
+const DefaultCheckpointEvery = 5 * time.Second
 
 // RecordSink receives outcome records. The simulator reuses the record it
 // passes: copy what must outlive the call.

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -79,6 +80,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// mu guards runs and baselines while a checkpoint may read them: a
+	// worker stores a replication's result only once it is finished, so a
+	// checkpoint sees finished replications and zero values (not started).
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -86,13 +91,63 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 			defer wg.Done()
 			for j := range jobs {
 				if j.base {
-					baselines[j.strat][j.rep] = runReplication(ctx, inert[j.strat], j.rep, Options{})
+					r := runReplication(ctx, inert[j.strat], j.rep, Options{})
+					mu.Lock()
+					baselines[j.strat][j.rep] = r
+					mu.Unlock()
 					continue
 				}
-				runs[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
+				r := runReplication(ctx, models[j.strat], j.rep, opt)
+				mu.Lock()
+				runs[j.strat][j.rep] = r
+				mu.Unlock()
 			}
 		}()
 	}
+	summarise := func(runs, baselines [][]repResult) (*results.Summary, error) {
+		sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: results.ScenarioHash(s)}
+		for si, st := range strats {
+			res, interrupted, err := aggregate(models[si], st.Name, runs[si], baselines[si])
+			if err != nil {
+				return nil, err
+			}
+			sum.Interrupted = sum.Interrupted || interrupted
+			res.Violations = scenarios.Violations(s, slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == st.Name }))
+			sum.Results = append(sum.Results, res)
+		}
+		return sum, nil
+	}
+	checkpointDone := make(chan struct{})
+	stopCheckpoints := make(chan struct{})
+	go func() {
+		defer close(checkpointDone)
+		if opt.Checkpoint == nil {
+			return
+		}
+		every := opt.CheckpointEvery
+		if every <= 0 {
+			every = DefaultCheckpointEvery
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopCheckpoints:
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			snap, snapBase := snapshot(runs), snapshot(baselines)
+			mu.Unlock()
+			if sum, err := summarise(snap, snapBase); err == nil {
+				// A checkpoint covers the replications finished so
+				// far: it is marked interrupted until the run's own
+				// summary replaces it.
+				sum.Interrupted = true
+				opt.Checkpoint(sum)
+			}
+		}
+	}()
 feed:
 	for si := range strats {
 		for r := range reps {
@@ -110,21 +165,27 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
+	close(stopCheckpoints)
+	<-checkpointDone // no checkpoint lands after the final summary
 
-	sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: results.ScenarioHash(s)}
-	for si, st := range strats {
-		res, interrupted, err := aggregate(models[si], st.Name, runs[si], baselines[si])
-		if err != nil {
-			return nil, err
-		}
-		sum.Interrupted = sum.Interrupted || interrupted
-		res.Violations = scenarios.Violations(s, slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == st.Name }))
-		sum.Results = append(sum.Results, res)
+	sum, err := summarise(runs, baselines)
+	if err != nil {
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		sum.Interrupted = true
 	}
 	return sum, nil
+}
+
+// snapshot copies the replications' results (a shallow copy: a finished
+// replication's histograms and tallies are never written again).
+func snapshot(rs [][]repResult) [][]repResult {
+	out := make([][]repResult, len(rs))
+	for i := range rs {
+		out[i] = slices.Clone(rs[i])
+	}
+	return out
 }
 
 func selectStrategies(s *scenarios.Scenario, names []string) ([]*scenarios.Strategy, error) {
@@ -283,6 +344,15 @@ func aggregate(m *model, name string, reps, base []repResult) (results.Result, b
 	}
 	if len(errs) > 0 {
 		return res, interrupted, errors.Join(errs...)
+	}
+	if res.Replications == 0 {
+		// Never started (an interrupted run): no figure at all, null in
+		// summary.json, rather than NaNs no JSON can hold or zeros that
+		// would read as measurements.
+		res.Faults = faultResults(m, reps, base)
+		res.Sessions = sessionResults(m, reps)
+		res.MarkUnmeasured()
+		return res, interrupted, nil
 	}
 	res.Faults = faultResults(m, reps, base)
 	res.Sessions = sessionResults(m, reps)

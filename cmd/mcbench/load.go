@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,7 +112,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	if err := checkOutDir("--out", f.out); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(cmd.Context())
 	defer stop()
 
 	tg, err := openTarget(ctx, cmd, s, f)
@@ -129,11 +126,23 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	if !f.noProgress {
 		progress = cmd.ErrOrStderr()
 	}
+	var checkpoint func(*results.Summary)
+	if f.out != "" {
+		// run.json first, and a summary checkpoint every few seconds, so a
+		// run killed outright leaves a directory `mcbench report` reads.
+		if err := writeRunInfo(f.out, s); err != nil {
+			return err
+		}
+		checkpoint = func(sum *results.Summary) {
+			sum.Version = versionString()
+			_ = results.WriteSummary(f.out, sum) // best effort: the final write reports errors
+		}
+	}
 	sum, err := loadgen.Run(ctx, s, routes, loadgen.Options{
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
 		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
 		NoStream: f.noStream, Workers: f.workers, Grace: f.grace, Warmup: f.warmup,
-		Prices: routePrices(s), Target: f.target,
+		Prices: routePrices(s), Target: f.target, Checkpoint: checkpoint,
 	})
 	if sum == nil {
 		return err
@@ -142,9 +151,6 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	threshold.Evaluate(ths, sum)
 	if f.out != "" {
 		if werr := results.WriteSummary(f.out, sum); werr != nil && err == nil {
-			err = werr
-		}
-		if werr := writeRunInfo(f.out, s); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -159,7 +165,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		printThresholds(w, "", sum)
 	}
 	if err == nil && sum.Interrupted {
-		err = errors.New("interrupted: the results above cover what was measured before the stop")
+		err = interrupted("interrupted: the results above cover what was measured before the stop")
 	}
 	return runExit(err, sum)
 }

@@ -37,9 +37,13 @@ const (
 	// exitThresholds: the run completed and at least one --threshold was
 	// crossed (k6 uses the same code).
 	exitThresholds = 99
-	// The interrupted-run code (SIGINT, SIGTERM: 130, as a shell reports
-	// a process killed by SIGINT) is reserved in the table; its constant
-	// comes with the signal handling.
+	// exitInterrupted: a sim or load run stopped by SIGINT or SIGTERM,
+	// 130 as a shell reports a command ended by Ctrl-C (128 + 2). The run
+	// directory is complete all the same: summary.json (marked
+	// interrupted, with null figures for strategies never started),
+	// run.json and the merged records cover what was measured before the
+	// stop.
+	exitInterrupted = 130
 )
 
 // exitCodesHelp is the exit-code table every command's help ends with.

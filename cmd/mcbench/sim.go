@@ -7,10 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -96,7 +94,7 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	if err := checkOutDir("--out", f.out); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background())
 	defer stop()
 
 	opt := sim.Options{Strategies: f.strategies, Workers: f.workers}
@@ -111,6 +109,17 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		return err
 	}
 	opt.Prices = pricing.TokenPrices(s)
+	if f.out != "" {
+		// run.json first, so a run killed outright still says what it was
+		// (`mcbench report` rebuilds the rest from the records).
+		if err := writeRunInfo(f.out, s); err != nil {
+			return err
+		}
+		opt.Checkpoint = func(sum *results.Summary) {
+			sum.Version = versionString()
+			_ = results.WriteSummary(f.out, sum) // best effort: the final write reports errors
+		}
+	}
 	var parts *results.Parts
 	if f.records {
 		if parts, err = results.NewParts(f.out); err != nil {
@@ -145,9 +154,6 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		if err := results.WriteSummary(f.out, sum); err != nil {
 			return err
 		}
-		if err := writeRunInfo(f.out, s); err != nil {
-			return err
-		}
 	}
 	w := cmd.OutOrStdout()
 	if f.jsonOut {
@@ -163,7 +169,7 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 		}
 	}
 	if sum.Interrupted {
-		return errors.New("interrupted: the results above cover what was simulated before the stop")
+		return interrupted("interrupted: the results above cover what was simulated before the stop")
 	}
 	return thresholdsError(sum)
 }
@@ -225,8 +231,8 @@ func span(s float64) string {
 func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, took time.Duration) {
 	r0 := sum.Results
 	reps := 0
-	if len(r0) > 0 {
-		reps = r0[0].Replications
+	for _, r := range r0 {
+		reps = max(reps, r.Replications) // an interrupted run's first strategy may not have started
 	}
 	fmt.Fprintf(w, "scenario %s  seed %d  replications %d  (simulated in %.2fs)\n\n", sum.Scenario, sum.Seed, reps, took.Seconds())
 	tw := newTable(w)
@@ -234,7 +240,7 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, too
 	for _, r := range sum.Results {
 		tw.row(r.Strategy,
 			fmt.Sprint(r.Requests), pct(r.Completed, r.Requests), pct(r.Rejected, r.Requests), pct(r.Failed, r.Requests), pct(r.TimedOut, r.Requests),
-			fmt.Sprintf("%.1f", r.ThroughputRPS), fmt.Sprintf("%.3f", r.PWait),
+			figure("%.1f", r.ThroughputRPS), figure("%.3f", float64(r.PWait)),
 			secs(r.TTFTSeconds.P50), secs(r.TTFTSeconds.P99),
 			meanCI(r.E2ESeconds), secs(r.E2ESeconds.P99), usd(1000*float64(r.TokenCostPerSuccessfulRequest)))
 	}
@@ -276,6 +282,14 @@ func printSimTable(w io.Writer, s *scenarios.Scenario, sum *results.Summary, too
 		}
 		fmt.Fprintln(w, "  exposed: requests with an attempt in flight during the window; times from the window's start: to the first exposed request completed on another deployment (fail over), to the end of the last exposed failure (recover)")
 	}
+}
+
+// figure formats a number, "-" when it was not measured (NaN).
+func figure(format string, x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "-"
+	}
+	return fmt.Sprintf(format, x)
 }
 
 // faultTime writes a fault window's time to fail over or to recover, or
