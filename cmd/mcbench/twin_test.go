@@ -195,7 +195,7 @@ func TestTwinThresholdCrossedExits99(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "twin")
 	stdout, _, err := execute(t, "twin", twinCase, "--strategy", "azure", "--requests", "60", "--out", dir,
-		"--threshold", "e2e.p99<1ms", "--tolerance", "none", "--max-send-lag", "1s", "--max-fake-lag", "1s", "--no-progress")
+		"--threshold", "e2e.p99<1ms", "--tolerance", "none", "--max-send-lag", "5s", "--max-fake-lag", "5s", "--no-progress")
 	require.Error(t, err)
 	assert.Equal(t, exitThresholds, exitCode(err), "%v", err)
 	assert.Contains(t, err.Error(), "azure (load): e2e.p99<1ms")
