@@ -1,9 +1,12 @@
 package results
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/mcbench/mcbench/scenarios"
 )
@@ -31,7 +34,10 @@ type Run struct {
 // sessions.csv are optional: a simulation without --records has none.
 func OpenRun(dir string) (*Run, error) {
 	st, err := os.Stat(dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("%w: %s is a symbolic link loop: following it never reaches a directory", ErrNotRunDir, dir)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrNotRunDir, err)
 	}
 	if !st.IsDir() {
@@ -44,10 +50,15 @@ func OpenRun(dir string) (*Run, error) {
 	if r.Info, err = ReadRunInfo(filepath.Join(dir, RunInfoFile)); err != nil {
 		return nil, err
 	}
-	_, err = os.Stat(filepath.Join(dir, OutcomesFile))
-	r.HasOutcomes = err == nil
-	_, err = os.Stat(filepath.Join(dir, SessionsFile))
-	r.HasSessions = err == nil
+	// The record files are optional, but one that exists must be readable
+	// under OpenRunFile's rules: a FIFO or a link outside the directory is
+	// refused here, not taken for "no records".
+	if r.HasOutcomes, err = hasRunFile(filepath.Join(dir, OutcomesFile)); err != nil {
+		return nil, err
+	}
+	if r.HasSessions, err = hasRunFile(filepath.Join(dir, SessionsFile)); err != nil {
+		return nil, err
+	}
 	r.HashVerified = ScenarioHash(r.Info.Scenario) == r.Summary.ScenarioSHA256
 	return r, nil
 }
@@ -62,10 +73,20 @@ func (r *Run) Scenario() *scenarios.Scenario { return r.Info.Scenario }
 // (reused between calls).
 func (r *Run) Outcomes(fn func(*Outcome) error) error {
 	path := filepath.Join(r.Dir, OutcomesFile)
-	f, err := os.Open(path)
+	f, err := OpenRunFile(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	return ReadOutcomes(f, path, fn)
+}
+
+// hasRunFile reports whether the optional run file exists, refusing one
+// OpenRunFile would refuse.
+func hasRunFile(path string) (bool, error) {
+	_, err := checkRunFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
