@@ -155,8 +155,8 @@ func converseThrough(t *testing.T, proxy, model string) error {
 var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 
 // runRecordInProcess starts `record` with args in-process and returns the
-// proxy's URL and a stop function returning the command's error and stderr.
-func runRecordInProcess(t *testing.T, args ...string) (string, func() (error, string)) {
+// proxy's URL and a stop function returning the command's stderr and error.
+func runRecordInProcess(t *testing.T, args ...string) (string, func() (string, error)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -176,7 +176,7 @@ func runRecordInProcess(t *testing.T, args ...string) (string, func() (error, st
 		return proxy != ""
 	}, 10*time.Second, 5*time.Millisecond)
 	require.NotEmpty(t, proxy, "record did not start: %s", stderr.String())
-	return proxy, func() (error, string) { cancel(); err := <-done; return err, stderr.String() }
+	return proxy, func() (string, error) { cancel(); err := <-done; return stderr.String(), err }
 }
 
 // The secret access key is read from a file (and a session token from
@@ -193,7 +193,7 @@ func TestRecordSecretFromFile(t *testing.T) {
 	proxy, stop := runRecordInProcess(t, "--upstream", up, "--out", out, "--grace", "2s",
 		"--aws-access-key-id", testAKID, "--aws-secret-access-key-file", secretFile)
 	cerr := converseThrough(t, proxy, model)
-	err, stderr := stop()
+	stderr, err := stop()
 	require.NoError(t, cerr, stderr)
 	require.NoError(t, err)
 	assert.Contains(t, stderr, "re-signed for the upstream")
@@ -208,7 +208,7 @@ func TestRecordSecretFromFile(t *testing.T) {
 	proxy, stop = runRecordInProcess(t, "--upstream", up, "--out", out, "--grace", "2s",
 		"--aws-access-key-id", testAKID, "--aws-secret-access-key-file", secretFile)
 	require.NoError(t, converseThrough(t, proxy, model))
-	err, stderr = stop()
+	stderr, err = stop()
 	require.NoError(t, err)
 	assert.Contains(t, stderr, "can be read by group or others")
 	assert.Contains(t, stderr, "chmod 600")
@@ -222,7 +222,7 @@ func TestRecordSecretFromEnvironment(t *testing.T) {
 	up, model := startSigningFake(t)
 	proxy, stop := runRecordInProcess(t, "--upstream", up, "--out", filepath.Join(t.TempDir(), "c.jsonl"), "--grace", "2s")
 	cerr := converseThrough(t, proxy, model)
-	err, stderr := stop()
+	stderr, err := stop()
 	require.NoError(t, cerr, stderr)
 	require.NoError(t, err)
 	assert.Contains(t, stderr, "re-signed for the upstream")
@@ -233,7 +233,7 @@ func TestRecordSecretFromEnvironment(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	proxy, stop = runRecordInProcess(t, "--upstream", up, "--out", filepath.Join(t.TempDir(), "d.jsonl"), "--grace", "2s")
 	assert.Error(t, converseThrough(t, proxy, model))
-	err, _ = stop()
+	_, err = stop()
 	require.NoError(t, err)
 }
 
