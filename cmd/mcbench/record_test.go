@@ -45,8 +45,9 @@ func (s *syncBuffer) String() string {
 func executeCtx(ctx context.Context, errOut io.Writer, args ...string) error {
 	resetFlags(rootCmd)
 	// cobra hands the root's context to a subcommand only if it has none:
-	// without this, a subcommand keeps the first (perhaps cancelled)
-	// context it ever ran with.
+	// without this, a subcommand keeps the first context it ever ran with
+	// (perhaps cancelled). Afterwards the subcommands get a live one, so
+	// ctx, cancelled by the caller, does not stop the next test's command.
 	for _, c := range rootCmd.Commands() {
 		c.SetContext(ctx)
 	}
@@ -54,6 +55,9 @@ func executeCtx(ctx context.Context, errOut io.Writer, args ...string) error {
 	rootCmd.SetErr(errOut)
 	rootCmd.SetArgs(args)
 	defer func() {
+		for _, c := range rootCmd.Commands() {
+			c.SetContext(context.Background())
+		}
 		rootCmd.SetOut(nil)
 		rootCmd.SetErr(nil)
 		rootCmd.SetArgs(nil)
