@@ -20,6 +20,7 @@ import (
 	"github.com/tsenart/vegeta/v12/lib/prom"
 
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/internal/loopback"
 	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
@@ -39,8 +40,12 @@ type Options struct {
 	Out string
 	// Progress, if set, receives a status line every second.
 	Progress io.Writer
-	// PrometheusAddr, if set, serves metrics there while the test runs.
+	// PrometheusAddr, if set, serves metrics there while the test runs:
+	// on loopback only (a bare ":port" is 127.0.0.1:port) unless
+	// PrometheusListenAny is set; see loopback.Resolve.
 	PrometheusAddr string
+	// PrometheusListenAny allows a non-loopback PrometheusAddr.
+	PrometheusListenAny bool
 	// Prices, if set, gives deployments their pay-as-you-go token prices
 	// for the cost-aware routing policy, as sim.Options.Prices does.
 	Prices routing.Prices
@@ -165,7 +170,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, routes map[string]Route, op
 
 	var metrics *prom.Metrics
 	if opt.PrometheusAddr != "" {
-		stopProm, m, err := servePrometheus(opt.PrometheusAddr, start)
+		stopProm, m, _, err := servePrometheus(opt.PrometheusAddr, opt.PrometheusListenAny, start)
 		if err != nil {
 			return nil, err
 		}
@@ -471,18 +476,19 @@ func (o *outputs) close() error {
 	return errors.Join(err, o.results.Close(), o.recs.Close(), o.log.Close())
 }
 
-// servePrometheus serves vegeta's request metrics on addr.
-func servePrometheus(addr string, start time.Time) (stop func(), m *prom.Metrics, err error) {
+// servePrometheus serves vegeta's request metrics on addr (loopback only
+// unless allowAny) and returns the address it listens on.
+func servePrometheus(addr string, allowAny bool, start time.Time) (stop func(), m *prom.Metrics, bound net.Addr, err error) {
 	reg := prometheus.NewRegistry()
 	m = prom.NewMetrics()
 	if err := m.Register(reg); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	l, err := net.Listen("tcp", addr)
+	l, err := loopback.Listen(addr, allowAny)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--prometheus-addr: %w", err)
+		return nil, nil, nil, fmt.Errorf("--prometheus-addr: %w", err)
 	}
 	srv := &http.Server{Handler: prom.NewHandler(reg, start), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	return func() { _ = srv.Close() }, m, nil
+	return func() { _ = srv.Close() }, m, l.Addr(), nil
 }

@@ -61,6 +61,8 @@ func usd(x float64) string {
 	switch {
 	case math.IsNaN(x):
 		return "-"
+	case math.IsInf(x, 0):
+		return sign + "∞" // never "$+Inf"
 	case a == 0:
 		return "$0"
 	case a < 1:
@@ -91,6 +93,10 @@ func secs(s float64) string {
 	switch {
 	case math.IsNaN(s):
 		return "-"
+	case math.IsInf(s, 1):
+		return "∞"
+	case math.IsInf(s, -1):
+		return "-∞"
 	case s == 0:
 		return "0"
 	case math.Abs(s) < 1e-3:
@@ -112,8 +118,10 @@ func pct(r float64) string {
 	switch {
 	case math.IsNaN(r):
 		return "-"
-	case math.IsInf(r, 0):
+	case math.IsInf(r, 1):
 		return "∞"
+	case math.IsInf(r, -1):
+		return "-∞"
 	case a == 1 || a == 0:
 		return fmt.Sprintf("%.0f%%", 100*r)
 	case a >= 10:
@@ -135,6 +143,9 @@ func num(x float64, dec int) string {
 	}
 	if math.IsInf(x, 1) {
 		return "∞"
+	}
+	if math.IsInf(x, -1) {
+		return "-∞"
 	}
 	return groupedFloat(x, dec)
 }

@@ -333,7 +333,7 @@ func ConvertOutcomesCSV(dst io.Writer, src io.Reader, name string, rowGroupRows 
 // parquetPath (see ConvertOutcomesCSV). A file left half-written by an error
 // is removed.
 func ConvertOutcomesFile(parquetPath, csvPath string) (n int64, err error) {
-	in, err := os.Open(csvPath)
+	in, err := results.OpenRunFile(csvPath)
 	if err != nil {
 		return 0, err
 	}

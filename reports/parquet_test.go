@@ -273,7 +273,7 @@ func TestConvertOutcomesCSVErrors(t *testing.T) {
 	bad := outcomeCSV(t, sampleOutcomes())
 	bad = append(bad, []byte("attempt,x,1,1,c,s,p,r,d,0,0,0,0,0,0,0,0,ok,,0,0,0\n")...)
 	n, err := ConvertOutcomesCSV(io.Discard, bytes.NewReader(bad), "outcomes.csv", 0)
-	assert.ErrorContains(t, err, "outcomes.csv:6: replication: ")
+	assert.ErrorContains(t, err, "outcomes.csv:6:9: replication: ") // the bad field starts at byte 9
 	assert.Equal(t, int64(4), n)
 
 	// A failed conversion leaves no file behind.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"strconv"
 
 	"github.com/mcbench/mcbench/scenarios"
@@ -43,7 +45,7 @@ func readCSV(r io.Reader, name string, want []string, optional map[string]bool, 
 			return csvError(name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		if err := fn(csvRow{rec: rec, col: col, name: name, line: line}); err != nil {
+		if err := fn(csvRow{rec: rec, col: col, name: name, line: line, cr: cr}); err != nil {
 			return err
 		}
 	}
@@ -56,12 +58,17 @@ type csvRow struct {
 	col  map[string]int
 	name string
 	line int
+	cr   *csv.Reader // for the position of a bad field
 	err  error
 }
 
 func (r *csvRow) fail(column, format string, args ...any) {
 	if r.err == nil {
-		r.err = &scenarios.FieldError{File: r.name, Line: r.line, Path: column, Msg: fmt.Sprintf(format, args...)}
+		line, col := r.line, 0
+		if i, ok := r.col[column]; ok && r.cr != nil {
+			line, col = r.cr.FieldPos(i)
+		}
+		r.err = &scenarios.FieldError{File: r.name, Line: line, Column: col, Path: column, Msg: fmt.Sprintf(format, args...)}
 	}
 }
 
@@ -76,7 +83,13 @@ func csvError(name string, err error) error {
 		}
 		return &scenarios.FieldError{File: name, Line: pe.Line, Column: pe.Column, Msg: msg}
 	}
-	return fmt.Errorf("%s: %w", name, err)
+	// A read error of a file already names it ("read PATH: ..."): name it
+	// once.
+	var fe *fs.PathError
+	if errors.As(err, &fe) {
+		return &scenarios.FieldError{File: name, Msg: fe.Err.Error()}
+	}
+	return &scenarios.FieldError{File: name, Msg: err.Error()}
 }
 
 func (r *csvRow) str(column string) string { return r.rec[r.col[column]] }
@@ -103,10 +116,17 @@ func (r *csvRow) uint(column string) uint64 {
 	return v
 }
 
+// float reads a finite number. NaN and ±Inf are refused, not read as
+// missing: every float column (cost_usd) is one the writers always fill
+// with a finite amount, so a non-finite one is damage, and letting it
+// through would print "$NaN" in a report or break its JSON.
 func (r *csvRow) float(column string) float64 {
 	v, err := strconv.ParseFloat(r.str(column), 64)
-	if err != nil {
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
 		r.fail(column, "%q is not a number", r.str(column))
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		r.fail(column, "%q is not a finite number", r.str(column))
 	}
 	return v
 }

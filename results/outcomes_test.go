@@ -33,7 +33,7 @@ func TestOutcomeCSVErrorsNameFileLineAndColumn(t *testing.T) {
 	row := "attempt,0,1,1,c,s,p,r,d,0,0,0,0,0,0,10,x,ok,,0,0,0"
 	err := ReadOutcomes(strings.NewReader(head+"\n"+row+"\n"), "outcomes.csv", func(*Outcome) error { return nil })
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "outcomes.csv:2: output_tokens: ")
+	assert.Contains(t, err.Error(), "outcomes.csv:2:40: output_tokens: ") // the bad field starts at byte 40
 	assert.Contains(t, err.Error(), "output_tokens")
 	err = ReadOutcomes(strings.NewReader("kind,replication\n"), "outcomes.csv", func(*Outcome) error { return nil })
 	assert.ErrorContains(t, err, `outcomes.csv:1: request_id: the header has no such column`)

@@ -110,7 +110,7 @@ func wholeLines(f *os.File) (io.Reader, error) {
 func (r *Run) outcomes(fn func(*Outcome) error) error {
 	if r.parts == nil {
 		path := filepath.Join(r.Dir, OutcomesFile)
-		f, err := os.Open(path)
+		f, err := OpenRunFile(path)
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (r *Run) outcomes(fn func(*Outcome) error) error {
 	}
 	readers := []io.Reader{&head}
 	for _, p := range r.parts {
-		f, err := os.Open(p)
+		f, err := OpenRunFile(p)
 		if err != nil {
 			return err
 		}

@@ -3,8 +3,10 @@ package results
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/mcbench/mcbench/scenarios"
 )
@@ -42,7 +44,10 @@ type Run struct {
 // sessions.csv are optional: a simulation without --records has none.
 func OpenRun(dir string) (*Run, error) {
 	st, err := os.Stat(dir)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("%w: %s is a symbolic link loop: following it never reaches a directory", ErrNotRunDir, dir)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrNotRunDir, err)
 	}
 	if !st.IsDir() {
@@ -63,10 +68,16 @@ func OpenRun(dir string) (*Run, error) {
 	if err := recoverRun(r, sumErr); err != nil {
 		return nil, err
 	}
-	_, err = os.Stat(filepath.Join(dir, OutcomesFile))
-	r.HasOutcomes = err == nil || r.parts != nil
-	_, err = os.Stat(filepath.Join(dir, SessionsFile))
-	r.HasSessions = err == nil
+	// The record files are optional, but one that exists must be readable
+	// under OpenRunFile's rules: a FIFO or a link outside the directory is
+	// refused here, not taken for "no records".
+	if r.HasOutcomes, err = hasRunFile(filepath.Join(dir, OutcomesFile)); err != nil {
+		return nil, err
+	}
+	r.HasOutcomes = r.HasOutcomes || r.parts != nil
+	if r.HasSessions, err = hasRunFile(filepath.Join(dir, SessionsFile)); err != nil {
+		return nil, err
+	}
 	r.HashVerified = ScenarioHash(r.Info.Scenario) == r.Summary.ScenarioSHA256
 	return r, nil
 }
@@ -83,3 +94,13 @@ func (r *Run) Scenario() *scenarios.Scenario { return r.Info.Scenario }
 // The records of a run killed outright are read as far as they are whole
 // (see recover.go).
 func (r *Run) Outcomes(fn func(*Outcome) error) error { return r.outcomes(fn) }
+
+// hasRunFile reports whether the optional run file exists, refusing one
+// OpenRunFile would refuse.
+func hasRunFile(path string) (bool, error) {
+	_, err := checkRunFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}

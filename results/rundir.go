@@ -276,13 +276,22 @@ func ReadRunInfo(path string) (*RunInfo, error) {
 	return &ri, nil
 }
 
+// readFile reads a run file (see OpenRunFile for what is refused).
 func readFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	f, err := OpenRunFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s has no %s (give the directory written by `mcbench sim --out` or `mcbench load --out`)",
 			ErrNotRunDir, filepath.Dir(path), filepath.Base(path))
 	}
-	return b, err
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, runFileError(path, err)
+	}
+	return b, nil
 }
 
 // readVersioned reads a run file and its schema version.

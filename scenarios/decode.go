@@ -39,6 +39,52 @@ func (r *Region) UnmarshalYAML(n *yaml.Node) error {
 	return err
 }
 
+// UnmarshalYAML reads a mapping of deployment name to weight, each a
+// number or a percentage (parsePercent). Every bad weight is reported, at
+// its own line and column.
+func (w *Weights) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return nodeError(n, "expected a mapping of deployment name to weight, such as {aoai-east: 3, bedrock: 2} or {aoai-east: 60%, bedrock: 40%}")
+	}
+	out := make(Weights, len(n.Content)/2)
+	te := &yaml.TypeError{}
+	bad := func(n *yaml.Node, msg string) {
+		te.Errors = append(te.Errors, nodeError(n, msg).(*yaml.TypeError).Errors...)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			bad(k, "expected a deployment name")
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			bad(k, fmt.Sprintf("deployment %q has two weights", k.Value))
+			continue
+		}
+		x, err := parsePercent(v.Value)
+		switch {
+		case v.Kind != yaml.ScalarNode || err != nil:
+			bad(v, fmt.Sprintf("the weight of %q must be a number or a percentage (3, 0.5, 20%%)", k.Value))
+			continue
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			bad(v, fmt.Sprintf("the weight of %q must be a finite number, got %s", k.Value, v.Value))
+			continue
+		}
+		out[k.Value] = x
+	}
+	*w = out
+	if len(te.Errors) > 0 {
+		return te
+	}
+	return nil
+}
+
 // UnmarshalYAML accepts a fraction of requests ("10%", "0.1") or a duration ("5m").
 func (w *Warmup) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {

@@ -124,7 +124,7 @@ func TestLoadMulticloud(t *testing.T) {
 	assert.Equal(t, Count(DefaultMaxTokens), s.Workloads[1].MaxTokens)
 
 	split := s.Strategies[1].Routing
-	assert.Equal(t, map[string]float64{"aoai-east": 3, "claude-east": 1, "agents": 1}, split.Weights,
+	assert.Equal(t, Weights{"aoai-east": 3, "claude-east": 1, "agents": 1}, split.Weights,
 		"placed deployments without a weight get 1")
 	assert.Equal(t, DefaultMaxAttempts, split.MaxAttempts)
 	assert.Equal(t, PolicyFailover, s.Strategies[0].Routing.Policy)

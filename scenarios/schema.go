@@ -109,7 +109,12 @@ func JSONSchema() ([]byte, error) {
 		l.DependentSchemas = map[string]*jsonschema.Schema{"profile": {Not: &jsonschema.Schema{AnyOf: given}}}
 	}
 	if p, ok := s.Definitions["Routing"].Properties.Get("weights"); ok {
-		p.AdditionalProperties = &jsonschema.Schema{Type: "number", Minimum: "0"}
+		// Inline, as a plain map: the Weights type exists for its YAML syntax.
+		p.Ref, p.Type = "", "object"
+		delete(s.Definitions, "Weights")
+		p.AdditionalProperties = &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+			{Type: "number", Minimum: "0"}, {Type: "string", Pattern: percentPattern, Examples: []any{"20%"}},
+		}}
 	}
 	if d := s.Definitions["ErrorClassParams"]; d != nil {
 		if p, ok := d.Properties.Get("actions"); ok {

@@ -313,6 +313,11 @@ type Strategy struct {
 	WhatIf bool `yaml:"what_if,omitempty" json:"what_if,omitempty"`
 }
 
+// Weights are relative weights by deployment name. In YAML a weight is a
+// number or a percentage ("20%" is 0.2, read as fractions are); only the
+// ratios matter.
+type Weights map[string]float64
+
 // Routing is a routing policy and its retry behaviour.
 type Routing struct {
 	// Policy is failover (try deployments in placement order), weighted
@@ -322,8 +327,9 @@ type Routing struct {
 	// A policy's parameters go in the section below named after it (outlier
 	// for primary-secondary); every parameter has a default. Default failover.
 	Policy string `yaml:"policy,omitempty" json:"policy,omitempty"`
-	// Weights are the weighted policy's weights by deployment name; default 1 each.
-	Weights map[string]float64 `yaml:"weights,omitempty" json:"weights,omitempty"`
+	// Weights are the weighted policy's weights by deployment name: numbers
+	// (3 and 2 split 60/40) or percentages (60% and 40%); default 1 each.
+	Weights Weights `yaml:"weights,omitempty" json:"weights,omitempty"`
 	// MaxAttempts is the most attempts per request, first included. Default 3.
 	MaxAttempts int `yaml:"max_attempts,omitempty" json:"max_attempts,omitempty"`
 	// Backoff is the delay before the first retry; it doubles each retry. A

@@ -176,20 +176,31 @@ type Fraction float64
 
 // ParseFraction parses "0.1" or "10%".
 func ParseFraction(s string) (Fraction, error) {
-	s = strings.TrimSpace(s)
-	div := 1.0
-	if strings.HasSuffix(s, "%") {
-		s, div = strings.TrimSuffix(s, "%"), 100
-	}
-	f, err := strconv.ParseFloat(s, 64)
+	f, err := parsePercent(s)
 	if err != nil || math.IsNaN(f) {
-		return 0, fmt.Errorf("%q is not a fraction (examples: 0.1, 10%%)", s)
+		return 0, fmt.Errorf("%q is not a fraction (examples: 0.1, 10%%)", strings.TrimSpace(s))
 	}
-	f /= div
 	if f < 0 || f > 1 {
-		return 0, fmt.Errorf("fraction %q must lie between 0 and 1 (0%% and 100%%)", s)
+		return 0, fmt.Errorf("fraction %q must lie between 0 and 1 (0%% and 100%%)", strings.TrimSpace(s))
 	}
 	return Fraction(f), nil
+}
+
+// parsePercent reads a number, or a percentage ("10%", the number over
+// 100). It is the one reading of "%" in a scenario: fractions, the
+// warm-up and routing weights all go through it, so "20%" means the same
+// everywhere.
+func parsePercent(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	div := 1.0
+	if t, ok := strings.CutSuffix(s, "%"); ok {
+		s, div = t, 100
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	return f / div, nil
 }
 
 // UnmarshalYAML decodes a fraction scalar.

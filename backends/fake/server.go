@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcbench/mcbench/internal/loopback"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -162,28 +162,19 @@ func (s *Server) Endpoints(baseURL string) []Endpoint {
 	return out
 }
 
-// ErrNotLoopback is returned by Listen for an address that is not loopback.
-var ErrNotLoopback = errors.New("fake: refusing to listen on a non-loopback address (pass --listen-any to allow it)")
+// ErrNotLoopback is returned (wrapped) by Listen for an address that is not
+// loopback.
+var ErrNotLoopback = loopback.ErrNotLoopback
 
 // Listen opens a TCP listener, refusing non-loopback addresses unless
-// allowAny is set: the fakes are test doubles, not services.
+// allowAny is set: the fakes are test doubles, not services. A bare ":port"
+// binds 127.0.0.1 (see loopback.Resolve).
 func Listen(addr string, allowAny bool) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
+	l, err := loopback.Listen(addr, allowAny)
 	if err != nil {
-		return nil, fmt.Errorf("fake: listen address %q: %w", addr, err)
+		return nil, fmt.Errorf("fake: %w", err)
 	}
-	if !allowAny && !isLoopback(host) {
-		return nil, ErrNotLoopback
-	}
-	return net.Listen("tcp", addr)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return l, nil
 }
 
 // Serve serves on l until ctx is done, then shuts down gracefully, giving

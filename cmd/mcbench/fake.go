@@ -47,7 +47,7 @@ The listener must be a loopback address unless --listen-any is given.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "", "scenario file or embedded scenario name (required)")
-	fl.StringVar(&f.listen, "listen", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:0", "address to listen on (port 0 picks a free port; a bare :PORT is 127.0.0.1:PORT)")
 	fl.BoolVar(&f.listenAny, "listen-any", false, "allow a non-loopback listen address")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the endpoints as one JSON object on the first stdout line")
 	fl.BoolVar(&f.quiet, "quiet", false, "do not show live counters on stderr")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcbench/mcbench/backends/fake"
 	"github.com/mcbench/mcbench/backends/routing"
+	"github.com/mcbench/mcbench/internal/loopback"
 	"github.com/mcbench/mcbench/loadgen"
 	"github.com/mcbench/mcbench/reports"
 	"github.com/mcbench/mcbench/results"
@@ -30,6 +31,7 @@ type loadFlags struct {
 	out        string
 	jsonOut    bool
 	promAddr   string
+	listenAny  bool
 	noStream   bool
 	workers    uint64
 	grace      time.Duration
@@ -74,7 +76,8 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 	fl.DurationVar(&f.duration, "duration", 30*time.Second, "how long to send (0: until the schedule ends)")
 	fl.StringVar(&f.out, "out", "", "directory for summary.json, run.json, outcomes.csv, sessions.csv (with sessions), results.vegeta and latency.hlog")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout")
-	fl.StringVar(&f.promAddr, "prometheus-addr", "", "serve Prometheus metrics on this address while running")
+	fl.StringVar(&f.promAddr, "prometheus-addr", "", "serve Prometheus metrics on this address while running (loopback only; a bare :PORT is 127.0.0.1:PORT)")
+	fl.BoolVar(&f.listenAny, "listen-any", false, "allow a non-loopback --prometheus-addr (a bare :PORT then listens on every interface)")
 	fl.BoolVar(&f.noStream, "no-stream", false, "use non-streaming calls")
 	fl.Uint64Var(&f.workers, "workers", 64, "initial attack workers (more are started as needed)")
 	fl.DurationVar(&f.grace, "grace", 30*time.Second, "after a stop, how long in-flight requests may finish")
@@ -91,6 +94,11 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 	s, err := scenarios.Open(arg)
 	if err != nil {
 		return usageError{err}
+	}
+	if f.promAddr != "" {
+		if f.promAddr, err = loopback.Resolve(f.promAddr, f.listenAny); err != nil {
+			return usageError{fmt.Errorf("--prometheus-addr: %w", err)}
+		}
 	}
 	if f.rate <= 0 && f.pacer != "replay" {
 		return usageError{fmt.Errorf("--rate must be > 0, got %g", f.rate)}
@@ -142,7 +150,7 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 		Strategy: f.strategy, Pacer: f.pacer, Rate: f.rate, Duration: f.duration, Out: f.out,
 		Progress: progress, PrometheusAddr: f.promAddr, SendOutputTokens: f.target != "live",
 		NoStream: f.noStream, Workers: f.workers, Grace: f.grace, Warmup: f.warmup,
-		Prices: routePrices(s), Target: f.target, Checkpoint: checkpoint,
+		Prices: routePrices(s), Target: f.target, Checkpoint: checkpoint, PrometheusListenAny: f.listenAny,
 	})
 	if sum == nil {
 		return err

@@ -44,10 +44,20 @@ func (s *syncBuffer) String() string {
 // stderr to errOut.
 func executeCtx(ctx context.Context, errOut io.Writer, args ...string) error {
 	resetFlags(rootCmd)
+	// cobra hands the root's context to a subcommand only if it has none:
+	// without this, a subcommand keeps the first context it ever ran with
+	// (perhaps cancelled). Afterwards the subcommands get a live one, so
+	// ctx, cancelled by the caller, does not stop the next test's command.
+	for _, c := range rootCmd.Commands() {
+		c.SetContext(ctx)
+	}
 	rootCmd.SetOut(io.Discard)
 	rootCmd.SetErr(errOut)
 	rootCmd.SetArgs(args)
 	defer func() {
+		for _, c := range rootCmd.Commands() {
+			c.SetContext(context.Background())
+		}
 		rootCmd.SetOut(nil)
 		rootCmd.SetErr(nil)
 		rootCmd.SetArgs(nil)
@@ -126,7 +136,7 @@ func TestRecordUsageErrors(t *testing.T) {
 		{[]string{"record", "--upstream", "http://127.0.0.1:1"}, "--out is required"},
 		{[]string{"record", "--upstream", "ftp://x", "--out", filepath.Join(dir, "a.jsonl")}, "not http or https"},
 		{[]string{"record", "--upstream", "http://127.0.0.1:1", "--out", filepath.Join(dir, "b.jsonl"), "--listen", "0.0.0.0:0"}, "non-loopback"},
-		{[]string{"record", "--upstream", "http://127.0.0.1:1", "--out", filepath.Join(dir, "c.jsonl"), "--aws-access-key-id", "AKIA"}, "go together"},
+		{[]string{"record", "--upstream", "http://127.0.0.1:1", "--out", filepath.Join(dir, "c.jsonl"), "--aws-access-key-id", "AKIA"}, "needs its secret access key"},
 		{[]string{"record", "--upstream", "http://127.0.0.1:1", "--out", filepath.Join(dir, "no", "such", "dir.jsonl")}, "--out"},
 		{[]string{"record", "extra"}, "accepts 0 arg"},
 	} {
