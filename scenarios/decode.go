@@ -478,9 +478,11 @@ func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Er
 	x = newIndex()
 	x.walk(root, reflect.TypeFor[T](), "", false)
 	errs = x.errs
+	seen := newPosSet(errs)
 	for _, m := range decodeErrs {
-		if e := x.decodeError(m); !containsAt(errs, e) {
+		if e := x.decodeError(m); !seen.has(e) {
 			errs = append(errs, e)
+			seen.add(e)
 		}
 	}
 	bad = slices.Clone(x.suppress)
@@ -493,9 +495,9 @@ func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Er
 // place appends the problems found after decoding (validation) to errs,
 // each at its field's position, leaving out those under a path where a
 // problem was already found (bad): they are consequences, not news.
-func (x *index) place(errs Errors, found []*FieldError, bad []string) Errors {
+func (x *index) place(errs Errors, found []*FieldError, bad *pathSet) Errors {
 	for _, e := range found {
-		if suppressed(e.Path, bad) {
+		if bad.suppresses(e.Path) {
 			continue
 		}
 		e.Line, e.Column = x.lookup(e.Path)

@@ -32,6 +32,7 @@ type repResult struct {
 	sessions             []sessAcc
 	events               int64
 	interrupted, started bool
+	unstable             *UnstableError
 	err                  error
 }
 
@@ -39,7 +40,11 @@ type repResult struct {
 // replications. Replications of all strategies share a worker pool; strategy
 // k's replication r sees the same request stream as every other strategy's
 // replication r (common random numbers). If ctx is cancelled, Run returns
-// what was measured so far with results.Summary.Interrupted set.
+// what was measured so far with results.Summary.Interrupted set. If a
+// replication grows past Options.MaxInFlight, it stops there and Run returns
+// the summary (Interrupted set) together with an error wrapping an
+// *UnstableError per unstable strategy; other strategies run to the end.
+// Any other error comes with a nil summary.
 func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summary, error) {
 	strats, err := selectStrategies(s, opt.Strategies)
 	if err != nil {
@@ -79,6 +84,16 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// A worker beyond the number of jobs would only wait; a huge Workers
+	// must not start millions of goroutines.
+	nJobs := 0
+	for i := range runs {
+		nJobs += reps
+		if inert[i] != nil {
+			nJobs += reps
+		}
+	}
+	workers = min(workers, max(nJobs, 1))
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -86,7 +101,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 			defer wg.Done()
 			for j := range jobs {
 				if j.base {
-					baselines[j.strat][j.rep] = runReplication(ctx, inert[j.strat], j.rep, Options{})
+					baselines[j.strat][j.rep] = runReplication(ctx, inert[j.strat], j.rep, Options{MaxInFlight: opt.MaxInFlight})
 					continue
 				}
 				runs[j.strat][j.rep] = runReplication(ctx, models[j.strat], j.rep, opt)
@@ -112,7 +127,14 @@ feed:
 	wg.Wait()
 
 	sum := &results.Summary{Scenario: s.Name, Seed: s.Seed, Source: "sim", ScenarioSHA256: results.ScenarioHash(s)}
+	var unstable []error
 	for si, st := range strats {
+		for _, r := range runs[si] {
+			if r.unstable != nil {
+				unstable = append(unstable, r.unstable)
+				break // one per strategy: the others say the same
+			}
+		}
 		res, interrupted, err := aggregate(models[si], st.Name, runs[si], baselines[si])
 		if err != nil {
 			return nil, err
@@ -121,10 +143,10 @@ feed:
 		res.Violations = scenarios.Violations(s, slices.IndexFunc(s.Strategies, func(x scenarios.Strategy) bool { return x.Name == st.Name }))
 		sum.Results = append(sum.Results, res)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || len(unstable) > 0 {
 		sum.Interrupted = true
 	}
-	return sum, nil
+	return sum, errors.Join(unstable...)
 }
 
 func selectStrategies(s *scenarios.Scenario, names []string) ([]*scenarios.Strategy, error) {
@@ -164,6 +186,9 @@ func runReplication(ctx context.Context, m *model, rep int, opt Options) repResu
 		return repResult{err: err}
 	}
 	e.progress = opt.Progress
+	if opt.MaxInFlight > 0 {
+		e.maxInFlight = int64(opt.MaxInFlight)
+	}
 	if opt.Records != nil {
 		if e.sink, err = opt.Records(m.strategy.Name, rep); err != nil {
 			return repResult{err: err}
@@ -212,8 +237,8 @@ func (e *engine) result() repResult {
 	return repResult{
 		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
 		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
-		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
-		faults: e.faultAcc, sessions: e.sessAcc,
+		deps: e.deps, events: e.eventCount, interrupted: e.cancelled || e.unstable != nil, started: true,
+		faults: e.faultAcc, sessions: e.sessAcc, unstable: e.unstable,
 	}
 }
 
