@@ -199,7 +199,8 @@ type index struct {
 }
 
 // maxVisits bounds the walk through aliases, which can expand exponentially.
-// The decoder rejects such documents first; this is a second fence.
+// checkShape refuses such documents first (Limits.Nodes); this is a second
+// fence.
 const maxVisits = 1 << 20
 
 func newIndex() *index {

@@ -310,7 +310,7 @@ func checkShape(root *yaml.Node, l Limits) (fe *FieldError, visits int) {
 	}
 	if total > l.Nodes {
 		return &FieldError{Line: root.Line, Column: root.Column, Msg: fmt.Sprintf(
-			"the document expands to %s YAML nodes (aliases included), more than the limit of %d; %s",
+			"the document holds %s YAML nodes once its aliases are expanded, more than the limit of %d; %s",
 			fmtCount(float64(total)), l.Nodes, Raise("nodes", float64(total)))}, c.visits
 	}
 	return nil, c.visits

@@ -15,7 +15,7 @@ type Options struct {
 	// simulate; the CLI bounds the flag (scenarios.Limits.Workers).
 	Workers int
 	// MaxInFlight is the most requests and sessions one replication may
-	// hold at once; 0 means scenarios.DefaultLimits().InFlight. A
+	// hold at once; 0 means the in_flight limit of scenarios.CurrentLimits. A
 	// replication that reaches it is stopped as unstable (see
 	// UnstableError): with unbounded queues and more arrivals than
 	// capacity, it would otherwise grow until memory runs out.

@@ -36,8 +36,14 @@ func (u *UnstableError) Error() string {
 		u.Strategy, u.Replication, u.InFlight, u.At.Round(time.Millisecond), where, u.Limit, scenarios.Raise("in_flight", float64(2*u.Limit)))
 }
 
-// defaultMaxInFlight is Options.MaxInFlight's default.
-func defaultMaxInFlight() int64 { return int64(scenarios.DefaultLimits().InFlight) }
+// defaultMaxInFlight is Options.MaxInFlight's default: the in_flight limit
+// of scenarios.CurrentLimits, so that MCBENCH_LIMITS reaches every caller
+// (a bad MCBENCH_LIMITS is reported when the scenario is loaded; the
+// defaults stand here).
+func defaultMaxInFlight() int64 {
+	l, _ := scenarios.CurrentLimits()
+	return int64(l.InFlight)
+}
 
 // overloaded records why the replication stops (see UnstableError).
 func (e *engine) overloaded() {
