@@ -40,7 +40,8 @@ type Limits struct {
 	// Keys is the most keys of one YAML mapping. The YAML decoder checks
 	// a mapping's keys for duplicates pair by pair, so one mapping of k
 	// keys costs k² comparisons; the largest mapping a scenario needs
-	// (routing weights) has a key per placed deployment.
+	// (routing weights) has a key per placed deployment, so the limit in
+	// force is never below Deployments.
 	Keys int `yaml:"keys"`
 	// Counts of the scenario's lists. Regions counts the regions of every
 	// provider together.
@@ -273,6 +274,10 @@ func meanRate(a *Arrival) float64 {
 	return 0
 }
 
+// maxKeys is the keys limit in force: a weights mapping may name every
+// deployment the deployments limit allows.
+func (l *Limits) maxKeys() int { return max(l.Keys, l.Deployments) }
+
 // listLimits pairs each top-level list with its limit.
 func (l *Limits) listLimits() []struct {
 	key, name string
@@ -390,9 +395,9 @@ func (c *shapeCounter) count(n *yaml.Node) int {
 		return s
 	}
 	c.visits++
-	if n.Kind == yaml.MappingNode && len(n.Content)/2 > c.l.Keys {
+	if keys := len(n.Content) / 2; n.Kind == yaml.MappingNode && keys > c.l.maxKeys() {
 		c.err = &FieldError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(
-			"a mapping with %d keys, more than the limit of %d; %s", len(n.Content)/2, c.l.Keys, Raise("keys", float64(len(n.Content)/2)))}
+			"a mapping with %d keys, more than the limit of %d; %s", keys, c.l.maxKeys(), Raise("keys", float64(keys)))}
 		return 0
 	}
 	if n.Anchor != "" {

@@ -51,7 +51,7 @@ func bigScenario(n int, broken bool) []byte {
 // raised is DefaultLimits with room for n deployments.
 func raised(n int) Limits {
 	l := DefaultLimits()
-	l.Deployments, l.Keys, l.Nodes, l.FileBytes = n, n, 100*n, 1<<30
+	l.Deployments, l.Nodes, l.FileBytes = n, 100*n, 1<<30
 	return l
 }
 
@@ -272,7 +272,7 @@ func TestAliasBombRefusedUnexpanded(t *testing.T) {
 
 func TestKeysLimit(t *testing.T) {
 	lim := DefaultLimits()
-	lim.Keys = 5
+	lim.Keys, lim.Deployments = 5, 3
 	var b strings.Builder
 	b.WriteString("name: x\nstrategies:\n  - name: s\n    routing:\n      weights: {")
 	for i := range 6 {
@@ -281,6 +281,11 @@ func TestKeysLimit(t *testing.T) {
 	b.WriteString("}\n")
 	e := limitErr(t, b.String(), lim)
 	assert.Equal(t, "x.yaml:5:16: a mapping with 6 keys, more than the limit of 5; raise it with MCBENCH_LIMITS=keys=6", e.Error())
+	// Raising the deployments limit raises the keys limit with it, so a
+	// strategy can weight every deployment.
+	lim.Deployments = 6
+	_, err := parseWith("x.yaml", "", []byte(b.String()), lim)
+	assert.NotContains(t, err.Error(), "keys")
 }
 
 func TestRunLimits(t *testing.T) {
@@ -338,5 +343,32 @@ func TestLimitsEnv(t *testing.T) {
 		_, err = Open("demo")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), want, spec)
+	}
+}
+
+// TestLargeWeightsDecodeAsSmall checks that a weights mapping decoded pair
+// by pair (see Routing.UnmarshalYAML) reads and reports as yaml.v3 does.
+func TestLargeWeightsDecodeAsSmall(t *testing.T) {
+	for _, n := range []int{bigMapping - 1, bigMapping, 300} {
+		s, err := parseWith("big.yaml", "", bigScenario(n, false), DefaultLimits())
+		require.NoError(t, err)
+		w := s.Strategies[0].Routing.Weights
+		require.Len(t, w, n)
+		assert.Equal(t, 1.0, w["d0"])
+		assert.Equal(t, 1.0, w[fmt.Sprintf("d%d", n-1)])
+
+		bad := strings.Replace(string(bigScenario(n, false)), "d3: 1, ", "d3: heavy, ", 1)
+		bad = strings.Replace(bad, "policy: weighted", "policy: weighted\n      max_atempts: 2", 1)
+		_, err = parseWith("big.yaml", "", []byte(bad), DefaultLimits())
+		var errs Errors
+		require.ErrorAs(t, err, &errs)
+		var msgs []string
+		for _, e := range errs {
+			msgs = append(msgs, e.Path+": "+e.Msg)
+		}
+		assert.Equal(t, []string{
+			`strategies[0].routing.max_atempts: unknown field "max_atempts"; did you mean max_attempts?`,
+			`strategies[0].routing.weights.d3: expected a number, got "heavy"`,
+		}, msgs, "n=%d", n)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -92,4 +94,40 @@ strategies:
 	require.NoError(t, rerr)
 	assert.True(t, sum.Interrupted)
 	assert.Positive(t, sum.Results[0].Completed)
+}
+
+// childArgsEnv makes the test binary run mcbench's main with these
+// arguments (space-separated) instead of the tests.
+const childArgsEnv = "MCBENCH_LIMITS_TEST_CHILD_ARGS"
+
+// TestWorkersChildProcess is row 2 of issue 13 end to end: a real process
+// given --workers 100000000 used to allocate 19.8 GB over 9 minutes; it
+// now exits with code 2 and the limit, before any simulation starts, as a
+// few requests with the default workers show.
+func TestWorkersChildProcess(t *testing.T) {
+	if args := os.Getenv(childArgsEnv); args != "" {
+		os.Args = append([]string{"mcbench"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	run := func(args string) (int, string) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestWorkersChildProcess$")
+		cmd.Env = append(os.Environ(), childArgsEnv+"="+args)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), stderr.String()
+		}
+		require.NoError(t, err)
+		return 0, stderr.String()
+	}
+	code, stderr := run("sim demo --workers 100000000 --requests 1k --no-progress")
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "--workers: 100000000 is more than the limit of")
+	code, stderr = run("sim demo --workers -1 --requests 1k --no-progress")
+	assert.Equal(t, 2, code, stderr)
+	code, stderr = run("sim demo --requests 1k --no-progress")
+	assert.Equal(t, 0, code, stderr)
 }
