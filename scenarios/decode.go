@@ -102,6 +102,73 @@ func (w *Warmup) UnmarshalYAML(n *yaml.Node) error {
 	return nodeError(n, fmt.Sprintf("%q is neither a fraction of requests (10%%, 0.1) nor a duration (5m)", s))
 }
 
+// UnmarshalYAML decodes a strategy's routing. A large weights mapping is
+// decoded here, pair by pair: yaml.v3 checks each mapping's keys for
+// duplicates pairwise, so a strategy weighting 25,000 deployments would
+// cost 300 million comparisons (the index reports duplicate keys itself,
+// in one pass). Everything else decodes as it would without this method.
+func (r *Routing) UnmarshalYAML(n *yaml.Node) error {
+	type plain Routing
+	rest, weights := splitWeights(n)
+	p := (*plain)(r)
+	err := decodeStrict(rest, p)
+	if weights == nil {
+		return err
+	}
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else if err != nil {
+		return err
+	}
+	// The same parser as a small mapping's (Weights.UnmarshalYAML), so a
+	// bad weight reads the same whatever the mapping's size.
+	var ws Weights
+	if err := ws.UnmarshalYAML(weights); err != nil {
+		if !errors.As(err, &te) {
+			return err
+		}
+		msgs = append(msgs, te.Errors...)
+	}
+	r.Weights = ws
+	if len(msgs) > 0 {
+		return &yaml.TypeError{Errors: msgs}
+	}
+	return nil
+}
+
+// bigMapping is the size from which splitWeights takes a weights mapping
+// out of yaml.v3's hands; below it the pairwise check costs nothing.
+const bigMapping = 64
+
+// splitWeights returns routing mapping n without its weights pair, and the
+// weights mapping, when that is large and plain (scalar keys, no merge key,
+// no alias); otherwise n itself and nil.
+func splitWeights(n *yaml.Node) (*yaml.Node, *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return n, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, w := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value != "weights" || isMerge(k) {
+			continue
+		}
+		if w.Kind != yaml.MappingNode || len(w.Content) < 2*bigMapping {
+			return n, nil
+		}
+		for j := 0; j < len(w.Content); j += 2 {
+			if wk := w.Content[j]; wk.Kind != yaml.ScalarNode || isMerge(wk) {
+				return n, nil
+			}
+		}
+		rest := *n
+		rest.Content = append(slices.Clone(n.Content[:i]), n.Content[i+2:]...)
+		return &rest, w
+	}
+	return n, nil
+}
+
 // MarshalText writes the warm-up as a percentage or a duration.
 func (w Warmup) MarshalText() ([]byte, error) {
 	if w.Duration > 0 {
@@ -245,7 +312,8 @@ type index struct {
 }
 
 // maxVisits bounds the walk through aliases, which can expand exponentially.
-// The decoder rejects such documents first; this is a second fence.
+// checkShape refuses such documents first (Limits.Nodes); this is a second
+// fence.
 const maxVisits = 1 << 20
 
 func newIndex() *index {
@@ -346,9 +414,10 @@ func (x *index) mapping(n *yaml.Node, t reflect.Type, path string, shadow bool) 
 	case t == nil:
 	case t.Kind() == reflect.Map:
 		elem = t.Elem()
-	case t.Kind() == reflect.Struct && (t == reflect.TypeFor[Region]() || !reflect.PointerTo(t).Implements(unmarshalerType)):
+	case t.Kind() == reflect.Struct && (t == reflect.TypeFor[Region]() || t == reflect.TypeFor[Routing]() || !reflect.PointerTo(t).Implements(unmarshalerType)):
 		// Types with their own unmarshaler (durations, distributions) check
-		// their own keys; Region's mapping form is a plain struct.
+		// their own keys; Region's mapping form and Routing are plain
+		// structs.
 		fields = yamlFields(t)
 	}
 	seen := map[string]*yaml.Node{}
@@ -524,9 +593,11 @@ func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Er
 	x = newIndex()
 	x.walk(root, reflect.TypeFor[T](), "", false)
 	errs = x.errs
+	seen := newPosSet(errs)
 	for _, m := range decodeErrs {
-		if e := x.decodeError(m); !containsAt(errs, e) {
+		if e := x.decodeError(m); !seen.has(e) {
 			errs = append(errs, e)
+			seen.add(e)
 		}
 	}
 	bad = slices.Clone(x.suppress)
@@ -539,9 +610,9 @@ func decodeIndexed[T any](data []byte, root *yaml.Node, v *T) (x *index, errs Er
 // place appends the problems found after decoding (validation) to errs,
 // each at its field's position, leaving out those under a path where a
 // problem was already found (bad): they are consequences, not news.
-func (x *index) place(errs Errors, found []*FieldError, bad []string) Errors {
+func (x *index) place(errs Errors, found []*FieldError, bad *pathSet) Errors {
 	for _, e := range found {
-		if suppressed(e.Path, bad) {
+		if bad.suppresses(e.Path) {
 			continue
 		}
 		e.Line, e.Column = x.lookup(e.Path)

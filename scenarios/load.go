@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,9 +15,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxFileSize is the largest scenario file accepted. Real scenarios are a few
-// kilobytes; the limit keeps a wrong path (a log, a binary) from eating memory.
-const MaxFileSize = 4 << 20
+// MaxFileSize is the default largest scenario file (Limits.FileBytes). Real
+// scenarios are a few kilobytes; the limit keeps a wrong path (a log, a
+// binary) from eating memory and bounds the work of decoding.
+const MaxFileSize = 1 << 20
 
 // FieldError is one problem in an input file, located in the source: a
 // scenario or profile here, and the files of a run directory (package
@@ -96,21 +96,40 @@ func Load(path string) (*Scenario, error) {
 		return nil, err
 	}
 	defer f.Close()
+	lim, err := CurrentLimits()
+	if err != nil {
+		return nil, Errors{err.(*FieldError)}
+	}
 	// Read one byte past the limit so an oversized file is reported as such
 	// without reading all of it.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(lim.FileBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return parse(path, filepath.Dir(path), data)
+	if st, err := f.Stat(); err == nil && len(data) > lim.FileBytes && st.Mode().IsRegular() {
+		return nil, Errors{tooLarge(path, lim, st.Size())}
+	}
+	return parseWith(path, filepath.Dir(path), data, lim)
 }
 
 func parse(name, dir string, data []byte) (*Scenario, error) {
+	lim, err := CurrentLimits()
+	if err != nil {
+		return nil, Errors{err.(*FieldError)}
+	}
+	return parseWith(name, dir, data, lim)
+}
+
+// parseWith is parse under the limits lim. The checks run cheapest first:
+// file size, then the shape of the parsed document (nodes after alias
+// expansion, keys per mapping, list lengths), and only then decoding and
+// validation, whose cost is linear in what the shape check let through.
+func parseWith(name, dir string, data []byte, lim Limits) (*Scenario, error) {
 	one := func(line, col int, msg string) (*Scenario, error) {
 		return nil, Errors{{File: name, Line: line, Column: col, Msg: msg}}
 	}
-	if len(data) > MaxFileSize {
-		return one(0, 0, fmt.Sprintf("file is larger than %d MiB; a scenario file is a few kilobytes of YAML", MaxFileSize>>20))
+	if len(data) > lim.FileBytes {
+		return nil, Errors{tooLarge(name, lim, int64(len(data)))}
 	}
 	if line, ok := binaryAt(data); ok {
 		return one(line, 0, "not a YAML text file (binary or non-UTF-8 data)")
@@ -128,14 +147,18 @@ func parse(name, dir string, data []byte) (*Scenario, error) {
 		return one(root.Line, root.Column, fmt.Sprintf("expected a mapping with the scenario's fields (name, providers, deployments, workloads, strategies), got %s", describe(root)))
 	}
 
+	if fe, _ := checkShape(root, lim); fe != nil {
+		fe.File = name
+		return nil, Errors{fe}
+	}
+
 	var s Scenario
-	x, errs, bad, msg := decodeIndexed(data, root, &s)
+	x, errs, badList, msg := decodeIndexed(data, root, &s)
 	if msg != "" {
 		return one(0, 0, msg)
 	}
-	tainted := func(prefix string) bool {
-		return slices.ContainsFunc(bad, func(b string) bool { return b == prefix || within(b, prefix) })
-	}
+	bad := newPathSet(badList)
+	tainted := bad.taints
 
 	// Latency profiles fill latency fields before defaults and validation
 	// see them. A profile that failed leaves its fields zero, and its path
@@ -143,11 +166,11 @@ func parse(name, dir string, data []byte) (*Scenario, error) {
 	for _, e := range resolveProfiles(&s, dir, x.has, tainted) {
 		e.Line, e.Column = x.lookup(e.Path)
 		errs = append(errs, e)
-		bad = append(bad, e.Path)
+		bad.add(e.Path)
 	}
 	applyDefaults(&s, x.has)
 	s.Source, s.Dir = name, dir
-	errs = x.place(errs, validate(&s, x.has, tainted), bad)
+	errs = x.place(errs, validateWith(&s, x.has, tainted, lim), bad)
 	if len(errs) > 0 {
 		return nil, named(name, errs)
 	}
@@ -235,13 +258,69 @@ func describe(n *yaml.Node) string {
 	return "nothing"
 }
 
-// suppressed reports whether a validation problem at path is a consequence of
-// a decoding problem at one of the paths in bad: the same field, a field
-// inside it, or the list or mapping holding it (a list with an item that did
-// not decode has the wrong length). Reporting it again would be noise.
-func suppressed(path string, bad []string) bool {
-	for _, b := range bad {
-		if path == b || within(path, b) || (path != "" && within(b, path)) {
+// tooLarge reports a file of size bytes over the file size limit.
+func tooLarge(name string, lim Limits, size int64) *FieldError {
+	return &FieldError{File: name, Msg: fmt.Sprintf("file is larger than %s, the limit (a scenario file is a few kilobytes of YAML); %s",
+		sizeText(lim.FileBytes), Raise("file_size", float64(size)))}
+}
+
+// sizeText writes a byte count in MiB or KiB when it is a whole number of them.
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// pathSet holds the paths where a problem was found (see FieldError for the
+// path convention) and answers, in time proportional to a path's depth
+// rather than to the number of problems, whether a path is one of them, is
+// inside one or holds one. A scenario with a problem in each of thousands
+// of deployments would otherwise cost problems × paths.
+type pathSet struct {
+	exact map[string]bool // the paths themselves
+	above map[string]bool // every strict ancestor of a path in exact
+}
+
+func newPathSet(paths []string) *pathSet {
+	s := &pathSet{exact: map[string]bool{}, above: map[string]bool{}}
+	for _, p := range paths {
+		s.add(p)
+	}
+	return s
+}
+
+func (s *pathSet) add(p string) {
+	if s.exact[p] {
+		return
+	}
+	s.exact[p] = true
+	for q := p; q != ""; {
+		q = parentPath(q)
+		if s.above[q] {
+			break // and so are its ancestors
+		}
+		s.above[q] = true
+	}
+}
+
+// taints reports whether a problem lies at prefix or inside it.
+func (s *pathSet) taints(prefix string) bool { return s.exact[prefix] || s.above[prefix] }
+
+// suppresses reports whether a validation problem at path is a consequence
+// of a decoding problem in the set: at the same field, a field holding it,
+// or a field inside it (a list with an item that did not decode has the
+// wrong length). Reporting it again would be noise.
+func (s *pathSet) suppresses(path string) bool {
+	if s.exact[path] || (path != "" && s.above[path]) {
+		return true
+	}
+	for q := path; q != ""; {
+		q = parentPath(q)
+		if s.exact[q] {
 			return true
 		}
 	}
@@ -256,15 +335,40 @@ func within(p, q string) bool {
 	return strings.HasPrefix(p, q) && len(p) > len(q) && (p[len(q)] == '.' || p[len(q)] == '[')
 }
 
-// containsAt reports whether errs holds a problem at e's position, which the
-// decoder and the key checker both report for an unknown or duplicate key.
-func containsAt(errs []*FieldError, e *FieldError) bool {
-	for _, o := range errs {
-		if o.Line == e.Line && (o.Column == e.Column && e.Column > 0 || e.Column == 0 && o.Msg == e.Msg) {
-			return true
-		}
+// posSet holds the positions of problems found so far: the decoder and the
+// key checker both report an unknown or duplicate key, once is enough. A
+// problem without a column is matched by line and message.
+type posSet struct {
+	at     map[pos]bool
+	lineAt map[lineMsg]bool
+}
+
+type lineMsg struct {
+	line int
+	msg  string
+}
+
+func newPosSet(errs []*FieldError) *posSet {
+	s := &posSet{at: map[pos]bool{}, lineAt: map[lineMsg]bool{}}
+	for _, e := range errs {
+		s.add(e)
 	}
-	return false
+	return s
+}
+
+func (s *posSet) add(e *FieldError) {
+	if e.Column > 0 {
+		s.at[pos{e.Line, e.Column}] = true
+	}
+	s.lineAt[lineMsg{e.Line, e.Msg}] = true
+}
+
+// has reports whether a problem at e's position is already known.
+func (s *posSet) has(e *FieldError) bool {
+	if e.Column > 0 {
+		return s.at[pos{e.Line, e.Column}]
+	}
+	return s.lineAt[lineMsg{e.Line, e.Msg}]
 }
 
 // indexPath returns the path of item i of the list at path list.

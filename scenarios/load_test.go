@@ -344,7 +344,9 @@ func TestLoadTooLarge(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, make([]byte, MaxFileSize+10), 0o644))
 	_, err := Load(path)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "larger than 4 MiB")
+	assert.Contains(t, err.Error(), "larger than 1 MiB, the limit")
+	// The size to raise the limit to is the file's, not what was read of it.
+	assert.Contains(t, err.Error(), fmt.Sprintf("MCBENCH_LIMITS=file_size=%d", MaxFileSize+10))
 }
 
 func TestTraceRelativeToFile(t *testing.T) {

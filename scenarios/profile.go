@@ -77,6 +77,12 @@ func loadProfile(path string) (*Latency, bool, error) {
 	if root.Kind != yaml.MappingNode {
 		return one(root.Line, root.Column, fmt.Sprintf("expected a latency mapping (ttft, per_input_token, tpot, load_factor), got %s", describe(root)))
 	}
+	// A profile can hold an alias bomb as well as a scenario can.
+	lim, _ := CurrentLimits() // a bad LimitsEnv is reported by the scenario
+	if fe, _ := checkShape(root, lim); fe != nil {
+		fe.File = path
+		return nil, false, Errors{fe}
+	}
 	var p profileFile
 	x, errs, bad, msg := decodeIndexed(data, root, &p)
 	if msg != "" {
@@ -93,7 +99,7 @@ func loadProfile(path string) (*Latency, bool, error) {
 	if hasLF && !(p.LoadFactor >= 1) {
 		v.addf("load_factor", "must be >= 1 (1: no slowdown under load), got %s", fmtFloat(p.LoadFactor))
 	}
-	errs = x.place(errs, v.errs, bad)
+	errs = x.place(errs, v.errs, newPathSet(bad))
 	if len(errs) > 0 {
 		return nil, false, named(path, errs)
 	}

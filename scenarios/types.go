@@ -124,7 +124,9 @@ type Capacity struct {
 	// Concurrency is the number of requests served at once (slots). Required.
 	Concurrency int `yaml:"concurrency" json:"concurrency"`
 	// Queue is the most requests that wait for a slot; 0 makes a loss system
-	// (a full deployment rejects), omitted means unbounded.
+	// (a full deployment rejects), omitted means unbounded (a simulated run
+	// that then holds more than the in_flight limit of requests stops as
+	// unstable; see Limits).
 	Queue *int `yaml:"queue,omitempty" json:"queue,omitempty"`
 	// Quota is the pay-as-you-go rate limit; zero fields are unlimited.
 	Quota Quota `yaml:"quota,omitempty" json:"quota,omitempty"`

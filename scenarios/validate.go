@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 var layers = []string{LayerModel, LayerOrchestration, LayerApplication, LayerState}
 
 // Limits on counts that keep a typo from asking for a run that never ends.
+// MaxReplications is the default of Limits.Replications.
 const (
 	MaxReplications = 10000
 	MaxAttempts     = 100
@@ -26,10 +28,12 @@ const (
 // Validate checks a decoded and defaulted scenario and returns every problem
 // found (nil if none), with Path and Msg set; positions are left at zero
 // because s carries none (Parse and Load add them). Relative trace paths are
-// resolved against s.Dir. Test the result with len: a nil Errors stored in
-// an error interface is not a nil error.
+// resolved against s.Dir. The limits are CurrentLimits' (DefaultLimits if
+// LimitsEnv cannot be read). Test the result with len: a nil Errors stored
+// in an error interface is not a nil error.
 func Validate(s *Scenario) Errors {
-	return validate(s, nil, nil)
+	lim, _ := CurrentLimits()
+	return validateWith(s, nil, nil, lim)
 }
 
 // validator collects problems. present says whether the source spells out a
@@ -41,7 +45,30 @@ type validator struct {
 	s       *Scenario
 	present func(string) bool
 	tainted func(string) bool
+	lim     Limits
 	errs    Errors
+	// listed caches "declared: a, b" lists by the map they list, so that
+	// a problem in each of thousands of items does not list the names
+	// thousands of times over.
+	listed map[uintptr]string
+}
+
+// declared returns sortedKeys(m), computed once per map (m is not
+// changed once messages about it are written).
+func declared[V any](v *validator, m map[string]V) string {
+	if len(m) == 0 {
+		return sortedKeys(m)
+	}
+	key := reflect.ValueOf(m).Pointer()
+	if s, ok := v.listed[key]; ok {
+		return s
+	}
+	if v.listed == nil {
+		v.listed = map[uintptr]string{}
+	}
+	s := sortedKeys(m)
+	v.listed[key] = s
+	return s
 }
 
 func (v *validator) isTainted(paths ...string) bool {
@@ -106,13 +133,21 @@ func (v *validator) name(path, name, what string, seen map[string]string) {
 	}
 }
 
-func validate(s *Scenario, present, tainted func(string) bool) Errors {
-	v := &validator{s: s, present: present, tainted: tainted}
+func validateWith(s *Scenario, present, tainted func(string) bool, lim Limits) Errors {
+	v := &validator{s: s, present: present, tainted: tainted, lim: lim}
 	if s.Name == "" {
 		v.addf("name", "is required: name the scenario for reports")
 	}
-	if s.Replications < 1 || s.Replications > MaxReplications {
-		v.addf("replications", "must be between 1 and %d, got %d", MaxReplications, s.Replications)
+	switch {
+	case s.Replications < 1:
+		v.addf("replications", "must be between 1 and %d, got %d", lim.Replications, s.Replications)
+	case s.Replications > lim.Replications:
+		v.addf("replications", "must be at most %d, the limit, got %d; %s", lim.Replications, s.Replications, Raise("replications", float64(s.Replications)))
+	}
+	if !v.counts() {
+		// Checking thousands of items past a limit is the work the limit
+		// exists to spare.
+		return v.errs
 	}
 	v.run()
 	regions := v.providers()
@@ -125,14 +160,57 @@ func validate(s *Scenario, present, tainted func(string) bool) Errors {
 	return v.errs
 }
 
+// counts checks the lengths of the scenario's lists against the limits
+// (Parse has checked them on the document already; a scenario built in code
+// has not) and reports whether they are within them.
+func (v *validator) counts() bool {
+	s, l := v.s, &v.lim
+	regions := 0
+	for _, p := range s.Providers {
+		regions += len(p.Regions)
+	}
+	ok := true
+	for _, c := range []struct {
+		path string
+		n    int
+		max  int
+	}{
+		{"providers", len(s.Providers), l.Providers}, {"links", len(s.Links), l.Links},
+		{"deployments", len(s.Deployments), l.Deployments}, {"workloads", len(s.Workloads), l.Workloads},
+		{"strategies", len(s.Strategies), l.Strategies}, {"faults", len(s.Faults), l.Faults},
+	} {
+		if c.n > c.max {
+			v.addf(c.path, "%d %s, more than the limit of %d; %s", c.n, c.path, c.max, Raise(c.path, float64(c.n)))
+			ok = false
+		}
+	}
+	if regions > l.Regions {
+		v.addf("providers", "%d regions over all providers, more than the limit of %d; %s", regions, l.Regions, Raise("regions", float64(regions)))
+		ok = false
+	}
+	return ok
+}
+
 func (v *validator) run() {
 	r := &v.s.Run
-	if r.Requests != Count(math.Trunc(float64(r.Requests))) {
+	switch {
+	case r.Requests != Count(math.Trunc(float64(r.Requests))):
 		v.addf("run.requests", "must be a whole number, got %g", float64(r.Requests))
+	case float64(r.Requests) > v.lim.Requests:
+		v.addf("run.requests", "must be at most %s requests per replication, the limit, got %s; %s",
+			fmtCount(v.lim.Requests), fmtCount(float64(r.Requests)), Raise("requests", float64(r.Requests)))
 	}
 	v.nonNegative("run.horizon", float64(r.Horizon), r.Horizon.String())
+	if r.Horizon > v.lim.Horizon {
+		v.addf("run.horizon", "must be at most %s, the limit, got %s; raise it with %s=horizon=%s",
+			v.lim.Horizon, r.Horizon, LimitsEnv, r.Horizon)
+	}
 	if r.Requests == 0 && r.Horizon == 0 {
 		v.addf("run", "needs requests > 0 or a horizon > 0 (or both), or arrivals never end")
+	}
+	if n := ExpectedArrivals(v.s); r.Requests == 0 && n > v.lim.Requests {
+		v.addf("run.horizon", "%s at the workloads' mean arrival rates brings about %s requests per replication, more than the limit of %s; set run.requests to end sooner, or %s",
+			r.Horizon, fmtCount(n), fmtCount(v.lim.Requests), Raise("requests", n))
 	}
 	switch w := r.Warmup; {
 	case w.Fraction >= 1:
@@ -211,7 +289,7 @@ func (v *validator) region(path, name string, regions map[string]string, require
 	}
 	if _, ok := regions[name]; !ok {
 		if !v.isTainted("providers") {
-			v.addf(path, "region %q is not declared; declared: %s", name, sortedKeys(regions))
+			v.addf(path, "region %q is not declared; declared: %s", name, declared(v, regions))
 		}
 		return false
 	}
@@ -239,9 +317,9 @@ func (v *validator) deployments(regions map[string]string) map[string]*Deploymen
 		switch p := providers[d.Provider]; {
 		case v.isTainted("providers"):
 		case d.Provider == "":
-			v.addf(path+".provider", "is required; declared providers: %s", sortedKeys(providers))
+			v.addf(path+".provider", "is required; declared providers: %s", declared(v, providers))
 		case p == nil:
-			v.addf(path+".provider", "provider %q is not declared; declared: %s", d.Provider, sortedKeys(providers))
+			v.addf(path+".provider", "provider %q is not declared; declared: %s", d.Provider, declared(v, providers))
 		case d.Region == "":
 			v.addf(path+".region", "is required; regions of provider %q: %s", p.Name, regionNames(p))
 		case regions[d.Region] != p.Name:
@@ -463,7 +541,7 @@ func (v *validator) strategies(deps map[string]*Deployment) {
 				switch first, dup := placed[name]; {
 				case d == nil && v.isTainted("deployments"):
 				case d == nil:
-					v.addf(np, "deployment %q is not declared; declared: %s", name, sortedKeys(deps))
+					v.addf(np, "deployment %q is not declared; declared: %s", name, declared(v, deps))
 				case d.Layer != layer && !slices.Contains(layers, d.Layer):
 					// Reported at the deployment.
 				case d.Layer != layer:
@@ -624,10 +702,30 @@ func rateText(r Rate) string { return fmtFloat(float64(r)) + "/s" }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
+// listedNames is the most names a "declared: a, b" message lists: a
+// message per problem that listed all of thousands of names would make the
+// report grow with the square of the scenario.
+const listedNames = 20
+
 // sortedKeys lists a map's keys for "declared: a, b" messages.
 func sortedKeys[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return "(none)"
+	}
+	if len(m) > listedNames {
+		// Sorting all the keys for each message would be quadratic too;
+		// the first names in sorted order are found in one pass.
+		keys := make([]string, 0, listedNames+1)
+		for k := range m {
+			i, _ := slices.BinarySearch(keys, k)
+			if i < listedNames {
+				keys = slices.Insert(keys, i, k)
+				if len(keys) > listedNames {
+					keys = keys[:listedNames]
+				}
+			}
+		}
+		return fmt.Sprintf("%s, … (%d in all)", strings.Join(keys, ", "), len(m))
 	}
 	return strings.Join(sortedMapKeys(m), ", ")
 }

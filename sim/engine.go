@@ -252,6 +252,10 @@ type engine struct {
 	sinkErr    error
 	cancelled  bool
 	eventCount int64
+	// maxInFlight bounds requests plus sessions in flight (Options.MaxInFlight);
+	// unstable is set when an arrival finds more, and ends the run.
+	maxInFlight int64
+	unstable    *UnstableError
 
 	// Fault-window statistics.
 	faultAcc []results.FaultTally
@@ -289,7 +293,7 @@ func newEngine(m *model, rep int, stream *scenarios.Stream) (*engine, error) {
 		keyNet:   scenarios.StreamKey(s.Seed, rep, "network", ""),
 		keyRoute: scenarios.StreamKey(s.Seed, rep, "routing", m.strategy.Name),
 		hWait:    newHist(), hTTFT: newHist(), hE2E: newHist(),
-		firstMeas: -1,
+		firstMeas: -1, maxInFlight: defaultMaxInFlight(),
 	}
 	e.starters = make([]routing.Starter, len(pol))
 	e.retriers = make([]routing.Retrier, len(pol))
@@ -329,6 +333,7 @@ func (e *engine) run(ctx context.Context) {
 	if e.more {
 		e.schedule(e.pending.At, evArrival, 0, 0)
 	}
+loop:
 	for e.h.len() > 0 {
 		if !e.more && e.inflight == 0 && e.liveSess == 0 {
 			break
@@ -343,6 +348,13 @@ func (e *engine) run(ctx context.Context) {
 		switch ev.kind {
 		case evArrival:
 			e.arrive()
+			if e.inflight+e.liveSess > e.maxInFlight {
+				// Checked per arrival, not per event: only arrivals add
+				// to what is in flight for long (a session's model calls
+				// are bounded by its sessions).
+				e.overloaded()
+				break loop
+			}
 		case evFaultStart:
 			e.faultStart(&e.m.faults[ev.ref])
 		case evFaultEnd:

@@ -12,8 +12,16 @@ import (
 type Options struct {
 	// Strategies restricts the run to these strategy names; empty means all.
 	Strategies []string
-	// Workers is the number of replications simulated at once; 0 means GOMAXPROCS.
+	// Workers is the number of replications simulated at once; 0 means
+	// GOMAXPROCS. Run starts no more workers than there are replications to
+	// simulate; the CLI bounds the flag (scenarios.Limits.Workers).
 	Workers int
+	// MaxInFlight is the most requests and sessions one replication may
+	// hold at once; 0 means the in_flight limit of scenarios.CurrentLimits. A
+	// replication that reaches it is stopped as unstable (see
+	// UnstableError): with unbounded queues and more arrivals than
+	// capacity, it would otherwise grow until memory runs out.
+	MaxInFlight int
 	// Progress, if set, is called from worker goroutines with the number of
 	// arrivals of the request stream (requests, or whole agentic sessions)
 	// finished since the last call. It must be safe for concurrent use.

@@ -33,6 +33,7 @@ type repResult struct {
 	sessions             []sessAcc
 	events               int64
 	interrupted, started bool
+	unstable             *UnstableError
 	err                  error
 }
 
@@ -40,7 +41,11 @@ type repResult struct {
 // replications. Replications of all strategies share a worker pool; strategy
 // k's replication r sees the same request stream as every other strategy's
 // replication r (common random numbers). If ctx is cancelled, Run returns
-// what was measured so far with results.Summary.Interrupted set.
+// what was measured so far with results.Summary.Interrupted set. If a
+// replication grows past Options.MaxInFlight, it stops there and Run returns
+// the summary (Interrupted set) together with an error wrapping an
+// *UnstableError per unstable strategy; other strategies run to the end.
+// Any other error comes with a nil summary.
 func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summary, error) {
 	strats, err := selectStrategies(s, opt.Strategies)
 	if err != nil {
@@ -80,6 +85,16 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// A worker beyond the number of jobs would only wait; a huge Workers
+	// must not start millions of goroutines.
+	nJobs := 0
+	for i := range runs {
+		nJobs += reps
+		if inert[i] != nil {
+			nJobs += reps
+		}
+	}
+	workers = min(workers, max(nJobs, 1))
 	// mu guards runs and baselines while a checkpoint may read them: a
 	// worker stores a replication's result only once it is finished, so a
 	// checkpoint sees finished replications and zero values (not started).
@@ -91,7 +106,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*results.Summ
 			defer wg.Done()
 			for j := range jobs {
 				if j.base {
-					r := runReplication(ctx, inert[j.strat], j.rep, Options{})
+					r := runReplication(ctx, inert[j.strat], j.rep, Options{MaxInFlight: opt.MaxInFlight})
 					mu.Lock()
 					baselines[j.strat][j.rep] = r
 					mu.Unlock()
@@ -172,10 +187,19 @@ feed:
 	if err != nil {
 		return nil, err
 	}
-	if ctx.Err() != nil {
+	var unstable []error
+	for si := range strats {
+		for _, r := range runs[si] {
+			if r.unstable != nil {
+				unstable = append(unstable, r.unstable)
+				break // one per strategy: the others say the same
+			}
+		}
+	}
+	if ctx.Err() != nil || len(unstable) > 0 {
 		sum.Interrupted = true
 	}
-	return sum, nil
+	return sum, errors.Join(unstable...)
 }
 
 // snapshot copies the replications' results (a shallow copy: a finished
@@ -225,6 +249,9 @@ func runReplication(ctx context.Context, m *model, rep int, opt Options) repResu
 		return repResult{err: err}
 	}
 	e.progress = opt.Progress
+	if opt.MaxInFlight > 0 {
+		e.maxInFlight = int64(opt.MaxInFlight)
+	}
 	if opt.Records != nil {
 		if e.sink, err = opt.Records(m.strategy.Name, rep); err != nil {
 			return repResult{err: err}
@@ -273,8 +300,8 @@ func (e *engine) result() repResult {
 	return repResult{
 		stats: st, hWait: e.hWait, hTTFT: e.hTTFT, hE2E: e.hE2E,
 		sumWait: e.sumWait, sumTTFT: e.sumTTFT, sumE2E: e.sumE2E,
-		deps: e.deps, events: e.eventCount, interrupted: e.cancelled, started: true,
-		faults: e.faultAcc, sessions: e.sessAcc,
+		deps: e.deps, events: e.eventCount, interrupted: e.cancelled || e.unstable != nil, started: true,
+		faults: e.faultAcc, sessions: e.sessAcc, unstable: e.unstable,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ Pacers: constant, poisson (seeded), ramp (0 to --rate over --duration), sine
 	fl.StringVar(&f.promAddr, "prometheus-addr", "", "serve Prometheus metrics on this address while running (loopback only; a bare :PORT is 127.0.0.1:PORT)")
 	fl.BoolVar(&f.listenAny, "listen-any", false, "allow a non-loopback --prometheus-addr (a bare :PORT then listens on every interface)")
 	fl.BoolVar(&f.noStream, "no-stream", false, "use non-streaming calls")
-	fl.Uint64Var(&f.workers, "workers", 64, "initial attack workers (more are started as needed)")
+	fl.Uint64Var(&f.workers, "workers", 64, "initial attack workers, at most 10000 (more are started as needed)")
 	fl.DurationVar(&f.grace, "grace", 30*time.Second, "after a stop, how long in-flight requests may finish")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not print the live status line")
 	fl.DurationVar(&f.warmup, "warmup", 0, "leave requests due in this first part of the run out of the statistics (they stay in the records)")
@@ -100,8 +101,8 @@ func runLoad(cmd *cobra.Command, arg string, f *loadFlags) error {
 			return usageError{fmt.Errorf("--prometheus-addr: %w", err)}
 		}
 	}
-	if f.rate <= 0 && f.pacer != "replay" {
-		return usageError{fmt.Errorf("--rate must be > 0, got %g", f.rate)}
+	if err := checkLoadLimits(f); err != nil {
+		return usageError{err}
 	}
 	if _, err := loadgen.ParsePacer(f.pacer, f.rate, 1, nil, f.duration); err != nil {
 		return usageError{fmt.Errorf("--pacer: %w", err)}
@@ -344,4 +345,32 @@ func openTarget(ctx context.Context, cmd *cobra.Command, s *scenarios.Scenario, 
 		return nil, usageError{fmt.Errorf("--target must be fake, endpoints or live, got %q", f.target)}
 	}
 	return tg, nil
+}
+
+// checkLoadLimits refuses flag values outside scenarios.Limits: a typo such
+// as --workers 100000000 would otherwise start that many goroutines.
+func checkLoadLimits(f *loadFlags) error {
+	lim, err := scenarios.CurrentLimits()
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.workers < 1:
+		return fmt.Errorf("--workers: must be at least 1, got %d", f.workers)
+	case f.workers > uint64(lim.LoadWorkers):
+		return fmt.Errorf("--workers: %d is more than the limit of %d initial workers (more are started as the load needs them); %s",
+			f.workers, lim.LoadWorkers, scenarios.Raise("load_workers", float64(f.workers)))
+	}
+	if f.pacer != "replay" && (!(f.rate > 0) || math.IsInf(f.rate, 0)) {
+		return fmt.Errorf("--rate must be a number > 0, got %g", f.rate)
+	}
+	if f.duration < 0 || f.duration > lim.Horizon.Std() {
+		return fmt.Errorf("--duration: must be between 0 and %s (the limit), got %s; raise it with %s=horizon=%s",
+			lim.Horizon, f.duration, scenarios.LimitsEnv, f.duration)
+	}
+	if n := f.rate * f.duration.Seconds(); f.pacer != "replay" && n > lim.Requests {
+		return fmt.Errorf("--rate %g for --duration %s is about %.3g requests, more than the limit of %.0f; %s",
+			f.rate, f.duration, n, lim.Requests, scenarios.Raise("requests", n))
+	}
+	return nil
 }

@@ -237,15 +237,15 @@ func TestRecordSecretFromEnvironment(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// childArgsEnv marks the test binary re-executed as `mcbench` by
+// recordChildEnv marks the test binary re-executed as `mcbench` by
 // TestRecordSecretNotInProcessList: the child runs the CLI on the
 // arguments after "--".
-const childArgsEnv = "MCBENCH_TEST_RECORD_CHILD"
+const recordChildEnv = "MCBENCH_TEST_RECORD_CHILD"
 
 // TestRecordChild is the child process of TestRecordSecretNotInProcessList
 // (it does nothing in a normal run).
 func TestRecordChild(t *testing.T) {
-	if os.Getenv(childArgsEnv) != "1" {
+	if os.Getenv(recordChildEnv) != "1" {
 		return
 	}
 	resetFlags(rootCmd)
@@ -278,7 +278,7 @@ func TestRecordSecretNotInProcessList(t *testing.T) {
 			args := append([]string{"-test.run=^TestRecordChild$", "--", "record", "--upstream", up,
 				"--out", filepath.Join(dir, name+".jsonl"), "--grace", "2s"}, c.args...)
 			cmd := exec.Command(os.Args[0], args...)
-			cmd.Env = append(append(os.Environ(), childArgsEnv+"=1", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN="), c.env...)
+			cmd.Env = append(append(os.Environ(), recordChildEnv+"=1", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN="), c.env...)
 			stderr, err := cmd.StderrPipe()
 			require.NoError(t, err)
 			require.NoError(t, cmd.Start())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -55,12 +56,12 @@ strategies come from the strategies, not from luck.`,
 	fl.StringArrayVar(&f.strategies, "strategy", nil, "strategy to simulate (repeatable; default: all)")
 	fl.Uint64Var(&f.seed, "seed", 0, "master seed (default: the scenario's)")
 	fl.IntVar(&f.replications, "replications", 0, "replications per strategy (default: the scenario's)")
-	fl.StringVar(&f.requests, "requests", "", "requests per replication, e.g. 200k or 1M (default: the scenario's)")
-	fl.StringVar(&f.horizon, "horizon", "", "simulated time after which arrivals stop, e.g. 10m (default: the scenario's)")
+	fl.StringVar(&f.requests, "requests", "", "requests per replication, e.g. 200k or 1M, at most 1e9 (default: the scenario's)")
+	fl.StringVar(&f.horizon, "horizon", "", "simulated time after which arrivals stop, e.g. 10m, at most 30d (default: the scenario's)")
 	fl.StringVar(&f.out, "out", "", "directory for summary.json and run.json (and outcomes.csv, and sessions.csv with sessions, with --records)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON on stdout instead of a table")
 	fl.BoolVar(&f.records, "records", false, "with --out, also write one outcome record per attempt and per request")
-	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once (default: number of CPUs)")
+	fl.IntVar(&f.workers, "workers", 0, "replications simulated at once, 1 to 4 × the number of CPUs (default: number of CPUs)")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "do not show a progress bar")
 	fl.StringVar(&f.pricing, "pricing", "", "directory of pricing tables for token costs (default: the built-in copy of testdata/pricing)")
 	addThresholdFlag(fl, &f.thresholds)
@@ -72,7 +73,11 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := applySimOverrides(cmd, s, f); err != nil {
+	lim, err := scenarios.CurrentLimits()
+	if err != nil {
+		return usageError{err}
+	}
+	if err := applySimOverrides(cmd, s, f, lim); err != nil {
 		return usageError{err}
 	}
 	for _, name := range f.strategies {
@@ -97,7 +102,7 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	ctx, stop := interruptContext(context.Background())
 	defer stop()
 
-	opt := sim.Options{Strategies: f.strategies, Workers: f.workers}
+	opt := sim.Options{Strategies: f.strategies, Workers: f.workers, MaxInFlight: lim.InFlight}
 	pricing, err := reports.DefaultPricing()
 	if f.pricing != "" {
 		pricing, err = reports.LoadPricingDir(f.pricing)
@@ -140,9 +145,13 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 	start := time.Now()
 	sum, err := sim.Run(ctx, s, opt)
 	bar.finish()
-	if err != nil {
+	var unstable *sim.UnstableError
+	if err != nil && (sum == nil || !errors.As(err, &unstable)) {
 		return err
 	}
+	// An unstable strategy stopped early: what finished is still written
+	// and printed, and the error says why the run is incomplete.
+	runErr := err
 	sum.Version = versionString()
 	threshold.Evaluate(ths, sum)
 	if parts != nil {
@@ -168,27 +177,51 @@ func runSim(cmd *cobra.Command, arg string, f *simFlags) error {
 			fmt.Fprintf(w, "\nwrote %s\n", f.out)
 		}
 	}
+	if runErr != nil {
+		return runErr
+	}
 	if sum.Interrupted {
 		return interrupted("interrupted: the results above cover what was simulated before the stop")
 	}
 	return thresholdsError(sum)
 }
 
-func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) error {
+// applySimOverrides applies sim's flags to the scenario, each checked
+// against lim so that a typo such as --requests 1e12 is refused at once.
+func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags, lim scenarios.Limits) error {
 	fl := cmd.Flags()
+	if fl.Changed("workers") {
+		// 0 and negative numbers are refused rather than read as the
+		// default: leaving the flag out is how to ask for it.
+		switch {
+		case f.workers < 1:
+			return fmt.Errorf("--workers: must be at least 1, got %d (leave the flag out for one worker per CPU)", f.workers)
+		case f.workers > lim.Workers:
+			return fmt.Errorf("--workers: %d is more than the limit of %d (4 × %d CPUs: more workers than CPUs gain nothing and each holds a replication in memory); %s",
+				f.workers, lim.Workers, runtime.GOMAXPROCS(0), scenarios.Raise("workers", float64(f.workers)))
+		}
+	}
 	if fl.Changed("seed") {
 		s.Seed = f.seed
 	}
 	if fl.Changed("replications") {
-		if f.replications < 1 || f.replications > 10000 {
-			return fmt.Errorf("--replications: must be between 1 and 10000, got %d", f.replications)
+		switch {
+		case f.replications < 1:
+			return fmt.Errorf("--replications: must be at least 1, got %d", f.replications)
+		case f.replications > lim.Replications:
+			return fmt.Errorf("--replications: %d is more than the limit of %d; %s",
+				f.replications, lim.Replications, scenarios.Raise("replications", float64(f.replications)))
 		}
 		s.Replications = f.replications
 	}
 	if fl.Changed("requests") {
 		n, err := scenarios.ParseCount(f.requests)
-		if err != nil || n < 1 {
-			return fmt.Errorf("--requests: %q is not a positive count (examples: 200000, 200k, 1M)", f.requests)
+		if err != nil || n < 1 || float64(n) != math.Trunc(float64(n)) {
+			return fmt.Errorf("--requests: %q is not a positive whole count (examples: 200000, 200k, 1M)", f.requests)
+		}
+		if float64(n) > lim.Requests {
+			return fmt.Errorf("--requests: %s is more than the limit of %.0f requests per replication; %s",
+				f.requests, lim.Requests, scenarios.Raise("requests", float64(n)))
 		}
 		s.Run.Requests = n
 		if !fl.Changed("horizon") {
@@ -198,12 +231,19 @@ func applySimOverrides(cmd *cobra.Command, s *scenarios.Scenario, f *simFlags) e
 	if fl.Changed("horizon") {
 		d, err := scenarios.ParseDuration(f.horizon)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("--horizon: %q is not a positive duration (examples: 10m, 1h)", f.horizon)
+			return fmt.Errorf("--horizon: %q is not a positive duration of at most %s (examples: 10m, 1h)", f.horizon, lim.Horizon)
+		}
+		if d > lim.Horizon {
+			return fmt.Errorf("--horizon: %s is longer than the limit of %s; raise it with %s=horizon=%s", f.horizon, lim.Horizon, scenarios.LimitsEnv, d)
 		}
 		s.Run.Horizon = d
 		if !fl.Changed("requests") {
 			s.Run.Requests = 0
 		}
+	}
+	if n := scenarios.ExpectedArrivals(s); s.Run.Requests == 0 && n > lim.Requests {
+		return fmt.Errorf("--horizon: %s at the workloads' mean arrival rates brings about %.3g requests per replication, more than the limit of %.0f; add --requests to end sooner, or %s",
+			s.Run.Horizon, n, lim.Requests, scenarios.Raise("requests", n))
 	}
 	if s.Run.Warmup.Duration > 0 && s.Run.Horizon > 0 && s.Run.Warmup.Duration >= s.Run.Horizon {
 		return fmt.Errorf("warm-up %s is not shorter than the horizon %s", s.Run.Warmup.Duration, s.Run.Horizon)
