@@ -146,6 +146,8 @@ func fmtUnit(x float64, unit string) string {
 			return "-" + dollars(-x)
 		}
 		return dollars(x)
+	case "HHI":
+		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%.4g", x)
 }
