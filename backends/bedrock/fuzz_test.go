@@ -201,3 +201,24 @@ func sameError(a, b error) bool {
 	}
 	return a.Error() == b.Error()
 }
+
+// TestSameStream: the fuzz target's comparison tells results apart.
+func TestSameStream(t *testing.T) {
+	a := timing.Stream{Events: 2, Tokens: 3, Err: &timing.MalformedError{Offset: 5, What: "x"}}
+	b := a
+	b.Err = &timing.MalformedError{Offset: 5, What: "x"}
+	if !sameStream(a, b) {
+		t.Fatal("equal streams with equal errors (distinct pointers) differ")
+	}
+	for _, c := range []timing.Stream{
+		{Events: 2, Tokens: 3, Err: &timing.MalformedError{Offset: 6, What: "x"}},
+		{Events: 2, Tokens: 3, Err: timing.ErrIncomplete},
+		{Events: 2, Tokens: 3},
+		{Events: 2, Tokens: 4, Err: a.Err},
+		{Events: 2, Tokens: 3, Err: a.Err, Gaps: timing.GapHist{Counts: [timing.GapBuckets]uint32{1}}},
+	} {
+		if sameStream(a, c) {
+			t.Errorf("%+v and %+v compare equal", a, c)
+		}
+	}
+}
