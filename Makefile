@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: bench-federated build test bench bench-load lint demo report-png fuzz clean
+.PHONY: bench-federated build test test-stress test-race bench bench-load lint demo report-png fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mcbench
@@ -14,6 +14,25 @@ build:
 # against fakes and would otherwise compete for the same two cores.
 test:
 	$(GO) test -p 1 ./...
+
+# The suite on a machine as busy as a loaded laptop: a busy loop on every
+# core (plain sh, killed when the target ends however it ends) while the
+# tests run, uncached, STRESS_RUNS times. Timing tests widen their bounds by
+# the timer lateness they observe, so this must pass too.
+STRESS_RUNS ?= 1
+test-stress:
+	@n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc); pids=""; \
+	for i in $$(seq $$n); do sh -c 'while :; do :; done' & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	echo "test-stress: $$n busy loops (pids$$pids), $(STRESS_RUNS) run(s)"; \
+	for r in $$(seq $(STRESS_RUNS)); do \
+		start=$$(date +%s); $(GO) test -count=1 -p 1 ./... || exit 1; \
+		echo "test-stress: run $$r passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+# The suite under the race detector.
+test-race:
+	$(GO) test -race -p 1 ./...
 
 # Benchmarks: engine events/s, simulated requests/s (M/M/10 at ρ = 0.9) and
 # allocations per event. Numbers depend on the machine; nothing fails on them.
@@ -56,19 +75,26 @@ report-png:
 	scripts/report-png.sh
 
 # Every fuzz target for FUZZTIME each (go test fuzzes one target at a time).
+# Go minimizes every input that finds new coverage, for up to 60 s by
+# default, and fuzzes nothing while both workers minimize; FUZZMINIMIZE
+# bounds that by tries, which matters for targets whose body costs
+# milliseconds (FuzzParse parses, validates and streams a scenario). A
+# crasher is saved either way; FUZZMINIMIZE=60s shortens it further.
 FUZZTIME ?= 30s
+FUZZMINIMIZE ?= 1000x
 FUZZ_TARGETS := ./scenarios/:FuzzParse \
 	./backends/azure/:FuzzSSEDecode \
 	./backends/bedrock/:FuzzEventStreamDecode ./backends/bedrock/:FuzzEventStreamFrames \
 	./backends/fake/:FuzzAzureDecode ./backends/fake/:FuzzSSEEncode ./backends/fake/:FuzzBedrockDecode \
 	./backends/fake/:FuzzEventStreamEncode ./backends/fake/:FuzzBedrockSigV4 \
 	./backends/internal/wirejson/:FuzzValid \
-	./results/threshold/:FuzzThreshold
+	./results/threshold/:FuzzThreshold \
+	./results/:FuzzReadSummary ./results/:FuzzReadOutcomes
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	done
 
 clean:

@@ -18,6 +18,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/mcbench/mcbench/backends/fake"
+	"github.com/mcbench/mcbench/internal/lateness"
 	"github.com/mcbench/mcbench/results"
 	"github.com/mcbench/mcbench/scenarios"
 )
@@ -93,38 +94,6 @@ func (tc latencyCase) measure(t testing.TB, s *scenarios.Scenario, routes map[st
 	return median(ttfts), sum.Load.ITLPerChunkSeconds.P50 * 1e3, sum.Load.TPOTSeconds.P50 * 1e3
 }
 
-// timerLateness runs f and meanwhile samples how late 1 ms sleeps wake:
-// the scheduling delay this machine adds to every wall-clock measurement
-// while f runs (near zero on an idle machine, tens of milliseconds on a
-// loaded laptop or under -race). It returns the 90th percentile in ms.
-func timerLateness(f func()) float64 {
-	done := make(chan struct{})
-	var late []float64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			t0 := time.Now()
-			time.Sleep(time.Millisecond)
-			late = append(late, float64(time.Since(t0)-time.Millisecond)/1e6)
-		}
-	}()
-	f()
-	close(done)
-	wg.Wait()
-	sort.Float64s(late)
-	if len(late) == 0 {
-		return 0
-	}
-	return late[len(late)*9/10]
-}
-
 // TestMeasuredLatencyMatchesInjected: the measured medians of TTFT, the
 // inter-token gap and time per output token are within 1 ms + 2% of the
 // injected values, for Azure SSE and Bedrock event streams at 10 requests
@@ -139,7 +108,7 @@ func TestMeasuredLatencyMatchesInjected(t *testing.T) {
 	for _, tc := range []latencyCase{{"azure", 10, 3 * time.Second}, {"bedrock", 10, 3 * time.Second}} {
 		t.Run(tc.strategy+"@"+strconv.Itoa(int(tc.rate)), func(t *testing.T) {
 			var ttft, itl, tpot float64
-			late := timerLateness(func() { ttft, itl, tpot = tc.measure(t, s, routes) })
+			late := lateness.During(func() { ttft, itl, tpot = tc.measure(t, s, routes) }).P90().Seconds() * 1e3
 			tol := func(want float64) float64 { return 1 + 0.02*want + late }
 			assert.InDelta(t, 100, ttft, tol(100), "median TTFT (ms), timer lateness p90 %.2f ms", late)
 			assert.InDelta(t, 10, itl, tol(10), "median inter-token gap (ms), timer lateness p90 %.2f ms", late)
@@ -160,7 +129,7 @@ func BenchmarkMeasuredLatencyAt1000(b *testing.B) {
 		b.Run(strategy, func(b *testing.B) {
 			for b.Loop() {
 				var ttft, itl, tpot float64
-				late := timerLateness(func() { ttft, itl, tpot = latencyCase{strategy, 1000, 3 * time.Second}.measure(b, s, routes) })
+				late := lateness.During(func() { ttft, itl, tpot = latencyCase{strategy, 1000, 3 * time.Second}.measure(b, s, routes) }).P90().Seconds() * 1e3
 				b.ReportMetric(ttft-100, "ttft_err_ms")
 				b.ReportMetric(itl-10, "itl_err_ms")
 				b.ReportMetric(tpot-10, "tpot_err_ms")

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/mcbench/mcbench/backends/record"
+	"github.com/mcbench/mcbench/internal/lateness"
 	"github.com/mcbench/mcbench/scenarios"
 )
 
@@ -47,44 +47,15 @@ workloads: [{name: w, arrival: {process: poisson, rate: 1/s}}]
 strategies: [{name: s, placement: {model: [known]}}]
 `
 
-// schedProbe measures how late 2 ms sleeps wake up until stop is closed. On
-// a machine busy enough to delay them by milliseconds every timestamp of a
-// recording is late too, and no fit can recover the model from it.
-func schedProbe(stop <-chan struct{}) (result func() (p50, p90 time.Duration)) {
-	done := make(chan []time.Duration)
-	go func() {
-		var late []time.Duration
-		for {
-			select {
-			case <-stop:
-				done <- late
-				return
-			default:
-			}
-			t0 := time.Now()
-			time.Sleep(2 * time.Millisecond)
-			late = append(late, time.Since(t0)-2*time.Millisecond)
-		}
-	}()
-	return func() (time.Duration, time.Duration) {
-		late := <-done
-		slices.Sort(late)
-		if len(late) == 0 {
-			return 0, 0
-		}
-		return late[len(late)/2], late[len(late)*9/10]
-	}
-}
-
 // TestFitRecoversFakeModel records 300 streamed calls of a fake with a known
 // latency model through the recording proxy and fits them. Tolerances:
 // per_input_token within 10%, the TTFT and TPOT medians within 5%, their p99
 // within 30% (a p99 from 300 values is rough). On an idle machine timer
-// overruns and loopback hops add well under a millisecond to each time; when
-// the machine is so busy that sleeps wake late by more than 1 ms (median) or
-// 10 ms (p90), a miss is reported as a skip, since it measures the machine,
-// not the fit; so is a miss under the race detector, which slows the
-// harness's request handling several-fold.
+// overruns and loopback hops add well under a millisecond to each time; on
+// a busy one (or under the race detector, which slows the harness's
+// request handling several-fold) they add more, so every bound widens by
+// the p90 of how late 1 ms sleeps woke while recording (internal/lateness):
+// the machine's share, never an excuse for the fit.
 func TestFitRecoversFakeModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("records for about two seconds")
@@ -92,16 +63,14 @@ func TestFitRecoversFakeModel(t *testing.T) {
 	s, err := scenarios.Parse("known.yaml", []byte(knownModel))
 	require.NoError(t, err)
 	var sink memSink
-	stop := make(chan struct{})
-	probe := schedProbe(stop)
-	recordFakes(t, s, &sink, callPlan{Azure: "known", N: 300, Conc: 50, Stream: true, InMin: 10, InMax: 250, OutMin: 8, OutMax: 8, Seed: 1, Stagger: 6 * time.Millisecond})
-	close(stop)
-	late50, late90 := probe()
+	late := lateness.During(func() {
+		recordFakes(t, s, &sink, callPlan{Azure: "known", N: 300, Conc: 50, Stream: true, InMin: 10, InMax: 250, OutMin: 8, OutMax: 8, Seed: 1, Stagger: 6 * time.Millisecond})
+	})
 	require.Len(t, sink.calls, 300)
 
 	f, err := FitCalls(sink.calls, "known")
 	require.NoError(t, err)
-	t.Logf("sleeps woke %v late (median), %v (p90); fit:\n%s", late50, late90, f.YAML(Source{Recording: "memory"}))
+	t.Logf("%v; fit:\n%s", late, f.YAML(Source{Recording: "memory"}))
 	require.NotNil(t, f.TPOT)
 	checks := []struct {
 		what      string
@@ -115,21 +84,34 @@ func TestFitRecoversFakeModel(t *testing.T) {
 		{"TPOT p99", 37.5e-3, f.TPOT.P99.Seconds(), 0.30},
 	}
 	// Timer overruns add to every measured time; on a busy machine (or under
-	// the race detector) they exceed the tolerances' slack, so the bound
-	// widens by the overrun the probe measured rather than skipping the check.
-	slack := 0.0
-	if late50 > time.Millisecond || late90 > 10*time.Millisecond || raceEnabled {
-		slack = late90.Seconds()
-	}
+	// the race detector) they exceed the tolerances' slack, so the bounds
+	// widen by what the probe saw. A recorded TTFT passes through about
+	// `hops` wake-ups (client send, proxy, the fake's timer, proxy relay,
+	// client read), each as late as any other goroutine's: medians widen by
+	// hops × the p90 of the lateness, p99s by hops × its p99 (on an idle
+	// machine a few tenths of a millisecond, and a millisecond or two).
+	const hops = 4
 	for _, c := range checks {
+		slack := hops * late.P90().Seconds()
+		if c.what == "TTFT p99" || c.what == "TPOT p99" {
+			slack = hops * late.P99().Seconds()
+		}
 		bound := c.tol*c.want + slack
 		if c.what == "per_input_token" {
-			bound = c.tol * c.want * (1 + 100*slack) // a slope: overruns blur it rather than shift it
+			bound = c.tol * c.want * (1 + 100*late.P90().Seconds()) // a slope: overruns blur it rather than shift it
 		}
-		assert.InDelta(t, c.want, c.got, bound, "%s (sleeps woke %v late median, %v p90)", c.what, late50, late90)
+		assert.InDelta(t, c.want, c.got, bound, "%s (%v)", c.what, late)
 	}
 	assert.Equal(t, 300, f.Deployment.Usable)
-	assert.Greater(t, f.R2, 0.5, "input size explains most of the TTFT spread")
+	// Input size explains the TTFT spread: the slope stands well clear of
+	// its standard error whatever the load. R² is a ratio of variances, and
+	// every stall adds variance that input size does not explain (a loaded
+	// machine took it from 0.7 to 0.4), so its bound holds on a quiet
+	// machine only: sleeps late by under 1 ms at p90.
+	assert.Greater(t, f.PerInputToken, 5*f.PerInputTokenSE, "per_input_token %v ± %v", f.PerInputToken, f.PerInputTokenSE)
+	if late.P90() < time.Millisecond {
+		assert.Greater(t, f.R2, 0.5, "input size explains most of the TTFT spread (%v)", late)
+	}
 
 	// The profile, loaded back into a scenario, is the fitted model.
 	dir := t.TempDir()
