@@ -475,32 +475,28 @@ func column(grid [][]float64, l int) []float64 {
 
 // tokensByProviderLayer is billed tokens (input + output) per provider and layer.
 func tokensByProviderLayer(w *world, m *StrategyMetrics) [][]float64 {
-	out := make([][]float64, len(w.providers))
-	for p := range out {
-		out[p] = make([]float64, len(Layers))
-	}
-	for _, d := range m.Deployments {
-		i, ok := w.depIndex[d.Name]
-		if !ok || w.deps[i].provider < 0 {
-			continue
-		}
-		out[w.deps[i].provider][w.deps[i].layerIdx] += float64(d.BilledInput + d.BilledOutput)
-	}
-	return out
+	return byProviderLayer(w, m, func(d *DeploymentMetrics) int64 { return d.BilledInput + d.BilledOutput })
 }
 
 // trafficByProviderLayer is completed attempts per provider and layer.
 func trafficByProviderLayer(w *world, m *StrategyMetrics) [][]float64 {
+	return byProviderLayer(w, m, func(d *DeploymentMetrics) int64 { return d.Completed })
+}
+
+// byProviderLayer sums a per-deployment count of the strategy into a
+// provider × layer grid (deployments without a provider left out).
+func byProviderLayer(w *world, m *StrategyMetrics, count func(*DeploymentMetrics) int64) [][]float64 {
 	out := make([][]float64, len(w.providers))
 	for p := range out {
 		out[p] = make([]float64, len(Layers))
 	}
-	for _, d := range m.Deployments {
-		i, ok := w.depIndex[d.Name]
-		if !ok || w.deps[i].provider < 0 {
+	for i := range m.Deployments {
+		d := &m.Deployments[i]
+		j, ok := w.depIndex[d.Name]
+		if !ok || w.deps[j].provider < 0 {
 			continue
 		}
-		out[w.deps[i].provider][w.deps[i].layerIdx] += float64(d.Completed)
+		out[w.deps[j].provider][w.deps[j].layerIdx] += float64(count(d))
 	}
 	return out
 }
