@@ -254,26 +254,6 @@ func objectiveDiff(a, b *StrategyMetrics, o Objective, level float64) results.In
 	return results.PairedCI(as, bs, level)
 }
 
-// pairedValues are st's values of the replications a and b both have.
-func pairedValues(a, b *StrategyMetrics, st repStat) (as, bs []float64) {
-	bByRep := map[int32]RepMetrics{}
-	for _, r := range b.Reps {
-		bByRep[r.Rep] = r
-	}
-	for _, ra := range a.Reps {
-		rb, ok := bByRep[ra.Rep]
-		if !ok {
-			continue
-		}
-		x, y := st.get(ra), st.get(rb)
-		if math.IsNaN(x) || math.IsNaN(y) {
-			continue
-		}
-		as, bs = append(as, x), append(bs, y)
-	}
-	return as, bs
-}
-
 // write generates the headline and one sentence per objective from Rows.
 func (a *Answer) write(leader, other *StrategyMetrics) {
 	names := make([]string, len(a.Objectives))

@@ -50,27 +50,33 @@ var repStats = []repStat{
 // interval is over those differences (common random numbers). Replications
 // present on one side only are left out.
 func PairedDiffs(a, b *StrategyMetrics) []Diff {
+	out := make([]Diff, 0, len(repStats))
+	for _, st := range repStats {
+		as, bs := pairedValues(a, b, st)
+		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: results.PairedCI(as, bs, 0.95), Paired: true, LowerIsBetter: st.lower})
+	}
+	return out
+}
+
+// pairedValues are st's values of the replications a and b both have
+// (replications present on one side only, or undefined on either, are left out).
+func pairedValues(a, b *StrategyMetrics, st repStat) (as, bs []float64) {
 	bByRep := map[int32]RepMetrics{}
 	for _, r := range b.Reps {
 		bByRep[r.Rep] = r
 	}
-	out := make([]Diff, 0, len(repStats))
-	for _, st := range repStats {
-		var as, bs []float64
-		for _, ra := range a.Reps {
-			rb, ok := bByRep[ra.Rep]
-			if !ok {
-				continue
-			}
-			x, y := st.get(ra), st.get(rb)
-			if math.IsNaN(x) || math.IsNaN(y) {
-				continue
-			}
-			as, bs = append(as, x), append(bs, y)
+	for _, ra := range a.Reps {
+		rb, ok := bByRep[ra.Rep]
+		if !ok {
+			continue
 		}
-		out = append(out, Diff{Metric: st.name, Unit: st.unit, A: meanOr(as), B: meanOr(bs), Delta: results.PairedCI(as, bs, 0.95), Paired: true, LowerIsBetter: st.lower})
+		x, y := st.get(ra), st.get(rb)
+		if math.IsNaN(x) || math.IsNaN(y) {
+			continue
+		}
+		as, bs = append(as, x), append(bs, y)
 	}
-	return out
+	return as, bs
 }
 
 // UnpairedDiffs compares two strategies with independent request streams.
