@@ -141,17 +141,8 @@ type pricingCheckJSON struct {
 }
 
 type pricingProblemJS struct {
-	File         string `json:"file"`
-	Line         int    `json:"line"`
-	Status       string `json:"status"`
-	Table        string `json:"table"`
-	ProviderKind string `json:"provider_kind"`
-	Item         string `json:"item"`
-	Region       string `json:"region"`
-	Price        string `json:"price"`
-	SourceURL    string `json:"source_url"`
-	Retrieved    string `json:"retrieved,omitempty"`
-	ValueAsOf    string `json:"value_as_of,omitempty"`
+	pricingRowJSON
+	Status string `json:"status"`
 	// AgeDays is absent for an unverified row (there is no retrieval).
 	AgeDays *int `json:"age_days,omitempty"`
 }
@@ -178,9 +169,7 @@ func runPricingCheck(out io.Writer, f *pricingFlags) error {
 		doc := pricingCheckJSON{Tables: p.Origin, Now: today, MaxAge: f.maxAge, MaxAgeDays: maxAge.Hours() / 24, Rows: rows,
 			Problems: []pricingProblemJS{}}
 		for _, pr := range probs {
-			j := pricingProblemJS{File: pr.File, Line: pr.Line, Status: pr.Status, Table: pr.Table, ProviderKind: pr.ProviderKind,
-				Item: pr.Item, Region: pr.Region, Price: pr.Price, SourceURL: pr.SourceURL,
-				Retrieved: dateOrEmpty(pr.Retrieved), ValueAsOf: dateOrEmpty(pr.ValueAsOf)}
+			j := pricingProblemJS{pricingRowJSON: rowJSON(pr.PriceRow), Status: pr.Status}
 			if pr.Status != reports.PriceUnverified {
 				age := pr.AgeDays
 				j.AgeDays = &age
@@ -229,7 +218,8 @@ func runPricingCheck(out io.Writer, f *pricingFlags) error {
 	return nil
 }
 
-// pricingRowJSON is one row of pricing list's --json output.
+// pricingRowJSON is one row of pricing list's --json output (and, with
+// its status and age, of pricing check's).
 type pricingRowJSON struct {
 	File         string `json:"file"`
 	Line         int    `json:"line"`
@@ -245,6 +235,13 @@ type pricingRowJSON struct {
 	Note         string `json:"note,omitempty"`
 }
 
+// rowJSON is a price row as pricing list and pricing check print it.
+func rowJSON(r reports.PriceRow) pricingRowJSON {
+	return pricingRowJSON{File: r.File, Line: r.Line, Table: r.Table, ProviderKind: r.ProviderKind, Item: r.Item,
+		Region: r.Region, Price: r.Price, SourceURL: r.SourceURL, Retrieved: dateOrEmpty(r.Retrieved),
+		ValueAsOf: dateOrEmpty(r.ValueAsOf), Estimate: r.Estimate, Note: r.Note}
+}
+
 func runPricingList(out io.Writer, f *pricingFlags) error {
 	p, err := f.load()
 	if err != nil {
@@ -254,9 +251,7 @@ func runPricingList(out io.Writer, f *pricingFlags) error {
 	if f.json {
 		js := make([]pricingRowJSON, 0, len(rows))
 		for _, r := range rows {
-			js = append(js, pricingRowJSON{File: r.File, Line: r.Line, Table: r.Table, ProviderKind: r.ProviderKind, Item: r.Item,
-				Region: r.Region, Price: r.Price, SourceURL: r.SourceURL, Retrieved: dateOrEmpty(r.Retrieved),
-				ValueAsOf: dateOrEmpty(r.ValueAsOf), Estimate: r.Estimate, Note: r.Note})
+			js = append(js, rowJSON(r))
 		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
